@@ -1,0 +1,73 @@
+"""finprivacy: privacy primitives for finance and bookkeeping software.
+
+Everyday names are re-exported here; implementation lives in private modules.
+``import finprivacy`` does no I/O, reads no environment variable and loads no key.
+"""
+
+from __future__ import annotations
+
+from . import storage as storage
+from .audit.events import AuditEvent as AuditEvent
+from .audit.events import AuditSink as AuditSink
+from .clock import Clock as Clock
+from .clock import FixedClock as FixedClock
+from .clock import SystemClock as SystemClock
+from .errors import AccessDeniedError as AccessDeniedError
+from .errors import AuditIntegrityError as AuditIntegrityError
+from .errors import ConfigurationError as ConfigurationError
+from .errors import ConflictError as ConflictError
+from .errors import ConsentRequiredError as ConsentRequiredError
+from .errors import CryptoError as CryptoError
+from .errors import DecryptionError as DecryptionError
+from .errors import FinPrivacyError as FinPrivacyError
+from .errors import FormatError as FormatError
+from .errors import InvalidIdentifierError as InvalidIdentifierError
+from .errors import InvalidInputError as InvalidInputError
+from .errors import InvalidTimeError as InvalidTimeError
+from .errors import KeyProviderError as KeyProviderError
+from .errors import KeyringError as KeyringError
+from .errors import KeyStateError as KeyStateError
+from .errors import LegalHoldError as LegalHoldError
+from .errors import NotFoundError as NotFoundError
+from .errors import PolicyError as PolicyError
+from .errors import RetentionError as RetentionError
+from .errors import SchemaError as SchemaError
+from .errors import StoreError as StoreError
+from .errors import SubjectErasedError as SubjectErasedError
+from .errors import VerificationError as VerificationError
+from .secret import Secret as Secret
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "AccessDeniedError",
+    "AuditEvent",
+    "AuditIntegrityError",
+    "AuditSink",
+    "Clock",
+    "ConfigurationError",
+    "ConflictError",
+    "ConsentRequiredError",
+    "CryptoError",
+    "DecryptionError",
+    "FinPrivacyError",
+    "FixedClock",
+    "FormatError",
+    "InvalidIdentifierError",
+    "InvalidInputError",
+    "InvalidTimeError",
+    "KeyProviderError",
+    "KeyStateError",
+    "KeyringError",
+    "LegalHoldError",
+    "NotFoundError",
+    "PolicyError",
+    "RetentionError",
+    "SchemaError",
+    "Secret",
+    "StoreError",
+    "SubjectErasedError",
+    "SystemClock",
+    "VerificationError",
+    "storage",
+]

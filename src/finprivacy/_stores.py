@@ -1,0 +1,53 @@
+"""Resolve store URLs to store objects without domain modules importing ``storage``.
+
+Domain modules (consent, retention, audit, crypto) own the store Protocols they need.
+``finprivacy.storage`` registers a factory per (domain, scheme) when it is imported
+(``import finprivacy`` imports it), and a domain turns ``"sqlite:///app.db"`` into a
+store with :func:`open_store`. Nothing here does I/O until a factory is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .errors import ConfigurationError
+
+__all__ = ["open_store", "register_store", "scheme_of"]
+
+_FACTORIES: dict[tuple[str, str], Callable[[str], Any]] = {}
+
+
+def scheme_of(url: str) -> str:
+    """Return the scheme of a store URL: ``memory``, ``sqlite`` or ``postgresql``."""
+    if not isinstance(url, str) or not url:
+        raise ConfigurationError("a store URL must be a non-empty string")
+    if url in ("memory:", "memory://"):
+        return "memory"
+    head, sep, _ = url.partition(":")
+    if not sep:
+        raise ConfigurationError(
+            "a store URL looks like 'memory:', 'sqlite:///path.db' or 'postgresql://…'"
+        )
+    head = head.lower()
+    if head in ("postgres", "postgresql", "postgresql+psycopg"):
+        return "postgresql"
+    return head
+
+
+def register_store(domain: str, scheme: str, factory: Callable[[str], Any]) -> None:
+    """Register ``factory(url)`` as the way to open ``domain``'s store for ``scheme``."""
+    _FACTORIES[(domain, scheme)] = factory
+
+
+def open_store(domain: str, url: str) -> Any:
+    """Open the store of ``domain`` (e.g. ``"consent"``) named by ``url``."""
+    scheme = scheme_of(url)
+    try:
+        factory = _FACTORIES[(domain, scheme)]
+    except KeyError:
+        known = sorted(s for d, s in _FACTORIES if d == domain)
+        raise ConfigurationError(
+            f"no {domain!r} store for URL scheme {scheme!r}; known schemes: {known}"
+        ) from None
+    return factory(url)

@@ -1,0 +1,179 @@
+"""The finprivacy error tree.
+
+Every exception finprivacy raises derives from :class:`FinPrivacyError`, which is
+never raised directly. Messages name keys, ids, fields and files; they never
+contain a plaintext, a key, a passphrase or any other secret value::
+
+    FinPrivacyError
+    ├── ConfigurationError                 (also ValueError)
+    ├── InvalidInputError                  (also ValueError)
+    │   ├── InvalidIdentifierError
+    │   ├── InvalidTimeError
+    │   └── FormatError
+    ├── CryptoError
+    │   ├── DecryptionError
+    │   │   └── SubjectErasedError
+    │   ├── KeyStateError
+    │   ├── KeyringError
+    │   ├── KeyProviderError
+    │   └── VerificationError               (hash or signature mismatch)
+    ├── StoreError
+    │   ├── SchemaError
+    │   ├── ConflictError
+    │   └── NotFoundError                   (also LookupError)
+    ├── PolicyError
+    │   ├── ConsentRequiredError           (also PermissionError)
+    │   ├── AccessDeniedError              (also PermissionError)
+    │   └── RetentionError
+    │       └── LegalHoldError
+    └── AuditIntegrityError
+
+Input errors also subclass :class:`ValueError` and permission errors
+:class:`PermissionError`, so code that already catches those keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccessDeniedError",
+    "AuditIntegrityError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConsentRequiredError",
+    "CryptoError",
+    "DecryptionError",
+    "FinPrivacyError",
+    "FormatError",
+    "InvalidIdentifierError",
+    "InvalidInputError",
+    "InvalidTimeError",
+    "KeyProviderError",
+    "KeyStateError",
+    "KeyringError",
+    "LegalHoldError",
+    "NotFoundError",
+    "PolicyError",
+    "RetentionError",
+    "SchemaError",
+    "StoreError",
+    "SubjectErasedError",
+    "VerificationError",
+]
+
+
+class FinPrivacyError(Exception):
+    """Root of every error raised by finprivacy. Never raised directly."""
+
+
+class ConfigurationError(FinPrivacyError, ValueError):
+    """The library was set up wrongly: a missing keyring, an unknown store URL, a bad preset."""
+
+
+class InvalidInputError(FinPrivacyError, ValueError):
+    """An argument is malformed. The message names the argument, never its value."""
+
+
+class InvalidIdentifierError(InvalidInputError):
+    """An identifier (ID number, card number, IBAN …) failed validation.
+
+    Subclasses say which check failed; the message never echoes the input.
+    """
+
+
+class InvalidTimeError(InvalidInputError):
+    """A datetime is naive, a time zone is unknown, or a period is reversed."""
+
+
+class FormatError(InvalidInputError):
+    """A serialised object (receipt, policy file, export) does not have the expected shape."""
+
+
+class CryptoError(FinPrivacyError):
+    """Base of the cryptographic errors."""
+
+
+class DecryptionError(CryptoError):
+    """A token could not be decrypted.
+
+    Raised for every way a token can be bad: not a token, unknown version, unknown
+    key id, wrong context, truncated, extended or tampered. Deliberately opaque.
+    """
+
+
+class SubjectErasedError(DecryptionError):
+    """The data subject's key was shredded: the value is gone for good."""
+
+
+class KeyStateError(CryptoError):
+    """A key exists but its status forbids the operation (retired, destroyed, decrypt-only)."""
+
+
+class KeyringError(CryptoError):
+    """A keyring could not be loaded or saved: wrong passphrase, corrupt or truncated file."""
+
+
+class KeyProviderError(CryptoError):
+    """A key provider (environment, KMS, HSM) failed or refused to unwrap a key."""
+
+
+class VerificationError(CryptoError):
+    """A hash or signature did not match (a wrong PIN, a bad checkpoint signature)."""
+
+
+class StoreError(FinPrivacyError):
+    """A store failed: connection, schema or constraint problems."""
+
+
+class SchemaError(StoreError):
+    """A store's schema is newer than this library, or a migration failed."""
+
+
+class ConflictError(StoreError):
+    """A write conflicts with what is already stored (a duplicate id, a concurrent change)."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """A requested object (subject, key, hold, notice) does not exist."""
+
+
+class PolicyError(FinPrivacyError):
+    """Base of the errors raised when a privacy policy forbids an operation."""
+
+
+class ConsentRequiredError(PolicyError, PermissionError):
+    """The data subject has not given (or has withdrawn) consent for the purpose.
+
+    ``reason`` says why: never given, withdrawn, expired, notice changed, separate
+    consent missing or guardian needed.
+    """
+
+    def __init__(self, message: str, *, subject: str = "", purpose: str = "",
+                 reason: str = "") -> None:
+        super().__init__(message)
+        self.subject = subject
+        self.purpose = purpose
+        self.reason = reason
+
+
+class AccessDeniedError(PolicyError, PermissionError):
+    """The current principal may not perform the operation. ``reason`` says why."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class RetentionError(PolicyError):
+    """A retention rule or schedule is invalid, or forbids the operation."""
+
+
+class LegalHoldError(RetentionError):
+    """A legal hold forbids disposing of the record."""
+
+
+class AuditIntegrityError(FinPrivacyError):
+    """The audit log failed verification. ``position`` is the first bad sequence number."""
+
+    def __init__(self, message: str, *, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position

@@ -1,0 +1,14 @@
+"""Store implementations: memory, SQLite (the embedded default) and PostgreSQL.
+
+Each domain module (consent, retention, audit, crypto) defines the store Protocol it
+needs; this package implements them and registers each implementation with
+:func:`finprivacy._stores.register_store`, so ``"sqlite:///app.db"`` works wherever a
+store is accepted.
+"""
+
+from __future__ import annotations
+
+from ._db import Database as Database
+from ._db import open_database as open_database
+
+__all__ = ["Database", "open_database"]
