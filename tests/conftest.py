@@ -1,0 +1,153 @@
+"""Shared fixtures: hypothesis profiles, store URLs and a throwaway PostgreSQL server.
+
+PostgreSQL: if ``FINPRIVACY_TEST_PG_DSN`` names a server, tests use it. Otherwise the
+suite starts its own (``initdb`` + ``pg_ctl`` in a temporary folder, listening only on a
+unix socket) when the binaries exist, and stops it at the end. Tests marked
+``postgres`` are skipped, with the reason printed, only when neither is possible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=25, deadline=None)
+settings.register_profile("thorough", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    return candidates[0] if candidates else None
+
+
+class _PgServer:
+    """A PostgreSQL cluster in a temporary folder, reachable only by unix socket."""
+
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="finprivacy-pg-"))
+        self.data = self.base / "data"
+        self.sock = self.base / "sock"
+        self.sock.mkdir()
+        self.port = 5432
+        self.user = "postgres"
+        self._run_as: list[str] = []
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            # initdb refuses to run as root: run the server as the postgres user.
+            runuser = shutil.which("runuser")
+            if runuser is None:
+                raise RuntimeError("running as root and runuser is missing")
+            self._run_as = [runuser, "-u", "postgres", "--"]
+            shutil.chown(self.base, "postgres")
+            shutil.chown(self.sock, "postgres")
+            os.chmod(self.base, 0o755)
+
+    def _cmd(self, *args: str) -> None:
+        subprocess.run([*self._run_as, *args], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=120)
+
+    def start(self, initdb: str, pg_ctl: str) -> None:
+        self._cmd(initdb, "-D", str(self.data), "-U", self.user, "--auth=trust",
+                  "--no-sync", "-E", "UTF8", "--locale=C")
+        opts = (f"-c listen_addresses='' -c unix_socket_directories={self.sock} "
+                f"-c port={self.port} -c fsync=on -c max_connections=200 "
+                "-c shared_buffers=64MB")
+        self._cmd(pg_ctl, "-D", str(self.data), "-o", opts, "-w", "-t", "60",
+                  "-l", str(self.base / "server.log"), "start")
+
+    def stop(self, pg_ctl: str) -> None:
+        with contextlib.suppress(Exception):
+            self._cmd(pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def dsn(self, dbname: str) -> str:
+        return f"postgresql://{self.user}@/{dbname}?host={self.sock}&port={self.port}"
+
+
+@pytest.fixture(scope="session")
+def pg_server_dsn() -> Iterator[str]:
+    """DSN of an admin database on a PostgreSQL server for the whole session."""
+    env = os.environ.get("FINPRIVACY_TEST_PG_DSN")
+    if env:
+        yield env
+        return
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found and "
+                    "FINPRIVACY_TEST_PG_DSN not set")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install -e '.[dev]')")
+    server = _PgServer()
+    try:
+        server.start(initdb, pg_ctl)
+    except (subprocess.CalledProcessError, RuntimeError, OSError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        server.stop(pg_ctl)
+        pytest.fail(f"could not start PostgreSQL: {exc} {detail.decode(errors='replace')}")
+    try:
+        yield server.dsn("postgres")
+    finally:
+        server.stop(pg_ctl)
+
+
+@pytest.fixture
+def pg_url(pg_server_dsn: str) -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:16]
+    with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, query = pg_server_dsn.partition("?")
+    head = base.rsplit("/", 1)[0]
+    url = f"{head}/{name}" + (f"?{query}" if query else "")
+    yield url
+    from finprivacy.storage import _db
+
+    for key, db in list(_db._CACHE.items()):
+        if key[1] == url:
+            db.close()
+            del _db._CACHE[key]
+    with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh SQLite file in the test's temporary folder."""
+    url = f"sqlite:///{tmp_path / 'finprivacy.db'}"
+    yield url
+    from finprivacy.storage import _db
+
+    for key, db in list(_db._CACHE.items()):
+        if key[1] == url:
+            db.close()
+            del _db._CACHE[key]
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """Each backend in turn: ``memory:``, a fresh SQLite file, a fresh PostgreSQL database."""
+    if request.param == "memory":
+        return "memory:"
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("pg_url"))
