@@ -1,0 +1,1 @@
+"""finprivacy benchmarks: ``python -m benchmarks`` (``--quick`` for a smoke run)."""
