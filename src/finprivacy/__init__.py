@@ -16,6 +16,7 @@ from .errors import AccessDeniedError as AccessDeniedError
 from .errors import AuditIntegrityError as AuditIntegrityError
 from .errors import ConfigurationError as ConfigurationError
 from .errors import ConflictError as ConflictError
+from .errors import ConsentIntegrityError as ConsentIntegrityError
 from .errors import ConsentRequiredError as ConsentRequiredError
 from .errors import CryptoError as CryptoError
 from .errors import DecryptionError as DecryptionError
@@ -47,6 +48,7 @@ __all__ = [
     "Clock",
     "ConfigurationError",
     "ConflictError",
+    "ConsentIntegrityError",
     "ConsentRequiredError",
     "CryptoError",
     "DecryptionError",

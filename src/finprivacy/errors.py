@@ -27,6 +27,7 @@ contain a plaintext, a key, a passphrase or any other secret value::
     │   └── RetentionError
     │       └── LegalHoldError
     └── AuditIntegrityError
+        └── ConsentIntegrityError       (a consent event chain failed)
 
 Input errors also subclass :class:`ValueError` and permission errors
 :class:`PermissionError`, so code that already catches those keeps working.
@@ -39,6 +40,7 @@ __all__ = [
     "AuditIntegrityError",
     "ConfigurationError",
     "ConflictError",
+    "ConsentIntegrityError",
     "ConsentRequiredError",
     "CryptoError",
     "DecryptionError",
@@ -177,3 +179,16 @@ class AuditIntegrityError(FinPrivacyError):
     def __init__(self, message: str, *, position: int | None = None) -> None:
         super().__init__(message)
         self.position = position
+
+
+class ConsentIntegrityError(AuditIntegrityError):
+    """A data subject's consent event chain failed verification.
+
+    ``position`` is the sequence number (1-based, per subject) of the first event
+    whose stored hash, link or numbering does not match; ``subject`` names the chain.
+    """
+
+    def __init__(self, message: str, *, position: int | None = None,
+                 subject: str = "") -> None:
+        super().__init__(message, position=position)
+        self.subject = subject
