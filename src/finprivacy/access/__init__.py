@@ -1,1 +1,3 @@
 """finprivacy.access."""
+
+__all__: list[str] = []

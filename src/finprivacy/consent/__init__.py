@@ -1,1 +1,3 @@
 """finprivacy.consent."""
+
+__all__: list[str] = []

@@ -1,1 +1,3 @@
 """finprivacy.identifiers."""
+
+__all__: list[str] = []

@@ -1,1 +1,3 @@
 """finprivacy.masking."""
+
+__all__: list[str] = []

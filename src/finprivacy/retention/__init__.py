@@ -1,1 +1,3 @@
 """finprivacy.retention."""
+
+__all__: list[str] = []

@@ -1,0 +1,185 @@
+"""``finprivacy keys …`` and ``finprivacy reencrypt``: keyring files and key rotation."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from typing import Any
+
+from ..errors import ConfigurationError
+from ._common import add_format_option, add_passphrase_options, emit, read_passphrase
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def register(sub: Any) -> None:
+    """Add the ``keys`` and ``reencrypt`` subcommands."""
+    keys = sub.add_parser("keys", help="create, inspect and rotate keyring files")
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+
+    gen = ksub.add_parser("generate", help="create a new keyring file")
+    gen.add_argument("path", help="keyring file to create (refuses to overwrite)")
+    add_passphrase_options(gen)
+    add_format_option(gen)
+    gen.set_defaults(handler=_generate)
+
+    lst = ksub.add_parser("list", help="list the keys of a keyring file (ids and status only)")
+    lst.add_argument("path")
+    add_passphrase_options(lst)
+    add_format_option(lst)
+    lst.set_defaults(handler=_list)
+
+    rot = ksub.add_parser("rotate", help="add a new primary key; old keys still decrypt")
+    rot.add_argument("path")
+    add_passphrase_options(rot)
+    add_format_option(rot)
+    rot.set_defaults(handler=_rotate)
+
+    for action, text in (("retire", "stop using a key for decryption (reversible)"),
+                         ("destroy", "destroy a key's material for good")):
+        p = ksub.add_parser(action, help=text)
+        p.add_argument("path")
+        p.add_argument("key_id")
+        if action == "destroy":
+            p.add_argument("--yes", action="store_true",
+                           help="confirm: data still encrypted under this key is lost")
+        add_passphrase_options(p)
+        add_format_option(p)
+        p.set_defaults(handler=_retire if action == "retire" else _destroy)
+
+    re_ = sub.add_parser(
+        "reencrypt",
+        help="re-encrypt a column's tokens under the current primary key (idempotent)",
+    )
+    re_.add_argument("--keyring", required=True, help="keyring file")
+    re_.add_argument("--db", required=True, help="database URL: sqlite:///… or postgresql://…")
+    re_.add_argument("--table", required=True)
+    re_.add_argument("--column", required=True)
+    re_.add_argument("--key-column", default="id", help="primary key column (default: id)")
+    re_.add_argument("--context", required=True, help="the encryption context of the column")
+    re_.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    add_passphrase_options(re_)
+    add_format_option(re_)
+    re_.set_defaults(handler=_reencrypt)
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from ..crypto import Keyring
+
+    return Keyring.load(getattr(args, "path", None) or args.keyring,
+                        passphrase=read_passphrase(args))
+
+
+def _key_rows(kr: Any) -> list[dict[str, str]]:
+    return [
+        {"id": str(k.id), "status": str(k.status), "algorithm": str(getattr(k, "algorithm", "")),
+         "created_at": k.created_at.isoformat() if getattr(k, "created_at", None) else ""}
+        for k in kr.keys()
+    ]
+
+
+def _generate(args: argparse.Namespace) -> int:
+    import os
+
+    from ..crypto import Keyring
+
+    if os.path.exists(args.path):
+        raise ConfigurationError(f"{args.path} exists; refusing to overwrite a keyring")
+    kr = Keyring.generate()
+    kr.save(args.path, passphrase=read_passphrase(args, confirm=True))
+    emit(args, {"path": args.path, "primary": kr.primary_id},
+         f"created {args.path} with primary key {kr.primary_id}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    kr = _load(args)
+    rows = _key_rows(kr)
+    human = "\n".join(f"{r['id']:<12} {r['status']:<13} {r['algorithm']:<12} {r['created_at']}"
+                      for r in rows)
+    emit(args, {"primary": kr.primary_id, "keys": rows}, human)
+    return 0
+
+
+def _save_same(args: argparse.Namespace, kr: Any, passphrase: str) -> None:
+    kr.save(args.path, passphrase=passphrase)
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    from ..crypto import Keyring
+
+    passphrase = read_passphrase(args)
+    kr = Keyring.load(args.path, passphrase=passphrase)
+    new_id = kr.rotate()
+    _save_same(args, kr, passphrase)
+    emit(args, {"primary": new_id}, f"new primary key {new_id}; re-encrypt with "
+         "'finprivacy reencrypt' and then retire the old key")
+    return 0
+
+
+def _retire(args: argparse.Namespace) -> int:
+    from ..crypto import Keyring
+
+    passphrase = read_passphrase(args)
+    kr = Keyring.load(args.path, passphrase=passphrase)
+    kr.retire(args.key_id)
+    _save_same(args, kr, passphrase)
+    emit(args, {"retired": args.key_id}, f"retired key {args.key_id}")
+    return 0
+
+
+def _destroy(args: argparse.Namespace) -> int:
+    from ..crypto import Keyring
+
+    if not args.yes:
+        print("finprivacy: destroying a key loses every value still encrypted under it; "
+              "pass --yes to confirm", file=sys.stderr)
+        return 2
+    passphrase = read_passphrase(args)
+    kr = Keyring.load(args.path, passphrase=passphrase)
+    kr.destroy(args.key_id)
+    _save_same(args, kr, passphrase)
+    emit(args, {"destroyed": args.key_id}, f"destroyed key {args.key_id}")
+    return 0
+
+
+def _reencrypt(args: argparse.Namespace) -> int:
+    from ..storage import open_database
+
+    for name in (args.table, args.column, args.key_column):
+        if not _IDENT.match(name):
+            raise ConfigurationError("table and column names must be plain SQL identifiers")
+    if args.batch < 1:
+        raise ConfigurationError("--batch must be at least 1")
+    kr = _load(args)
+    db = open_database(args.db)
+    done = scanned = 0
+    last: Any = None
+    while True:
+        with db.transaction() as tx:
+            if last is None:
+                rows = tx.fetchall(
+                    f"SELECT {args.key_column}, {args.column} FROM {args.table} "  # noqa: S608
+                    f"ORDER BY {args.key_column} LIMIT ?", (args.batch,))
+            else:
+                rows = tx.fetchall(
+                    f"SELECT {args.key_column}, {args.column} FROM {args.table} "  # noqa: S608
+                    f"WHERE {args.key_column} > ? ORDER BY {args.key_column} LIMIT ?",
+                    (last, args.batch))
+            for key, token in rows:
+                scanned += 1
+                if token is None or not kr.needs_reencrypt(token):
+                    continue
+                new = kr.reencrypt(token, context=args.context)
+                tx.execute(
+                    f"UPDATE {args.table} SET {args.column} = ? "  # noqa: S608
+                    f"WHERE {args.key_column} = ?", (new, key))
+                done += 1
+        if not rows:
+            break
+        last = rows[-1][0]
+        print(f"… {scanned} rows scanned, {done} re-encrypted", file=sys.stderr)
+    emit(args, {"scanned": scanned, "reencrypted": done, "primary": kr.primary_id},
+         f"{done} of {scanned} values re-encrypted under {kr.primary_id}")
+    return 0

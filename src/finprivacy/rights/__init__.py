@@ -1,1 +1,0 @@
-"""finprivacy.rights."""
