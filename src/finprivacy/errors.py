@@ -7,7 +7,11 @@ contain a plaintext, a key, a passphrase or any other secret value::
     FinPrivacyError
     ├── ConfigurationError                 (also ValueError)
     ├── InvalidInputError                  (also ValueError)
-    │   ├── InvalidIdentifierError
+    │   ├── InvalidIdentifierError         (``kind`` names the identifier)
+    │   │   ├── InvalidLengthError
+    │   │   ├── InvalidFormatError
+    │   │   ├── InvalidChecksumError
+    │   │   └── InvalidComponentError      (region, birth date, country, issuer)
     │   ├── InvalidTimeError
     │   └── FormatError
     ├── CryptoError
@@ -46,8 +50,12 @@ __all__ = [
     "DecryptionError",
     "FinPrivacyError",
     "FormatError",
+    "InvalidChecksumError",
+    "InvalidComponentError",
+    "InvalidFormatError",
     "InvalidIdentifierError",
     "InvalidInputError",
+    "InvalidLengthError",
     "InvalidTimeError",
     "KeyProviderError",
     "KeyStateError",
@@ -80,6 +88,26 @@ class InvalidIdentifierError(InvalidInputError):
 
     Subclasses say which check failed; the message never echoes the input.
     """
+
+    def __init__(self, message: str, *, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class InvalidLengthError(InvalidIdentifierError):
+    """The identifier has the wrong number of characters."""
+
+
+class InvalidFormatError(InvalidIdentifierError):
+    """The identifier contains characters or a structure its format does not allow."""
+
+
+class InvalidChecksumError(InvalidIdentifierError):
+    """The identifier's check digit or check characters do not match."""
+
+
+class InvalidComponentError(InvalidIdentifierError):
+    """A part of the identifier is impossible: region, birth date, country, issuer, area."""
 
 
 class InvalidTimeError(InvalidInputError):
