@@ -12,6 +12,8 @@ from .audit.events import AuditSink as AuditSink
 from .clock import Clock as Clock
 from .clock import FixedClock as FixedClock
 from .clock import SystemClock as SystemClock
+from .crypto import FF1 as FF1
+from .crypto import CardTokenizer as CardTokenizer
 from .errors import AccessDeniedError as AccessDeniedError
 from .errors import AuditIntegrityError as AuditIntegrityError
 from .errors import ConfigurationError as ConfigurationError
@@ -40,11 +42,12 @@ from .secret import Secret as Secret
 
 __version__ = "0.1.0.dev0"
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "AccessDeniedError",
     "AuditEvent",
     "AuditIntegrityError",
     "AuditSink",
+    "CardTokenizer",
     "Clock",
     "ConfigurationError",
     "ConflictError",
@@ -52,6 +55,7 @@ __all__ = [
     "ConsentRequiredError",
     "CryptoError",
     "DecryptionError",
+    "FF1",
     "FinPrivacyError",
     "FixedClock",
     "FormatError",

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import finprivacy as fp
+from finprivacy.crypto._fpe_card import CardTokenizer, luhn_valid
+
+KEY = bytes(range(32))
+UNIONPAY = "6222020200112233446"  # 19 digits, Luhn-valid test number
+VISA = "4111111111111111"
+
+
+def _with_check_digit(body: str) -> str:
+    for d in "0123456789":
+        if luhn_valid(body + d):
+            return body + d
+    raise AssertionError
+
+
+def test_luhn() -> None:
+    assert luhn_valid(VISA)
+    assert luhn_valid(UNIONPAY)
+    assert not luhn_valid("4111111111111112")
+    assert not luhn_valid("")
+    assert not luhn_valid("４１１１")
+
+
+def test_public_names() -> None:
+    assert fp.CardTokenizer is CardTokenizer
+
+
+@pytest.mark.parametrize("card", [VISA, UNIONPAY, "6011 0009 9013 9424"])
+def test_roundtrip_keeps_bin_and_last4(card: str) -> None:
+    tok = CardTokenizer(KEY)
+    digits = card.replace(" ", "")
+    t = tok.tokenize(card, context="legacy.export")
+    assert len(t) == len(digits)
+    assert t.isdigit()
+    assert t[:6] == digits[:6]
+    assert t[-4:] == digits[-4:]
+    assert t != digits
+    assert luhn_valid(t)
+    assert tok.detokenize(t, context="legacy.export") == digits
+
+
+@given(body=st.text(alphabet="0123456789", min_size=15, max_size=18),
+       bin_length=st.sampled_from([6, 8]), context=st.text(max_size=20))
+def test_roundtrip_fuzz_luhn(body: str, bin_length: int, context: str) -> None:
+    card = _with_check_digit(body)
+    if len(card) - bin_length - 4 < 6:
+        return
+    tok = CardTokenizer(KEY, bin_length=bin_length)  # type: ignore[arg-type]
+    t = tok.tokenize(card, context=context)
+    assert luhn_valid(t)
+    assert t[:bin_length] == card[:bin_length]
+    assert t[-4:] == card[-4:]
+    assert tok.detokenize(t, context=context) == card
+
+
+@given(card=st.text(alphabet="0123456789", min_size=16, max_size=19))
+def test_roundtrip_fuzz_without_luhn(card: str) -> None:
+    tok = CardTokenizer(KEY, luhn=False)
+    t = tok.tokenize(card)
+    assert tok.detokenize(t) == card
+
+
+def test_context_and_key_matter() -> None:
+    t1 = CardTokenizer(KEY).tokenize(UNIONPAY, context="a")
+    t2 = CardTokenizer(KEY).tokenize(UNIONPAY, context="b")
+    t3 = CardTokenizer(bytes(32)).tokenize(UNIONPAY, context="a")
+    assert len({t1, t2, t3}) == 3
+    assert CardTokenizer(KEY).detokenize(t1, context="b") != UNIONPAY
+
+
+def test_deterministic() -> None:
+    tok = CardTokenizer(KEY)
+    assert tok.tokenize(UNIONPAY) == tok.tokenize(UNIONPAY)
+
+
+def test_short_middle_refused() -> None:
+    amex = "378282246310005"  # 15 digits: BIN 6 + last 4 leaves 5
+    with pytest.raises(fp.InvalidInputError, match="leaves 5 digits"):
+        CardTokenizer(KEY).tokenize(amex)
+
+
+def test_bin8_needs_long_cards() -> None:
+    tok = CardTokenizer(KEY, bin_length=8)
+    t = tok.tokenize(UNIONPAY)
+    assert t[:8] == UNIONPAY[:8]
+    with pytest.raises(fp.InvalidInputError, match="leaves 4 digits") as info:
+        tok.tokenize(VISA)
+    assert VISA not in str(info.value)
+
+
+def test_bad_inputs_never_echoed() -> None:
+    tok = CardTokenizer(KEY)
+    cases = ["4111111111111112", "4111-1111-abcd-1111", "411111", "4" * 25,
+             "４１１１１１１１１１１１１１１１"]
+    for bad in cases:
+        with pytest.raises(fp.InvalidIdentifierError) as info:
+            tok.tokenize(bad)
+        assert bad not in str(info.value)
+    with pytest.raises(fp.InvalidIdentifierError, match="Luhn"):
+        tok.detokenize("4111111111111112")
+    with pytest.raises(fp.InvalidInputError):
+        CardTokenizer(KEY, bin_length=7)  # type: ignore[arg-type]
+    with pytest.raises(fp.InvalidInputError):
+        tok.tokenize(4111111111111111)  # type: ignore[arg-type]
+
+
+def test_no_key_in_repr_no_pickle() -> None:
+    tok = CardTokenizer(KEY)
+    assert repr(tok) == "CardTokenizer(bin_length=6, luhn=True)"
+    with pytest.raises(TypeError):
+        pickle.dumps(tok)
