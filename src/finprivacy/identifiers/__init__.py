@@ -1,3 +1,48 @@
-"""finprivacy.identifiers."""
+"""Financial and personal identifiers: one module per identifier, one interface.
 
-__all__: list[str] = []
+Every module has ``compact()`` (normalise: fold full-width characters, drop
+separators), ``validate()`` (return the normalised value or raise a typed
+:class:`~finprivacy.errors.InvalidIdentifierError` subclass whose message never
+echoes the input), ``is_valid()`` and ``find(text)`` (yield :class:`Finding` spans),
+in the style of python-stdnum. The checksums are written from their standards
+(GB 11643, GB 32100, Luhn, ISO 7064 MOD 97-10) and cross-checked against
+python-stdnum in the tests, so python-stdnum is not a dependency.
+
+>>> from finprivacy.identifiers import bank_card
+>>> bank_card.is_valid("6222 0202 0011 2233 446")
+True
+"""
+
+from __future__ import annotations
+
+from . import bank_card as bank_card
+from . import cn_bank_account as cn_bank_account
+from . import cn_id as cn_id
+from . import cn_passport as cn_passport
+from . import cn_phone as cn_phone
+from . import cn_uscc as cn_uscc
+from . import email as email
+from . import iban as iban
+from . import phone as phone
+from . import us_ssn as us_ssn
+from ._detect import DEFAULT_MIN_CONFIDENCE as DEFAULT_MIN_CONFIDENCE
+from ._detect import KINDS as KINDS
+from ._finding import Finding as Finding
+from ._util import fold_width as fold_width
+
+__all__ = [
+    "DEFAULT_MIN_CONFIDENCE",
+    "KINDS",
+    "Finding",
+    "bank_card",
+    "cn_bank_account",
+    "cn_id",
+    "cn_passport",
+    "cn_phone",
+    "cn_uscc",
+    "email",
+    "fold_width",
+    "iban",
+    "phone",
+    "us_ssn",
+]

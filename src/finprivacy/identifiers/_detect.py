@@ -1,0 +1,345 @@
+"""The detection engine behind :func:`finprivacy.scan` and every ``find()``.
+
+One compiled regular expression walks the text once and proposes candidates: IBAN
+starts, upper-case codes (credit codes, passports, IDs ending in X) and digit runs
+(with ``+``, brackets, and single spaces or dashes between groups). A cheap prefilter
+skips texts with no digit and no ``@``. Each candidate is then validated with its
+checksum or structure, and its confidence raised or lowered by the nearest context
+word before it. Full-width characters and U+3000 are folded one for one, so offsets
+always point into the original text. Overlaps are resolved by confidence, then length.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Collection, Iterator
+
+from ..clock import Clock, SystemClock
+from ..secret import Secret
+from . import bank_card, cn_id, cn_passport, cn_phone, cn_uscc, email, iban, phone, us_ssn
+from ._finding import Finding
+from ._util import fold_width
+
+__all__ = ["DEFAULT_MIN_CONFIDENCE", "KINDS", "detect"]
+
+#: Every kind the scanner reports, in a stable order.
+KINDS: tuple[str, ...] = (
+    "cn_id", "cn_uscc", "bank_card", "iban", "cn_phone", "phone", "email", "us_ssn",
+    "cn_passport", "cn_bank_account",
+)
+
+#: Findings below this confidence are dropped unless the caller asks for them.
+DEFAULT_MIN_CONFIDENCE = 0.5
+
+_PHONE_WORDS_EN = ("tel", "phone", "telephone", "mobile", "cell", "fax", "whatsapp",
+                   "call", "contact", "ph")
+_POSITIVE: dict[str, tuple[str, ...]] = {
+    "cn_id": ("身份证号码", "身份证号", "身份证", "证件号码", "证件号", "公民身份号码",
+              "id card", "id no", "id number", "identity card", "resident id", "national id"),
+    "bank_card": ("银行卡号", "银行卡", "信用卡", "借记卡", "储蓄卡", "卡号", "银联",
+                  "card no", "card number", "card", "visa", "mastercard", "unionpay", "pan"),
+    "cn_bank_account": ("收款账号", "付款账号", "对公账户", "对公账号", "银行账号", "银行账户",
+                        "账号", "帐号", "账户", "帐户", "开户行", "开户银行", "account no",
+                        "account number", "account", "acct", "a/c"),
+    "cn_phone": ("手机号码", "手机号", "手机", "联系电话", "电话", "联系方式", "座机", "传真",
+                 *_PHONE_WORDS_EN),
+    "phone": ("电话", "手机", "联系方式", *_PHONE_WORDS_EN),
+    "us_ssn": ("ssn", "social security", "social security number"),
+    "iban": ("iban",),
+    "cn_uscc": ("统一社会信用代码", "社会信用代码", "信用代码", "纳税人识别号", "税号",
+                "uscc", "credit code", "tax id"),
+    "cn_passport": ("护照号码", "护照号", "护照", "passport"),
+    "email": ("邮箱", "电子邮件", "email", "e-mail", "mail"),
+}
+_NEGATIVE = ("订单号", "订单", "单号", "流水号", "流水", "发票号码", "发票代码", "发票",
+             "序列号", "编号", "批次", "快递", "运单", "物流", "金额", "客服", "热线",
+             "工号", "合同号", "型号", "order", "invoice", "serial", "s/n", "sn", "ref",
+             "reference", "tracking", "amount", "hotline", "batch", "sku", "model", "txn",
+             "transaction")
+
+_WORDS: dict[str, frozenset[str]] = {}
+for _kind, _words in _POSITIVE.items():
+    for _w in _words:
+        _WORDS[_w] = _WORDS.get(_w, frozenset()) | {_kind}
+_NEG = frozenset(_NEGATIVE)
+for _w in _NEGATIVE:
+    _WORDS.setdefault(_w, frozenset())
+
+
+def _kw_pattern() -> re.Pattern[str]:
+    ascii_words = sorted((w for w in _WORDS if w.isascii()), key=len, reverse=True)
+    cjk_words = sorted((w for w in _WORDS if not w.isascii()), key=len, reverse=True)
+    en = "|".join(re.escape(w).replace("\\ ", "[ _-]?") for w in ascii_words)
+    zh = "|".join(re.escape(w) for w in cjk_words)
+    return re.compile(f"(?<![a-z])(?:{en})(?![a-z])|{zh}", re.IGNORECASE)
+
+
+_KW = _kw_pattern()
+_WINDOW = 24
+
+_IBAN_CC = "|".join(sorted(iban.LENGTHS))
+_MAIN = re.compile(
+    r"(?<![0-9A-Za-z])(?:"
+    rf"(?P<iban>(?:{_IBAN_CC})[0-9]{{2}}(?=\ ?[0-9A-Z]{{4}}))"
+    r"|(?P<code>(?=[0-9A-Z]{0,17}[A-Z])[0-9A-Z]{9,18}+(?![0-9A-Za-z]))"
+    r"|(?P<num>(?:\+|\((?=\d{2,4}\)))?\d++(?:(?:\)\ ?|\ ?\(|\ ?-\ ?|\ {1,2})\d++)*+"
+    r"(?:[Xx](?![0-9A-Za-z]))?)"
+    r")"
+)
+_CODE = re.compile(r"(?=[0-9A-Z]{0,17}[A-Z])[0-9A-Z]{9,18}+(?![0-9A-Za-z])")
+_ALNUM_RUN = re.compile(r"[0-9A-Za-z]+")
+_DIGITS = re.compile(r"\d+")
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+"
+    r"(?![A-Za-z0-9\-])"
+)
+_HAS_DIGIT = re.compile(r"[0-9\uff10-\uff19]")
+
+_NANP_EXCLUDED = frozenset(("400", "800", "833", "844", "855", "866", "877", "888", "900"))
+_MULTI_GROUP_KINDS = frozenset(("cn_phone", "phone", "us_ssn"))
+_Cand = tuple[str, float, str]  # kind, confidence, normalised value
+
+
+def _context(text: str, start: int) -> tuple[str, frozenset[str], bool]:
+    """Return the nearest context word before ``start`` with its kinds and negativity."""
+    lo = max(0, start - _WINDOW)
+    last = None
+    for m in _KW.finditer(text, lo, start):
+        last = m
+    if last is None or _HAS_DIGIT.search(text, last.end(), start):
+        return "", frozenset(), False
+    word = last.group().lower()
+    key = word if word in _WORDS else re.sub(r"[ _-]", " ", word)
+    if key not in _WORDS:
+        key = next((w for w in _WORDS if re.sub(r"[ _-]", "", w) == re.sub(r"[ _-]", "", key)),
+                   key)
+    return last.group(), _WORDS.get(key, frozenset()), key in _NEG
+
+
+def _score(kind: str, base: float, ctx: frozenset[str], neg: bool) -> float:
+    if neg:
+        return round(base - 0.45, 2)
+    if kind in ctx:
+        return min(0.99, round(base + 0.1, 2))
+    return base
+
+
+def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _dt.date,
+              ctx: frozenset[str], neg: bool, multi_part: bool, intl00: bool) -> _Cand | None:
+    """Classify the digits ``d`` of one candidate run (``X`` allowed at the end)."""
+    n = len(d)
+    if plus or (intl00 and d.startswith("00") and len(glens) > 1):
+        digits = d if plus else d[2:]
+        if digits.startswith("86"):
+            national = digits[2:]
+            if cn_phone._problem(national) is None and national.startswith("1"):
+                return "cn_phone", _score("cn_phone", 0.9, ctx, neg), national
+            if cn_phone._problem("0" + national) is None:
+                return "cn_phone", _score("cn_phone", 0.85, ctx, neg), "0" + national
+            return None
+        value = "+" + digits
+        if phone._problem(value) is None:
+            return "phone", _score("phone", 0.85, ctx, neg), value
+        return None
+    if not multi_part:
+        if n == 18:
+            if cn_id._problem(d, today) is None and not (
+                    "bank_card" in ctx and bank_card._problem(d) is None):
+                return "cn_id", _score("cn_id", 0.95, ctx, neg), d
+            if cn_uscc._problem(d) is None:
+                return "cn_uscc", _score("cn_uscc", 0.9, ctx, neg), d
+        elif n == 15 and "cn_id" in ctx and cn_id._problem(d, today) is None:
+            return "cn_id", _score("cn_id", 0.75, ctx, neg), d
+        if 12 <= n <= 19 and bank_card._problem(d) is None:
+            return "bank_card", _score("bank_card", 0.85, ctx, neg), d
+    if n == 11 and d[0] == "1" and cn_phone._MOBILE.fullmatch(d) is not None:
+        return "cn_phone", _score("cn_phone", 0.8, ctx, neg), d
+    if d[0] == "0" and 10 <= n <= 12 and cn_phone._LANDLINE.fullmatch(d) is not None:
+        area = 3 if d[1] in "12" else 4
+        if paren or glens[0] == area or (len(glens) > 1 and glens[0] == area - 1) \
+                or "cn_phone" in ctx:
+            return "cn_phone", _score("cn_phone", 0.7, ctx, neg), d
+    if n == 9 and us_ssn._problem(d) is None:
+        if glens == (3, 2, 4):
+            return "us_ssn", _score("us_ssn", 0.8, ctx, neg), d
+        if len(glens) == 1 and "us_ssn" in ctx:
+            return "us_ssn", _score("us_ssn", 0.75, ctx, neg), d
+    if "phone" in ctx and (glens == (3, 3, 4) or (glens == (1, 3, 3, 4) and d[0] == "1")):
+        nanp = d[-10:]
+        if (nanp[0] in "23456789" and nanp[1:3] != "11" and nanp[:3] not in _NANP_EXCLUDED
+                and nanp[3] in "23456789"):
+            return "phone", _score("phone", 0.75, ctx, neg), "+1" + nanp
+    if (not multi_part and "cn_bank_account" in ctx and not neg and 10 <= n <= 25
+            and d.isdigit()):
+        return "cn_bank_account", 0.8, d
+    return None
+
+
+def _boundary_ok(text: str, start: int, end: int) -> bool:
+    """Reject digit runs that are parts of amounts, dates, times or compound codes."""
+    if start >= 2:
+        prev, prev2 = text[start - 1], text[start - 2]
+        if (prev in ".,:/" and prev2.isdigit()) or (prev in "-_/#" and prev2.isascii()
+                                                    and prev2.isalnum()):
+            return False
+    if end < len(text):
+        nxt = text[end]
+        if nxt.isascii() and nxt.isalpha():
+            return False
+        if end + 1 < len(text):
+            nxt2 = text[end + 1]
+            if (nxt in ".,:/" and nxt2.isdigit()) or (nxt in "-_/" and nxt2.isascii()
+                                                      and nxt2.isalnum()):
+                return False
+    return True
+
+
+def _numbers(folded: str, start: int, end: int, today: _dt.date,
+             has_kw: bool) -> Iterator[tuple[int, int, _Cand, str]]:
+    """Yield (start, end, candidate, context word) for one digit run."""
+    if not _boundary_ok(folded, start, end):
+        return
+    plus = folded[start] == "+"
+    paren = folded[start] == "("
+    xs = folded[end - 1] in "Xx"
+    groups = [(m.start(), m.end()) for m in _DIGITS.finditer(folded, start, end)]
+    ng = len(groups)
+
+    def run(i: int, j: int) -> tuple[int, int, _Cand, str] | None:
+        d = "".join(folded[s:e] for s, e in groups[i:j])
+        with_x = xs and j == ng
+        if with_x:
+            d += "X"
+        if len(d) < 9 or len(d) > 34:
+            return None
+        s0 = groups[i][0] if i else start
+        e0 = groups[j - 1][1] + (1 if with_x else 0)
+        word, ctx, neg = _context(folded, s0) if has_kw else ("", frozenset(), False)
+        glens = tuple(e - s for s, e in groups[i:j])
+        cand = _classify(d, glens, plus and i == 0, paren and i == 0, today, ctx, neg,
+                         multi_part=(i, j) != (0, ng) and j - i > 1, intl00=i == 0)
+        if cand is None or (with_x and cand[0] != "cn_id"):
+            return None
+        if (i, j) != (0, ng) and j - i > 1 and cand[0] not in _MULTI_GROUP_KINDS:
+            return None
+        return s0, e0, cand, word
+
+    whole = run(0, ng)
+    if whole is not None:
+        yield whole
+        return
+    if ng == 1:
+        return
+    i = 0
+    while i < ng:
+        for j in range(min(ng, i + 6), i, -1):
+            if (i, j) == (0, ng):
+                continue
+            found = run(i, j)
+            if found is not None:
+                yield found
+                i = j
+                break
+        else:
+            i += 1
+
+
+def _iban_end(folded: str, start: int) -> tuple[int, str] | None:
+    """Walk an IBAN from ``start`` (paper or electronic format); return its end and value."""
+    want = iban.LENGTHS[folded[start:start + 2]]
+    chars: list[str] = []
+    i, n = start, len(folded)
+    while i < n and len(chars) < want:
+        c = folded[i]
+        if c.isascii() and (c.isdigit() or c.isupper()):
+            chars.append(c)
+            i += 1
+        elif c == " " and chars and i + 1 < n and folded[i + 1] != " ":
+            i += 1
+        else:
+            break
+    if len(chars) != want or (i < n and folded[i].isascii() and folded[i].isalnum()):
+        return None
+    value = "".join(chars)
+    return (i, value) if iban._problem(value) is None else None
+
+
+def _codes(folded: str, start: int, end: int, today: _dt.date,
+           has_kw: bool) -> tuple[int, int, _Cand, str] | None:
+    token = folded[start:end]
+    word, ctx, neg = _context(folded, start) if has_kw else ("", frozenset(), False)
+    n = len(token)
+    cand: _Cand | None = None
+    if n == 18:
+        if cn_uscc._problem(token) is None:
+            cand = "cn_uscc", _score("cn_uscc", 0.95, ctx, neg), token
+        elif token[17] == "X" and cn_id._problem(token, today) is None:
+            cand = "cn_id", _score("cn_id", 0.95, ctx, neg), token
+    elif n == 9 and cn_passport._PATTERN.fullmatch(token) is not None:
+        cand = "cn_passport", _score("cn_passport", 0.6, ctx, neg), token
+    return None if cand is None else (start, end, cand, word)
+
+
+def detect(text: str, *, kinds: Collection[str] | None = None,
+           min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+           clock: Clock | None = None) -> list[Finding]:
+    """Return the non-overlapping findings in ``text``, in order of position."""
+    has_at = "@" in text or "＠" in text
+    if not has_at and _HAS_DIGIT.search(text) is None:
+        return []
+    folded = fold_width(text)
+    today = (clock or SystemClock()).now().date()
+    has_kw = _KW.search(folded) is not None
+    raw: list[tuple[int, int, _Cand, str]] = []
+    pos, n = 0, len(folded)
+    while pos < n:
+        m = _MAIN.search(folded, pos)
+        if m is None:
+            break
+        kind = m.lastgroup
+        s, e = m.span()
+        if kind == "num":
+            raw.extend(_numbers(folded, s, e, today, has_kw))
+            pos = e
+        elif kind == "code":
+            found = _codes(folded, s, e, today, has_kw)
+            if found is not None:
+                raw.append(found)
+            pos = e
+        else:
+            walked = _iban_end(folded, s)
+            if walked is not None:
+                word, ctx, neg = _context(folded, s) if has_kw else ("", frozenset(), False)
+                raw.append((s, walked[0], ("iban", _score("iban", 0.97, ctx, neg), walked[1]),
+                            word))
+                pos = walked[0]
+                continue
+            code = _CODE.match(folded, s)
+            if code is not None:
+                found = _codes(folded, s, code.end(), today, has_kw)
+                if found is not None:
+                    raw.append(found)
+            run = _ALNUM_RUN.match(folded, s)
+            pos = run.end() if run is not None else s + 1
+    if has_at:
+        for m in _EMAIL.finditer(folded):
+            value = m.group()
+            if email._problem(email.compact(value)) is None:
+                word, ctx, neg = _context(folded, m.start()) if has_kw else ("", frozenset(),
+                                                                             False)
+                raw.append((m.start(), m.end(), ("email", _score("email", 0.95, ctx, neg),
+                                                 email.compact(value)), word))
+    wanted = None if kinds is None else frozenset(kinds)
+    ranked = sorted(
+        (r for r in raw if r[2][1] >= min_confidence),
+        key=lambda r: (-r[2][1], -(r[1] - r[0]), r[0]),
+    )
+    taken: list[tuple[int, int, _Cand, str]] = []
+    for r in ranked:
+        if all(r[1] <= t[0] or r[0] >= t[1] for t in taken):
+            taken.append(r)
+    taken.sort(key=lambda r: r[0])
+    return [Finding(c[0], s, e, c[1], Secret(c[2]), word) for s, e, c, word in taken
+            if wanted is None or c[0] in wanted]

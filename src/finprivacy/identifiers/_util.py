@@ -1,0 +1,69 @@
+"""Shared helpers for the identifier modules: width folding, cleaning, typed errors.
+
+Full-width forms (``０``–``９``, ``Ａ``–``Ｚ``, ``－``, ``＋``, ``＠``), the ideographic
+space U+3000, the no-break space and the Unicode hyphens are folded one character for
+one character, so an offset into the folded text is an offset into the original.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NoReturn
+
+from ..errors import (
+    InvalidChecksumError,
+    InvalidComponentError,
+    InvalidFormatError,
+    InvalidIdentifierError,
+    InvalidLengthError,
+)
+
+__all__ = ["clean", "fail", "fold_width", "needs_folding"]
+
+_FOLD: dict[int, int] = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_FOLD.update({0x3000: 0x20, 0x00A0: 0x20, 0x2010: 0x2D, 0x2011: 0x2D, 0x2012: 0x2D,
+              0x2013: 0x2D, 0x2212: 0x2D})
+_NEEDS_FOLD = re.compile("[\u00a0\u2010-\u2013\u2212\u3000\uff01-\uff5e]")
+
+
+def needs_folding(text: str) -> bool:
+    """Return whether ``text`` holds a full-width or special-space character."""
+    return _NEEDS_FOLD.search(text) is not None
+
+
+def fold_width(text: str) -> str:
+    """Fold full-width ASCII, U+3000, NBSP and Unicode hyphens to ASCII, length-preserving.
+
+    >>> fold_width("卡号６２２２　０２０２")
+    '卡号6222 0202'
+    """
+    if _NEEDS_FOLD.search(text) is None:
+        return text
+    return text.translate(_FOLD)
+
+
+def clean(value: object, kind: str, strip: str = " -") -> str:
+    """Fold widths, drop the ``strip`` characters and surrounding space; check the type."""
+    if not isinstance(value, str):
+        raise InvalidFormatError(
+            f"{kind} must be given as str, not {type(value).__name__}", kind=kind)
+    folded = fold_width(value)
+    for ch in strip:
+        folded = folded.replace(ch, "")
+    return folded.strip()
+
+
+_ERRORS: dict[str, type[InvalidIdentifierError]] = {
+    "length": InvalidLengthError,
+    "format": InvalidFormatError,
+    "checksum": InvalidChecksumError,
+    "component": InvalidComponentError,
+}
+
+
+def fail(kind: str, check: str, detail: str) -> NoReturn:
+    """Raise the typed error for ``check`` ('length', 'format', 'checksum', 'component').
+
+    The message names the identifier kind and the failed check, never the value.
+    """
+    raise _ERRORS[check](f"invalid {kind}: {detail}", kind=kind) from None

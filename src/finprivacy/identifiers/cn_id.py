@@ -1,0 +1,132 @@
+"""Chinese resident identity card number (居民身份证号码), GB 11643-1999.
+
+The 18-character number is a 6-digit address code (province, city, county), an
+8-digit birth date, a 3-digit sequence number (odd for men, even for women) and an
+ISO 7064 MOD 11-2 check character (``0``–``9`` or ``X``). The legacy 15-digit form
+(issued before 1999) has a 2-digit year and no check character.
+
+Validation checks the length, the characters, the province (the first two digits:
+11–15, 21–23, 31–37, 41–46, 50–54, 61–65, 71, 81–83), the birth date (a real day,
+not before 1890, not after today according to the injected clock) and the check
+character. Errors never echo the number.
+
+>>> validate("11010519491231002X")
+'11010519491231002X'
+>>> is_valid("11010519491231002X")
+True
+>>> upgrade("110105491231002")
+'11010519491231002X'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator
+
+from ..clock import Clock, SystemClock
+from ._checksums import gb11643_check
+from ._finding import Finding
+from ._util import clean, fail
+
+__all__ = ["KIND", "PROVINCES", "birth_date", "compact", "find", "is_valid", "upgrade",
+           "validate"]
+
+#: The kind name used by scan, mask and redact.
+KIND = "cn_id"
+
+#: Province-level administrative division codes (GB/T 2260): the first two digits.
+PROVINCES = frozenset(
+    [str(c) for c in range(11, 16)] + [str(c) for c in range(21, 24)]
+    + [str(c) for c in range(31, 38)] + [str(c) for c in range(41, 47)]
+    + [str(c) for c in range(50, 55)] + [str(c) for c in range(61, 66)]
+    + ["71", "81", "82", "83"]
+)
+
+_EARLIEST = _dt.date(1890, 1, 1)
+
+
+def compact(number: str) -> str:
+    """Strip spaces and dashes, fold full-width digits and upper-case the ``X``."""
+    return clean(number, KIND).upper()
+
+
+def _date(number: str) -> _dt.date | None:
+    text = number[6:14] if len(number) == 18 else "19" + number[6:12]
+    try:
+        return _dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return None
+
+
+def _problem(number: str, today: _dt.date) -> tuple[str, str] | None:
+    """Return (check, detail) for the first failed check of a compact number, or None."""
+    n = len(number)
+    if n == 18:
+        if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+            return "format", "only digits and a final X are allowed"
+    elif n == 15:
+        if not number.isdigit():
+            return "format", "the 15-digit form has digits only"
+    else:
+        return "length", "must have 18 characters (or 15 for the legacy form)"
+    if not number.isascii():
+        return "format", "only digits and a final X are allowed"
+    if number[:2] not in PROVINCES:
+        return "component", "the region code is not a province"
+    born = _date(number)
+    if born is None:
+        return "component", "the birth date is not a real date"
+    if born < _EARLIEST or born > today:
+        return "component", "the birth date is out of range"
+    if n == 18 and gb11643_check(number[:17]) != number[17]:
+        return "checksum", "the GB 11643 check character does not match"
+    return None
+
+
+def _today(clock: Clock | None) -> _dt.date:
+    return (clock or SystemClock()).now().date()
+
+
+def validate(number: str, *, clock: Clock | None = None) -> str:
+    """Return the compact number if it is valid, else raise an ``InvalidIdentifierError``.
+
+    ``clock`` decides what "today" is for the birth-date check (default: the system clock).
+    """
+    value = compact(number)
+    problem = _problem(value, _today(clock))
+    if problem is not None:
+        fail(KIND, *problem)
+    return value
+
+
+def is_valid(number: str, *, clock: Clock | None = None) -> bool:
+    """Return whether ``number`` is a valid resident identity number."""
+    try:
+        validate(number, clock=clock)
+    except ValueError:
+        return False
+    return True
+
+
+def birth_date(number: str, *, clock: Clock | None = None) -> _dt.date:
+    """Return the birth date encoded in a valid number."""
+    value = validate(number, clock=clock)
+    born = _date(value)
+    assert born is not None  # noqa: S101 - validate() checked it
+    return born
+
+
+def upgrade(number: str, *, clock: Clock | None = None) -> str:
+    """Convert a valid legacy 15-digit number to the 18-character form (GB 11643-1999 §6)."""
+    value = validate(number, clock=clock)
+    if len(value) == 18:
+        return value
+    body = value[:6] + "19" + value[6:]
+    return body + gb11643_check(body)
+
+
+def find(text: str, *, clock: Clock | None = None) -> Iterator[Finding]:
+    """Yield the resident identity numbers in ``text`` (see :func:`finprivacy.scan`)."""
+    from ._detect import detect
+
+    yield from detect(text, kinds=(KIND,), clock=clock)
