@@ -14,6 +14,11 @@ from .clock import FixedClock as FixedClock
 from .clock import SystemClock as SystemClock
 from .crypto import FF1 as FF1
 from .crypto import CardTokenizer as CardTokenizer
+from .crypto import EnvironmentProvider as EnvironmentProvider
+from .crypto import KeyProvider as KeyProvider
+from .crypto import Keyring as Keyring
+from .crypto import PassphraseProvider as PassphraseProvider
+from .crypto import use_keyring as use_keyring
 from .errors import AccessDeniedError as AccessDeniedError
 from .errors import AuditIntegrityError as AuditIntegrityError
 from .errors import ConfigurationError as ConfigurationError
@@ -55,6 +60,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "ConsentRequiredError",
     "CryptoError",
     "DecryptionError",
+    "EnvironmentProvider",
     "FF1",
     "FinPrivacyError",
     "FixedClock",
@@ -62,11 +68,14 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "InvalidIdentifierError",
     "InvalidInputError",
     "InvalidTimeError",
+    "KeyProvider",
     "KeyProviderError",
     "KeyStateError",
+    "Keyring",
     "KeyringError",
     "LegalHoldError",
     "NotFoundError",
+    "PassphraseProvider",
     "PolicyError",
     "RetentionError",
     "SchemaError",
@@ -76,4 +85,5 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "SystemClock",
     "VerificationError",
     "storage",
+    "use_keyring",
 ]

@@ -1,11 +1,47 @@
-"""finprivacy.crypto."""
+"""finprivacy.crypto: keyrings, the token format, field encryption and key providers.
 
+Only this package imports ``cryptography`` and ``argon2``. The everyday names are
+re-exported from :mod:`finprivacy` as well.
+"""
+
+from __future__ import annotations
+
+from ._context import current_keyring as current_keyring
+from ._context import use_keyring as use_keyring
 from ._ff1 import FF1 as FF1
 from ._fpe_card import CardTokenizer as CardTokenizer
 from ._fpe_card import luhn_valid as luhn_valid
+from ._keyring import AES256_GCM as AES256_GCM
+from ._keyring import KeyInfo as KeyInfo
+from ._keyring import Keyring as Keyring
+from ._keyring import KeyStatus as KeyStatus
+from ._keyring import KeyTemplate as KeyTemplate
+from ._keyring import record_context as record_context
+from ._providers import ARGON2_RFC9106_LOW_MEMORY as ARGON2_RFC9106_LOW_MEMORY
+from ._providers import ARGON2_TESTING_ONLY as ARGON2_TESTING_ONLY
+from ._providers import Argon2Profile as Argon2Profile
+from ._providers import EnvironmentProvider as EnvironmentProvider
+from ._providers import KeyProvider as KeyProvider
+from ._providers import PassphraseProvider as PassphraseProvider
+from ._token import is_token as is_token
 
-__all__: list[str] = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
+    "AES256_GCM",
+    "ARGON2_RFC9106_LOW_MEMORY",
+    "ARGON2_TESTING_ONLY",
+    "Argon2Profile",
     "CardTokenizer",
+    "EnvironmentProvider",
     "FF1",
+    "KeyInfo",
+    "KeyProvider",
+    "KeyStatus",
+    "KeyTemplate",
+    "Keyring",
+    "PassphraseProvider",
+    "current_keyring",
+    "is_token",
     "luhn_valid",
+    "record_context",
+    "use_keyring",
 ]
