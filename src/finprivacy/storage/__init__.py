@@ -8,7 +8,9 @@ store is accepted.
 
 from __future__ import annotations
 
+from ._consent import MemoryConsentStore as MemoryConsentStore
+from ._consent import SqlConsentStore as SqlConsentStore
 from ._db import Database as Database
 from ._db import open_database as open_database
 
-__all__ = ["Database", "open_database"]
+__all__ = ["Database", "MemoryConsentStore", "SqlConsentStore", "open_database"]

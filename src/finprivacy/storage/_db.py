@@ -83,11 +83,22 @@ class Tx:
         """Run one statement for each row of parameters."""
         if not rows:
             return
-        if self.dialect == "postgresql":
-            with self._conn.cursor() as cur:
-                cur.executemany(self._sql(sql), [tuple(r) for r in rows])
-        else:
-            self._conn.executemany(sql, [tuple(r) for r in rows])
+        try:
+            if self.dialect == "postgresql":
+                with self._conn.cursor() as cur:
+                    cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+            else:
+                self._conn.executemany(sql, [tuple(r) for r in rows])
+        except sqlite3.IntegrityError as exc:
+            from ..errors import ConflictError
+
+            raise ConflictError(f"constraint violated: {_first_line(exc)}") from None
+        except Exception as exc:
+            if _is_pg_integrity(exc):
+                from ..errors import ConflictError
+
+                raise ConflictError(f"constraint violated: {_first_line(exc)}") from None
+            raise
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run a query and return its first row, or ``None``."""
