@@ -7,17 +7,23 @@ Everyday names are re-exported here; implementation lives in private modules.
 from __future__ import annotations
 
 from . import storage as storage
+from ._pydantic_hashed import Hashed as Hashed
 from .audit.events import AuditEvent as AuditEvent
 from .audit.events import AuditSink as AuditSink
 from .clock import Clock as Clock
 from .clock import FixedClock as FixedClock
 from .clock import SystemClock as SystemClock
 from .crypto import FF1 as FF1
+from .crypto import BlindIndex as BlindIndex
 from .crypto import CardTokenizer as CardTokenizer
+from .crypto import CompoundBlindIndex as CompoundBlindIndex
+from .crypto import DeterministicCipher as DeterministicCipher
 from .crypto import EnvironmentProvider as EnvironmentProvider
 from .crypto import KeyProvider as KeyProvider
 from .crypto import Keyring as Keyring
 from .crypto import PassphraseProvider as PassphraseProvider
+from .crypto import SecretHasher as SecretHasher
+from .crypto import plan_blind_index as plan_blind_index
 from .crypto import use_keyring as use_keyring
 from .errors import AccessDeniedError as AccessDeniedError
 from .errors import AuditIntegrityError as AuditIntegrityError
@@ -52,19 +58,23 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "AuditEvent",
     "AuditIntegrityError",
     "AuditSink",
+    "BlindIndex",
     "CardTokenizer",
     "Clock",
+    "CompoundBlindIndex",
     "ConfigurationError",
     "ConflictError",
     "ConsentIntegrityError",
     "ConsentRequiredError",
     "CryptoError",
     "DecryptionError",
+    "DeterministicCipher",
     "EnvironmentProvider",
     "FF1",
     "FinPrivacyError",
     "FixedClock",
     "FormatError",
+    "Hashed",
     "InvalidIdentifierError",
     "InvalidInputError",
     "InvalidTimeError",
@@ -80,10 +90,12 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "RetentionError",
     "SchemaError",
     "Secret",
+    "SecretHasher",
     "StoreError",
     "SubjectErasedError",
     "SystemClock",
     "VerificationError",
+    "plan_blind_index",
     "storage",
     "use_keyring",
 ]

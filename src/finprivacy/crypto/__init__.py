@@ -6,11 +6,25 @@ re-exported from :mod:`finprivacy` as well.
 
 from __future__ import annotations
 
+from ._blind_index import NORMALIZERS as NORMALIZERS
+from ._blind_index import BlindIndex as BlindIndex
+from ._blind_index import BlindIndexPlan as BlindIndexPlan
+from ._blind_index import BlindIndexSet as BlindIndexSet
+from ._blind_index import CompoundBlindIndex as CompoundBlindIndex
+from ._blind_index import Normalizer as Normalizer
+from ._blind_index import plan_blind_index as plan_blind_index
 from ._context import current_keyring as current_keyring
 from ._context import use_keyring as use_keyring
+from ._deterministic import DeterministicCipher as DeterministicCipher
 from ._ff1 import FF1 as FF1
 from ._fpe_card import CardTokenizer as CardTokenizer
 from ._fpe_card import luhn_valid as luhn_valid
+from ._hashing import PROFILE_FINANCE as PROFILE_FINANCE
+from ._hashing import PROFILE_RFC9106_LOW_MEMORY as PROFILE_RFC9106_LOW_MEMORY
+from ._hashing import PROFILE_TESTING_ONLY as PROFILE_TESTING_ONLY
+from ._hashing import HashProfile as HashProfile
+from ._hashing import SecretHasher as SecretHasher
+from ._hashing import SecretKind as SecretKind
 from ._keyring import AES256_GCM as AES256_GCM
 from ._keyring import KeyInfo as KeyInfo
 from ._keyring import Keyring as Keyring
@@ -30,18 +44,32 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "ARGON2_RFC9106_LOW_MEMORY",
     "ARGON2_TESTING_ONLY",
     "Argon2Profile",
+    "BlindIndex",
+    "BlindIndexPlan",
+    "BlindIndexSet",
     "CardTokenizer",
+    "CompoundBlindIndex",
+    "DeterministicCipher",
     "EnvironmentProvider",
     "FF1",
+    "HashProfile",
     "KeyInfo",
     "KeyProvider",
     "KeyStatus",
     "KeyTemplate",
     "Keyring",
+    "NORMALIZERS",
+    "Normalizer",
+    "PROFILE_FINANCE",
+    "PROFILE_RFC9106_LOW_MEMORY",
+    "PROFILE_TESTING_ONLY",
     "PassphraseProvider",
+    "SecretHasher",
+    "SecretKind",
     "current_keyring",
     "is_token",
     "luhn_valid",
+    "plan_blind_index",
     "record_context",
     "use_keyring",
 ]

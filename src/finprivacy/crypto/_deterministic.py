@@ -1,0 +1,233 @@
+"""Deterministic encryption with AES-SIV (RFC 5297): equal plaintexts give equal tokens.
+
+Deterministic encryption lets a database find a row by an encrypted value with a plain
+``WHERE column = ?``, and enforce ``UNIQUE`` on it. The price is that it **leaks
+equality**: anyone who can read the column sees which rows hold the same value, and can
+count how often each value occurs. Prefer a :class:`~finprivacy.crypto.BlindIndex`
+beside randomized encryption (:meth:`Keyring.encrypt`); use this only where the value
+itself must be compared, and only for high-entropy values (card and account numbers,
+not gender or a birth year). This is why it is a separate, explicitly named type.
+
+Tokens have the version prefix ``fpd1`` and the key id of the keyring key::
+
+    fpd1.<key_id>.<base64url(SIV ‖ ciphertext)>
+
+The AES-256-SIV key (64 bytes) is derived per context with HKDF-SHA256 from the
+keyring key (``Keyring.derive_key``), so equal values in two columns do not give equal
+tokens; the associated data binds the version, the key id and the context, so a token
+moved to another column fails to decrypt. After a key rotation,
+:meth:`DeterministicCipher.lookup_tokens` returns the token of a value under every
+usable key, so rows written before the rotation are still found (the failure reported
+against Tink's deterministic AEAD in tink-java #35 and tink-py #55).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Final, Protocol, cast, overload
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+
+from .._types import StrOrBytes
+from ..errors import DecryptionError, InvalidInputError
+from ._token import decode_token, encode_token
+
+__all__ = ["DeterministicCipher"]
+
+PREFIX: Final = "fpd1"
+_INFO: Final = b"finprivacy/fpd1/aes-siv/v1\x00"
+_TAG_STR: Final = b"s"
+_TAG_BYTES: Final = b"b"
+_CACHE_SIZE: Final = 256
+
+
+class _KeyInfo(Protocol):
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+
+class _KeySource(Protocol):
+    """The part of :class:`~finprivacy.crypto.Keyring` deterministic encryption needs."""
+
+    @property
+    def primary_id(self) -> str: ...
+
+    def keys(self) -> Sequence[_KeyInfo]: ...
+
+    def derive_key(self, info: bytes, *, key_id: str | None = None,
+                   length: int = 32) -> tuple[str, bytes]: ...
+
+
+_USABLE: Final = frozenset({"primary", "decrypt-only"})
+
+
+def usable_key_ids(keyring: _KeySource) -> list[str]:
+    """Ids of the keys that may derive keys for reading: ``primary`` and ``decrypt-only``."""
+    infos = keyring.keys()
+    return [k.key_id for k in infos if str(k.status) in _USABLE]
+
+
+def siv_seal(key: bytes, plaintext: bytes, associated_data: Sequence[bytes]) -> bytes:
+    """Return ``SIV ‖ ciphertext`` (RFC 5297) using ``cryptography``'s :class:`AESSIV`."""
+    return AESSIV(key).encrypt(plaintext, list(associated_data))
+
+
+def siv_open(key: bytes, sealed: bytes, associated_data: Sequence[bytes]) -> bytes:
+    """Invert :func:`siv_seal`; raise :class:`DecryptionError` on any failure."""
+    try:
+        return AESSIV(key).decrypt(sealed, list(associated_data))
+    except (InvalidTag, ValueError):
+        raise DecryptionError("not a valid finprivacy token") from None
+
+
+class DeterministicCipher:
+    """Deterministic, authenticated encryption of field values with AES-256-SIV.
+
+    **Leaks equality** (see the module documentation): equal values under the same
+    key and context give equal tokens. ``encrypt`` uses the keyring's primary key;
+    ``decrypt`` finds the key by the id in the token; ``lookup_tokens`` gives the
+    tokens to search for under every usable key while a column is re-encrypted.
+
+    >>> # kr = fp.Keyring.generate(); det = fp.DeterministicCipher(kr)
+    >>> # det.encrypt("6222020200112233446", context="customers.card_no")
+    """
+
+    __slots__ = ("_cache", "_keyring", "_lock")
+
+    def __init__(self, keyring: _KeySource) -> None:
+        if not hasattr(keyring, "derive_key"):
+            raise InvalidInputError("DeterministicCipher needs a Keyring")
+        self._keyring = keyring
+        self._cache: OrderedDict[tuple[str, str], tuple[bytes, AESSIV]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return "DeterministicCipher(AES-256-SIV)"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("DeterministicCipher objects hold keys and cannot be pickled")
+
+    # -- keys ---------------------------------------------------------------------------
+    def _siv(self, key_id: str | None, context: str) -> tuple[str, AESSIV]:
+        # derive_key checks the key's status on every call (a retired key refuses) and
+        # caches the HKDF output; the AES-SIV object is cached per derived key.
+        got_id, key = self._keyring.derive_key(_INFO + context.encode("utf-8"), key_id=key_id,
+                                               length=64)
+        with self._lock:
+            cached = self._cache.get((got_id, context))
+            if cached is not None and cached[0] is key:
+                self._cache.move_to_end((got_id, context))
+                return got_id, cached[1]
+        siv = AESSIV(key)
+        with self._lock:
+            self._cache[(got_id, context)] = (key, siv)
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return got_id, siv
+
+    def _usable_key_ids(self) -> list[str]:
+        return usable_key_ids(self._keyring)
+
+    # -- API -----------------------------------------------------------------------------
+    def encrypt(self, value: StrOrBytes, *, context: str) -> str:
+        """Return the ``fpd1`` token of ``value`` under the primary key (deterministic)."""
+        _check_context(context)
+        plaintext = _pack(value)
+        key_id, siv = self._siv(None, context)
+        return encode_token(PREFIX, key_id, siv.encrypt(plaintext, _ad(key_id, context)))
+
+    @overload
+    def decrypt(self, token: str, *, context: str, as_type: type[str]) -> str: ...
+    @overload
+    def decrypt(self, token: str, *, context: str, as_type: type[bytes]) -> bytes: ...
+    @overload
+    def decrypt(self, token: str, *, context: str, as_type: None = None) -> StrOrBytes: ...
+
+    def decrypt(self, token: str, *, context: str,
+                as_type: type[str] | type[bytes] | None = None) -> StrOrBytes:
+        """Return the value of an ``fpd1`` token: ``str`` or ``bytes``, as encrypted.
+
+        ``as_type`` (``str`` or ``bytes``) narrows the static type and is checked.
+        Every bad token raises :class:`~finprivacy.errors.DecryptionError`.
+        """
+        _check_context(context)
+        prefix, key_id, body = decode_token(token)
+        if prefix != PREFIX:
+            raise DecryptionError("not a valid finprivacy token")
+        try:
+            _, siv = self._siv(key_id, context)
+        except DecryptionError:
+            raise
+        except Exception:
+            # An unknown or destroyed key: the same opaque error as a bad tag.
+            raise DecryptionError("not a valid finprivacy token") from None
+        try:
+            plaintext = siv.decrypt(body, _ad(key_id, context))
+        except (InvalidTag, ValueError):
+            raise DecryptionError("not a valid finprivacy token") from None
+        value = _unpack(plaintext)
+        if as_type is not None and not isinstance(value, as_type):
+            raise DecryptionError(f"token holds {type(value).__name__}, not {as_type.__name__}")
+        return value
+
+    def lookup_tokens(self, value: StrOrBytes, *, context: str) -> list[str]:
+        """Return the token of ``value`` under every usable key, primary first.
+
+        Search with ``WHERE column IN (...)`` so rows written under an older key are
+        found until :meth:`reencrypt` has moved them to the primary key.
+        """
+        _check_context(context)
+        plaintext = _pack(value)
+        primary = self._keyring.primary_id
+        ids = [primary] + [k for k in self._usable_key_ids() if k != primary]
+        out = []
+        for kid in ids:
+            got, siv = self._siv(kid, context)
+            out.append(encode_token(PREFIX, got, siv.encrypt(plaintext, _ad(got, context))))
+        return out
+
+    def needs_reencrypt(self, token: str) -> bool:
+        """Return whether ``token`` was made under a key other than the primary key."""
+        prefix, key_id, _ = decode_token(token)
+        if prefix != PREFIX:
+            raise DecryptionError("not a valid finprivacy token")
+        return key_id != self._keyring.primary_id
+
+    def reencrypt(self, token: str, *, context: str) -> str:
+        """Decrypt ``token`` and encrypt its value again under the primary key."""
+        return self.encrypt(self.decrypt(token, context=context), context=context)
+
+
+def _check_context(context: str) -> None:
+    if not isinstance(cast(object, context), str) or not context:
+        raise InvalidInputError("context must be a non-empty str (e.g. 'customers.card_no')")
+
+
+def _ad(key_id: str, context: str) -> list[bytes]:
+    return [PREFIX.encode("ascii"), key_id.encode("ascii"), context.encode("utf-8")]
+
+
+def _pack(value: StrOrBytes) -> bytes:
+    if isinstance(value, str):
+        return _TAG_STR + value.encode("utf-8")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _TAG_BYTES + bytes(value)
+    raise InvalidInputError(f"can only encrypt str or bytes, not {type(value).__name__}")
+
+
+def _unpack(plaintext: bytes) -> StrOrBytes:
+    tag, body = plaintext[:1], plaintext[1:]
+    if tag == _TAG_BYTES:
+        return body
+    if tag == _TAG_STR:
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    raise DecryptionError("not a valid finprivacy token")
