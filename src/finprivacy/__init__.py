@@ -49,6 +49,8 @@ from .errors import SchemaError as SchemaError
 from .errors import StoreError as StoreError
 from .errors import SubjectErasedError as SubjectErasedError
 from .errors import VerificationError as VerificationError
+from .pydantic import Encrypted as Encrypted
+from .pydantic import needs_resave as needs_resave
 from .secret import Secret as Secret
 
 __version__ = "0.1.0.dev0"
@@ -69,6 +71,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "CryptoError",
     "DecryptionError",
     "DeterministicCipher",
+    "Encrypted",
     "EnvironmentProvider",
     "FF1",
     "FinPrivacyError",
@@ -95,6 +98,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "SubjectErasedError",
     "SystemClock",
     "VerificationError",
+    "needs_resave",
     "plan_blind_index",
     "storage",
     "use_keyring",
