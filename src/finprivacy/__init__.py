@@ -49,6 +49,12 @@ from .errors import SchemaError as SchemaError
 from .errors import StoreError as StoreError
 from .errors import SubjectErasedError as SubjectErasedError
 from .errors import VerificationError as VerificationError
+from .masking import Finding as Finding
+from .masking import mask as mask
+from .masking import mask_field as mask_field
+from .masking import redact as redact
+from .masking import redact_json as redact_json
+from .masking import scan as scan
 from .pydantic import Encrypted as Encrypted
 from .pydantic import needs_resave as needs_resave
 from .secret import Secret as Secret
@@ -75,6 +81,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "EnvironmentProvider",
     "FF1",
     "FinPrivacyError",
+    "Finding",
     "FixedClock",
     "FormatError",
     "Hashed",
@@ -98,8 +105,13 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "SubjectErasedError",
     "SystemClock",
     "VerificationError",
+    "mask",
+    "mask_field",
     "needs_resave",
     "plan_blind_index",
+    "redact",
+    "redact_json",
+    "scan",
     "storage",
     "use_keyring",
 ]

@@ -1,3 +1,50 @@
-"""finprivacy.masking."""
+"""finprivacy.masking: mask presets, detection in text and redaction of structures.
 
-__all__: list[str] = []
+* :func:`mask` shows part of one identifier with a named, cited preset.
+* :func:`scan` finds identifiers in free text (Chinese and English), checksum-validated.
+* :func:`redact` masks every finding in text, and sensitive fields (by key name and by
+  value) in dicts, lists, JSON documents, pydantic models and dataclasses.
+* :func:`mask_field` and :func:`kind_for_field` mask one named field.
+"""
+
+from __future__ import annotations
+
+from ..identifiers import DEFAULT_MIN_CONFIDENCE as DEFAULT_MIN_CONFIDENCE
+from ..identifiers import KINDS as KINDS
+from ..identifiers import Finding as Finding
+from ._mask import COMPOUND_SURNAMES as COMPOUND_SURNAMES
+from ._mask import DEFAULT_PRESETS as DEFAULT_PRESETS
+from ._mask import MASK_KINDS as MASK_KINDS
+from ._mask import PRESETS as PRESETS
+from ._mask import Preset as Preset
+from ._mask import mask as mask
+from ._mask import preset_for as preset_for
+from ._mask import unmask_ff1 as unmask_ff1
+from ._redact import FIELD_KINDS as FIELD_KINDS
+from ._redact import kind_for_field as kind_for_field
+from ._redact import mask_field as mask_field
+from ._redact import redact as redact
+from ._redact import redact_json as redact_json
+from ._redact import redact_text as redact_text
+from ._scan import scan as scan
+
+__all__ = [
+    "COMPOUND_SURNAMES",
+    "DEFAULT_MIN_CONFIDENCE",
+    "DEFAULT_PRESETS",
+    "FIELD_KINDS",
+    "KINDS",
+    "MASK_KINDS",
+    "PRESETS",
+    "Finding",
+    "Preset",
+    "kind_for_field",
+    "mask",
+    "mask_field",
+    "preset_for",
+    "redact",
+    "redact_json",
+    "redact_text",
+    "scan",
+    "unmask_ff1",
+]

@@ -1,0 +1,362 @@
+"""Mask presets: named, frozen, documented ways to show part of an identifier.
+
+Every preset cites the rule or convention it implements. Partial presets keep the
+separators (spaces, dashes, brackets, ``+``) where they were and replace each hidden
+letter or digit with ``*``. A value that is not a valid identifier of its kind is
+still masked by shape, and never shows more than the preset allows: when it is
+shorter than the kind's shortest valid form, only up to a quarter of it, from the
+end, stays visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ..errors import ConfigurationError, InvalidInputError
+from ..identifiers import KINDS as _SCAN_KINDS
+from ..identifiers import fold_width
+from ..identifiers import phone as _phone
+from ..secret import Secret
+
+__all__ = [
+    "COMPOUND_SURNAMES",
+    "DEFAULT_PRESETS",
+    "MASK_KINDS",
+    "PRESETS",
+    "Preset",
+    "mask",
+    "unmask_ff1",
+]
+
+#: Kinds :func:`mask` accepts: every scanner kind plus personal names and addresses.
+MASK_KINDS: tuple[str, ...] = (*_SCAN_KINDS, "name", "address")
+
+_MIN_LEN = {"cn_id": 15, "cn_uscc": 18, "bank_card": 12, "iban": 15, "cn_phone": 10,
+            "phone": 8, "us_ssn": 9, "cn_passport": 9, "cn_bank_account": 10}
+
+_COMPOUND = (
+    "欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 钟离 "
+    "独孤 南宫 西门 万俟 闻人 端木 百里 呼延 东郭 澹台 公冶 宗政 濮阳 太史 申屠 赫连 "
+    "拓跋 第五 左丘 谷梁 公羊 乐正 单于 司空 司寇 仲孙 鲜于 闾丘 亓官 梁丘 羊舌 微生 "
+    "子车 颛孙 巫马 公西 漆雕 壤驷 公良 段干 东门 南门 呼衍 归海 羊角 微生 梁丘 左人 "
+    "范姜 张简 欧侯 司徒"
+)
+#: Chinese compound (two-character) surnames kept whole by the ``surname`` preset.
+COMPOUND_SURNAMES: frozenset[str] = frozenset(_COMPOUND.split())
+
+MaskFn = Callable[[str, str, "_Options"], str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    pseudonym_key: Secret[bytes] | None
+    ff1_key: Secret[bytes] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """A named masking rule for one kind; ``source`` cites where the rule comes from."""
+
+    kind: str
+    name: str
+    source: str
+    apply: MaskFn = field(repr=False, compare=False)
+
+
+def _sig(c: str) -> bool:
+    return c.isalnum()
+
+
+def _keep(value: str, kind: str, first: int, last: int) -> str:
+    """Show the first ``first`` and last ``last`` significant characters, mask the rest."""
+    idx = [i for i, c in enumerate(value) if _sig(c)]
+    n = len(idx)
+    if n < _MIN_LEN.get(kind, 0) or first + last >= n:
+        first, last = 0, min(last, n // 4)
+    shown = set(idx[:first]) | set(idx[n - last:] if last else ())
+    return "".join(c if (i in shown or not _sig(c)) else "*" for i, c in enumerate(value))
+
+
+def _keep_fn(first: int, last: int) -> MaskFn:
+    return lambda value, kind, _o: _keep(value, kind, first, last)
+
+
+def _stars(value: str, kind: str, _o: _Options) -> str:
+    return "".join("*" if _sig(c) else c for c in value)
+
+
+def _full(value: str, kind: str, _o: _Options) -> str:
+    return f"[{kind.upper()}]"
+
+
+_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
+_SEPARATORS = re.compile(r"[\s\-().+]")
+
+
+def _normalised(value: str, kind: str) -> str:
+    folded = fold_width(value)
+    if kind == "email":
+        return folded.strip().lower()
+    return _SEPARATORS.sub("", folded).upper()
+
+
+def _pseudonym(value: str, kind: str, o: _Options) -> str:
+    if o.pseudonym_key is None:
+        raise ConfigurationError("the 'pseudonym' preset needs pseudonym_key=")
+    mac = hmac.new(o.pseudonym_key.reveal(), f"{kind}\x00{_normalised(value, kind)}".encode(),
+                   hashlib.sha256).hexdigest()[:16]
+    return f"[{kind}#{mac.translate(_LETTERS)}]"
+
+
+def _ff1_cipher(o: _Options) -> object:
+    if o.ff1_key is None:
+        raise ConfigurationError("the 'ff1' preset needs ff1_key=")
+    from ..crypto import FF1  # L1: masking composes the crypto layer, never cryptography
+
+    return FF1(o.ff1_key.reveal(), radix=10)
+
+
+def _ff1_apply(value: str, kind: str, o: _Options, *, encrypt: bool) -> str:
+    from ..crypto import FF1
+
+    cipher = _ff1_cipher(o)
+    assert isinstance(cipher, FF1)  # noqa: S101 - narrowing for the type checker
+    folded = fold_width(value)
+    pos = [i for i, c in enumerate(folded) if c.isdigit() and c.isascii()]
+    digits = "".join(folded[i] for i in pos)
+    if len(digits) < cipher.min_length:
+        raise InvalidInputError(f"the 'ff1' preset needs at least {cipher.min_length} digits")
+    tweak = kind.encode()
+    out = cipher.encrypt(digits, tweak) if encrypt else cipher.decrypt(digits, tweak)
+    chars = list(folded)
+    for i, d in zip(pos, out, strict=True):
+        chars[i] = d
+    return "".join(chars)
+
+
+def _ff1(value: str, kind: str, o: _Options) -> str:
+    return _ff1_apply(value, kind, o, encrypt=True)
+
+
+def _cn_phone(first: int, last: int) -> MaskFn:
+    prefix = re.compile(r"\s*(?:\+\s?86|0086)[\s\-]*")
+
+    def apply(value: str, kind: str, _o: _Options) -> str:
+        m = prefix.match(fold_width(value))
+        head = value[: m.end()] if m else ""
+        return head + _keep(value[len(head):], kind, first, last)
+
+    return apply
+
+
+def _phone_cc_last4(value: str, kind: str, _o: _Options) -> str:
+    folded = fold_width(value)
+    digits = "".join(c for c in folded if c.isdigit())
+    cc = _phone._cc(digits) if folded.lstrip().startswith(("+", "00")) else None
+    keep_first = len(cc) + (2 if folded.lstrip().startswith("00") else 0) if cc else 0
+    return _keep(value, kind, keep_first, 4)
+
+
+def _email(local_keep: int) -> MaskFn:
+    def apply(value: str, kind: str, _o: _Options) -> str:
+        local, at, domain = value.rpartition("@")
+        if not at or not local:
+            return _stars(value, kind, _o)
+        return local[:local_keep] + "***@" + domain
+
+    return apply
+
+
+def _surname(value: str, kind: str, _o: _Options) -> str:
+    name = value.strip()
+    if not name:
+        return value
+    if name.isascii():
+        return " ".join(w[:1] + "*" * (len(w) - 1) for w in name.split(" "))
+    keep = 2 if len(name) >= 3 and name[:2] in COMPOUND_SURNAMES else 1
+    if len(name) == 1:
+        keep = 0
+    return name[:keep] + "".join("*" if _sig(c) else c for c in name[keep:])
+
+
+_REGION = re.compile(
+    r"^(?:[^省市区县]{2,7}?(?:省|自治区|特别行政区))?"
+    r"(?:[^省市区县]{1,9}?(?:市|自治州|地区|盟))?"
+    r"(?:[^省市区县]{1,9}?(?:区|县|市|旗))?"
+)
+
+
+def _region(value: str, kind: str, _o: _Options) -> str:
+    text = value.strip()
+    if not text:
+        return value
+    if not text.isascii():
+        m = _REGION.match(text)
+        head = m.group() if m else ""
+        return (head + "****") if head else "****"
+    parts = [p.strip() for p in text.split(",")]
+    kept = [p if i > 0 and not any(c.isdigit() for c in p) else "****"
+            for i, p in enumerate(parts)]
+    return ", ".join(kept)
+
+
+_GENERIC: tuple[tuple[str, str, MaskFn], ...] = (
+    ("stars", "every letter and digit hidden, separators and length kept", _stars),
+    ("full", "full redaction: replaced by the kind in brackets; length hidden", _full),
+    ("pseudonym", "keyed pseudonym: HMAC-SHA256 (RFC 2104) of the normalised value under "
+                  "pseudonym_key; the same value gives the same token under one key "
+                  "(pseudonymisation, GDPR Art. 4(5))", _pseudonym),
+    ("ff1", "reversible format-preserving encryption of the digits, NIST SP 800-38G FF1 "
+            "under ff1_key (finprivacy.crypto.FF1); undo with unmask_ff1()", _ff1),
+)
+
+_PCI = "PCI DSS v4.0 requirement 3.4.1: PAN masked when displayed"
+_SPECIFIC: dict[str, tuple[tuple[str, str, MaskFn], ...]] = {
+    "bank_card": (
+        ("pci_bin6_last4", f"{_PCI}; at most the BIN (first 6) and the last 4 digits",
+         _keep_fn(6, 4)),
+        ("pci_bin8_last4", f"{_PCI}; first 8 and last 4 for PANs of 16 digits or more "
+                           "(PCI SSC FAQ 1091); shorter PANs show the first 6",
+         lambda v, k, o: _keep(v, k, 8 if sum(map(_sig, v)) >= 16 else 6, 4)),
+        ("last4", f"{_PCI}; last 4 digits only (receipts, screens for most staff)",
+         _keep_fn(0, 4)),
+    ),
+    "cn_id": (
+        ("first6_last4", "common display convention (GB/T 35273-2020 §3.14 de-identification; "
+                         "JR/T 0171-2020): address code and last 4 shown, birth date hidden",
+         _keep_fn(6, 4)),
+        ("first3_last4", "common display convention: first 3 and last 4 shown, county and "
+                         "birth date hidden", _keep_fn(3, 4)),
+        ("last4", "last 4 characters only", _keep_fn(0, 4)),
+    ),
+    "cn_phone": (
+        ("mobile_3_4", "common display convention 138****1234: network prefix and last 4 "
+                       "shown, +86 kept", _cn_phone(3, 4)),
+        ("last4", "last 4 digits only, +86 kept", _cn_phone(0, 4)),
+    ),
+    "phone": (
+        ("cc_last4", "ITU-T E.164 country code and the last 4 digits shown",
+         _phone_cc_last4),
+        ("last4", "last 4 digits only", _keep_fn(0, 4)),
+    ),
+    "email": (
+        ("first1_domain", "common display convention: first character of the local part "
+                          "and the domain (z***@example.com)", _email(1)),
+        ("domain", "domain only (***@example.com)", _email(0)),
+    ),
+    "iban": (
+        ("first4_last4", "country code, check digits and last 4 shown (EPC display "
+                         "practice)", _keep_fn(4, 4)),
+        ("last4", "last 4 characters only", _keep_fn(0, 4)),
+    ),
+    "us_ssn": (
+        ("last4", "truncated taxpayer identification number, last four digits shown "
+                  "(26 CFR §301.6109-4)", _keep_fn(0, 4)),
+    ),
+    "cn_uscc": (
+        ("first4_last4", "registration authority, category and province shown with the "
+                         "check characters", _keep_fn(4, 4)),
+        ("last4", "last 4 characters only", _keep_fn(0, 4)),
+    ),
+    "cn_passport": (
+        ("first1_last3", "passport type letter and last 3 digits shown", _keep_fn(1, 3)),
+        ("last4", "last 4 characters only", _keep_fn(0, 4)),
+    ),
+    "cn_bank_account": (
+        ("last4", "last 4 digits only (bank statement convention)", _keep_fn(0, 4)),
+        ("first6_last4", "first 6 and last 4 digits", _keep_fn(6, 4)),
+    ),
+    "name": (
+        ("surname", "common display convention: the surname is kept (张*, 欧阳**; compound "
+                    "surnames kept whole); Latin names keep initials", _surname),
+    ),
+    "address": (
+        ("region", "address to the region only (province, city, district/county); "
+                   "GB/T 35273-2020 §3.14 de-identification", _region),
+    ),
+}
+
+
+def _build() -> dict[str, Mapping[str, Preset]]:
+    table: dict[str, Mapping[str, Preset]] = {}
+    for kind in MASK_KINDS:
+        entries = {name: Preset(kind, name, source, fn)
+                   for name, source, fn in (*_SPECIFIC[kind], *_GENERIC)}
+        table[kind] = MappingProxyType(entries)
+    return table
+
+
+#: Every preset, by kind and name.
+PRESETS: Mapping[str, Mapping[str, Preset]] = MappingProxyType(_build())
+
+#: The preset :func:`mask` and :func:`redact` use when none is named.
+DEFAULT_PRESETS: Mapping[str, str] = MappingProxyType({
+    "bank_card": "pci_bin6_last4", "cn_id": "first3_last4", "cn_phone": "mobile_3_4",
+    "phone": "cc_last4", "email": "first1_domain", "iban": "first4_last4",
+    "us_ssn": "last4", "cn_uscc": "first4_last4", "cn_passport": "first1_last3",
+    "cn_bank_account": "last4", "name": "surname", "address": "region",
+})
+
+
+def _key(value: bytes | Secret[bytes] | None, what: str, sizes: tuple[int, ...] = ()) -> (
+        Secret[bytes] | None):
+    if value is None:
+        return None
+    raw: object = value.reveal() if isinstance(value, Secret) else value
+    if not isinstance(raw, bytes | bytearray) or len(raw) < 16 or (sizes and len(raw)
+                                                                     not in sizes):
+        raise ConfigurationError(f"{what} must be bytes, at least 16 long"
+                                 + (f" ({'/'.join(map(str, sizes))} bytes)" if sizes else ""))
+    return Secret(bytes(raw))
+
+
+def preset_for(kind: str, preset: str | None = None) -> Preset:
+    """Return the :class:`Preset` for ``kind`` and ``preset`` (default: the kind's default)."""
+    presets = PRESETS.get(kind)
+    if presets is None:
+        raise ConfigurationError(f"unknown kind {kind!r}; known: {', '.join(MASK_KINDS)}")
+    name = DEFAULT_PRESETS[kind] if preset is None else preset
+    found = presets.get(name)
+    if found is None:
+        raise ConfigurationError(
+            f"unknown preset {name!r} for kind {kind!r}; known: {', '.join(presets)}")
+    return found
+
+
+def mask(value: str | Secret[str], kind: str, preset: str | None = None, *,
+         pseudonym_key: bytes | Secret[bytes] | None = None,
+         ff1_key: bytes | Secret[bytes] | None = None) -> str:
+    """Return ``value`` masked with the named ``preset`` of ``kind``.
+
+    >>> mask("6222 0202 0011 2233 446", kind="bank_card")
+    '6222 02** **** ***3 446'
+    >>> mask("13812345678", kind="cn_phone")
+    '138****5678'
+    >>> mask("欧阳娜娜", kind="name")
+    '欧阳**'
+
+    ``kind`` is one of :data:`MASK_KINDS`; ``preset`` one of ``PRESETS[kind]`` (default
+    :data:`DEFAULT_PRESETS`). The ``pseudonym`` preset needs ``pseudonym_key`` (16 bytes
+    or more) and ``ff1`` needs ``ff1_key`` (an AES key of 16, 24 or 32 bytes). Unknown
+    kinds and presets raise :class:`~finprivacy.errors.ConfigurationError`; a value
+    that is not text raises :class:`~finprivacy.errors.InvalidInputError`.
+    """
+    chosen = preset_for(kind, preset)
+    raw = value.reveal() if isinstance(value, Secret) else value
+    if not isinstance(raw, str):
+        raise InvalidInputError(f"mask() takes text, not {type(raw).__name__}")
+    options = _Options(_key(pseudonym_key, "pseudonym_key"),
+                       _key(ff1_key, "ff1_key", (16, 24, 32)))
+    return chosen.apply(raw, kind, options)
+
+
+def unmask_ff1(masked: str, kind: str, *, ff1_key: bytes | Secret[bytes]) -> str:
+    """Reverse the ``ff1`` preset: return the original value (separators unchanged)."""
+    preset_for(kind, "ff1")
+    options = _Options(None, _key(ff1_key, "ff1_key", (16, 24, 32)))
+    return _ff1_apply(masked, kind, options, encrypt=False)
