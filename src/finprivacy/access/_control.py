@@ -1,0 +1,849 @@
+"""The decision engine: a compiled policy plus the services it consults.
+
+:class:`AccessControl` compiles a :class:`~finprivacy.access.Policy` and a
+:class:`~finprivacy.inventory.DataInventory` into dict/set indexes keyed by
+(role, purpose) and tenant, and caches per (roles, tenant, purpose) a *field plan*
+that says for each field path whether it is shown raw, masked or not at all. A
+decision is therefore a few dict lookups whatever the size of the policy or of the
+delegation store.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import datetime as _dt
+import importlib
+import secrets
+import threading
+from collections.abc import Callable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Literal,
+    NoReturn,
+    ParamSpec,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    runtime_checkable,
+)
+
+from ..audit.events import AuditEvent, AuditSink
+from ..clock import Clock, SystemClock
+from ..errors import (
+    AccessDeniedError,
+    ConfigurationError,
+    ConflictError,
+    FinPrivacyError,
+    InvalidInputError,
+    NotFoundError,
+)
+from ..inventory import DataField, DataInventory
+from ._delegation import DelegationGrant, Delegations, GrantStore
+from ._policy import (
+    AttestationRequirement,
+    Permission,
+    Policy,
+    Purpose,
+    Scope,
+    _positive_duration,
+)
+from ._principal import Principal, _nonempty, current_principal
+from ._shape import HIDE, MASK, RAW, Rule, Shaper
+
+__all__ = [
+    "AccessControl",
+    "AccessDecision",
+    "BreakGlassReview",
+    "BreakGlassSession",
+    "ConsentChecker",
+    "DenyReason",
+    "FieldTreatment",
+    "Masker",
+    "ReviewQueue",
+    "break_glass",
+    "configure_access",
+    "get_access_control",
+    "minimize",
+    "set_access_control",
+]
+
+if TYPE_CHECKING:
+    from ._requires import SubjectSpec
+
+T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DenyReason: TypeAlias = Literal[
+    "no_principal", "unknown_purpose", "purpose_not_allowed", "subject_unknown",
+    "attestation_missing", "attestation_expired", "consent_missing", "grant_expired",
+    "grant_revoked", "grant_not_yet_valid", "grant_scope", "break_glass_not_allowed",
+    "self_review",
+]
+"""Every reason an :class:`~finprivacy.errors.AccessDeniedError` can carry."""
+
+FieldTreatment: TypeAlias = Literal["raw", "masked", "hidden"]
+"""How one field is shown to the principal."""
+
+Masker: TypeAlias = Callable[[str, "str | None"], str]
+"""``(value, kind) -> masked text``; ``kind`` is the inventory's masking kind or None."""
+
+_TREATMENT: Final[tuple[FieldTreatment, ...]] = ("raw", "masked", "hidden")
+_FULL_MASK: Final = "****"
+_PLAN_CACHE_MAX: Final = 65536
+_RULE_CACHE_MAX: Final = 4096
+
+
+@runtime_checkable
+class ConsentChecker(Protocol):
+    """What access needs from a consent ledger (``finprivacy.ConsentLedger`` fits)."""
+
+    def check(self, subject: str, purpose: str, at: _dt.datetime | None = None) -> bool:
+        """Return True when ``subject`` has consented to ``purpose`` at ``at``."""
+        ...
+
+
+def _full_mask(value: str, kind: str | None) -> str:
+    return _FULL_MASK
+
+
+def _default_masker() -> Masker:
+    """``finprivacy.masking.mask`` when available; a full mask for unknown kinds."""
+    try:
+        mask_fn: Any = importlib.import_module("finprivacy.masking").mask
+    except (ImportError, AttributeError):
+        return _full_mask
+
+    def masker(value: str, kind: str | None) -> str:
+        if kind is None:
+            return _FULL_MASK
+        try:
+            out = mask_fn(value, kind=kind)
+        except (FinPrivacyError, ValueError, TypeError, KeyError):
+            return _FULL_MASK
+        return out if isinstance(out, str) else _FULL_MASK
+
+    return masker
+
+
+# -- field plans -------------------------------------------------------------------------
+
+def _action(perm: Permission, keys: tuple[tuple[str, ...], ...], level: str) -> int:
+    for group in keys:
+        if any(k in perm.hidden for k in group):
+            return HIDE
+        if any(k in perm.masked for k in group):
+            return MASK
+        if any(k in perm.raw for k in group):
+            return RAW
+    return RAW if level == "C1" else MASK
+
+
+class _Plan:
+    """Per field path: raw, masked or hidden. Built once per (roles, tenant, purpose)."""
+
+    __slots__ = ("_cache", "_filter", "_inventory", "_perms", "requirements", "shown_levels")
+
+    def __init__(self, perms: tuple[Permission, ...], inventory: DataInventory,
+                 requirements: tuple[AttestationRequirement, ...] = (),
+                 only: frozenset[str] | None = None) -> None:
+        self._perms = perms
+        self._inventory = inventory
+        self._filter = only
+        self._cache: dict[str, Rule] = {}
+        fields = [*inventory, inventory.default]
+        shown = {f.sensitivity for f in fields
+                 if self._compute(f.name if f is not inventory.default else "", f)[0] != HIDE}
+        self.shown_levels = frozenset(shown)
+        self.requirements = tuple(r for r in requirements if r.levels & self.shown_levels)
+
+    def rule(self, path: str) -> Rule:
+        r = self._cache.get(path)
+        if r is None:
+            r = self._compute(path, None)
+            if len(self._cache) < _RULE_CACHE_MAX:
+                self._cache[path] = r
+        return r
+
+    def _compute(self, path: str, field: DataField | None) -> Rule:
+        inv = self._inventory
+        leaf = path.rpartition(".")[2]
+        if field is None:
+            found = (inv.get(path) or inv.get(leaf)) if path else None
+            explicit = found is not None
+            field = found if found is not None else inv.default
+        else:
+            explicit = field is not inv.default
+        if field.sensitivity == "C3":
+            return (HIDE, field.mask, explicit)
+        names = (path, leaf, field.name) if path else (field.name,)
+        if self._filter is not None and not any(
+                n in self._filter for n in (*names, field.category)):
+            return (HIDE, field.mask, explicit)
+        keys = (names, (field.category,), (field.sensitivity,), ("*",))
+        best = HIDE
+        for perm in self._perms:
+            a = _action(perm, keys, field.sensitivity)
+            if a < best:
+                best = a
+                if a == RAW:
+                    break
+        return (best, field.mask, explicit)
+
+    def treatment(self, path: str) -> FieldTreatment:
+        return _TREATMENT[self.rule(path)[0]]
+
+
+class _Verdict:
+    __slots__ = ("glass", "grant_id", "on_behalf_of", "plan", "via")
+
+    def __init__(self, plan: _Plan, via: str, grant_id: str = "", on_behalf_of: str = "",
+                 glass: _GlassState | None = None) -> None:
+        self.plan = plan
+        self.via = via
+        self.grant_id = grant_id
+        self.on_behalf_of = on_behalf_of
+        self.glass = glass
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AccessDecision:
+    """The outcome of :meth:`AccessControl.decide`, without side effects.
+
+    When ``allowed``, ``basis`` says why (``role``, ``self``, ``delegation`` or
+    ``break_glass``) and :meth:`treatment` tells how each field would be shown;
+    otherwise ``reason`` is a :data:`DenyReason`.
+    """
+
+    allowed: bool
+    """Whether the access may go ahead."""
+    principal: str
+    """The principal's id (empty when none was bound)."""
+    purpose: str
+    """The purpose asked for."""
+    subject: str = ""
+    """The data subject, when known."""
+    reason: str = ""
+    """The deny reason when not allowed."""
+    basis: str = ""
+    """``role``, ``self``, ``delegation`` or ``break_glass`` when allowed."""
+    grant_id: str = ""
+    """The delegation grant used, if any."""
+    break_glass: bool = False
+    """True when emergency access decided."""
+    policy_version: str = ""
+    """The policy version that decided."""
+    _plan: _Plan | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def treatment(self, field: str) -> FieldTreatment:
+        """``raw``, ``masked`` or ``hidden`` for the field at dotted path ``field``."""
+        if self._plan is None:
+            return "hidden"
+        return self._plan.treatment(field)
+
+
+# -- break-glass ----------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BreakGlassSession:
+    """One use of emergency access, as recorded before any data was returned."""
+
+    id: str
+    """The session id (``bg_…``), named in every audit entry inside it."""
+    principal: str
+    """Who broke the glass."""
+    tenant: str
+    """Their tenant."""
+    reason: str
+    """The justification they gave."""
+    started: _dt.datetime
+    """When it started (aware, UTC)."""
+    expires: _dt.datetime
+    """When emergency access ends by itself."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BreakGlassReview:
+    """A reviewer's verdict on a break-glass session."""
+
+    session_id: str
+    """The session reviewed."""
+    reviewer: str
+    """Who reviewed it (never the person who broke the glass)."""
+    outcome: Literal["justified", "unjustified"]
+    """The verdict."""
+    at: _dt.datetime
+    """When it was reviewed."""
+    note: str = ""
+    """Free text."""
+    accesses: int = 0
+    """How many accesses happened in the session."""
+
+
+class _GlassState:
+    __slots__ = ("accesses", "control", "session")
+
+    def __init__(self, session: BreakGlassSession, control: AccessControl) -> None:
+        self.session = session
+        self.control = control
+        self.accesses = 0
+
+
+_glass: contextvars.ContextVar[_GlassState | None] = contextvars.ContextVar(
+    "finprivacy_break_glass", default=None)
+
+
+class ReviewQueue:
+    """Break-glass sessions awaiting review, and the reviews given (thread-safe, in memory).
+
+    The durable record is the audit log: every session start, end and review is an
+    audit entry, so a queue can be rebuilt from it after a restart.
+    """
+
+    __slots__ = ("_lock", "_reviews", "_sessions", "_states")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[str, BreakGlassSession] = {}
+        self._states: dict[str, _GlassState] = {}
+        self._reviews: dict[str, BreakGlassReview] = {}
+
+    def _add(self, state: _GlassState) -> None:
+        with self._lock:
+            self._sessions[state.session.id] = state.session
+            self._states[state.session.id] = state
+
+    def pending(self) -> tuple[BreakGlassSession, ...]:
+        """Sessions not yet reviewed, oldest first."""
+        with self._lock:
+            return tuple(s for i, s in self._sessions.items() if i not in self._reviews)
+
+    def reviewed(self) -> tuple[BreakGlassReview, ...]:
+        """Reviews given so far."""
+        with self._lock:
+            return tuple(self._reviews.values())
+
+    def session(self, session_id: str) -> BreakGlassSession:
+        """Return the session with ``session_id``; raise :class:`NotFoundError` if none."""
+        try:
+            return self._sessions[session_id]
+        except KeyError:
+            raise NotFoundError(f"break-glass session {session_id!r} does not exist") from None
+
+    def accesses(self, session_id: str) -> int:
+        """How many accesses the session has made so far."""
+        self.session(session_id)
+        return self._states[session_id].accesses
+
+    def _review(self, session_id: str, reviewer: str, outcome: Literal["justified", "unjustified"],
+                note: str, at: _dt.datetime) -> BreakGlassReview:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                raise NotFoundError(f"break-glass session {session_id!r} does not exist")
+            if session_id in self._reviews:
+                raise ConflictError(f"break-glass session {session_id!r} is already reviewed")
+            if reviewer == session.principal:
+                raise AccessDeniedError(
+                    f"break-glass session {session_id!r} cannot be reviewed by the principal "
+                    "who opened it", reason="self_review")
+            review = BreakGlassReview(session_id, reviewer, outcome, at, note,
+                                      self._states[session_id].accesses)
+            self._reviews[session_id] = review
+            return review
+
+    def __len__(self) -> int:
+        return len(self.pending())
+
+    def __repr__(self) -> str:
+        return f"ReviewQueue({len(self)} pending)"
+
+
+class _BreakGlass:
+    """Context manager returned by :meth:`AccessControl.break_glass`."""
+
+    __slots__ = ("_control", "_reason", "_state", "_token", "_ttl")
+
+    def __init__(self, control: AccessControl, reason: str, ttl: _dt.timedelta) -> None:
+        self._control = control
+        self._reason = reason
+        self._ttl = ttl
+        self._state: _GlassState | None = None
+        self._token: contextvars.Token[_GlassState | None] | None = None
+
+    def __enter__(self) -> BreakGlassSession:
+        if self._token is not None:
+            raise ConfigurationError("a break_glass block cannot be re-entered")
+        state = self._control._open_glass(self._reason, self._ttl)
+        self._state = state
+        self._token = _glass.set(state)
+        return state.session
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is None or self._state is None:
+            raise ConfigurationError("break_glass exited without entering")
+        _glass.reset(self._token)
+        self._control._close_glass(self._state)
+
+
+# -- the engine -----------------------------------------------------------------------------
+
+class AccessControl:
+    """A compiled policy with the inventory, consent ledger, audit sink and grants it uses.
+
+    Build one per application and either pass it to ``@control.requires(...)`` or
+    install it as the default with :func:`configure_access` (read at call time by
+    ``@fp.requires``). Nothing here is global until you install it.
+
+    ``consent`` is checked for purposes whose lawful basis is consent; ``audit``
+    receives one :class:`~finprivacy.audit.events.AuditEvent` per decision;
+    ``break_glass_audit`` (default ``audit``) must record synchronously and durably,
+    since emergency access starts only once it returned; ``grants`` enables
+    delegation; ``masker`` turns a value and its masking kind into masked text
+    (default :func:`finprivacy.masking.mask`, or a full mask).
+    """
+
+    def __init__(self, policy: Policy, inventory: DataInventory | None = None, *,
+                 consent: ConsentChecker | None = None, audit: AuditSink | None = None,
+                 grants: GrantStore | None = None, masker: Masker | None = None,
+                 clock: Clock | None = None, break_glass_audit: AuditSink | None = None,
+                 reviews: ReviewQueue | None = None) -> None:
+        if not isinstance(policy, Policy):
+            raise ConfigurationError("AccessControl needs a Policy")
+        self.policy: Final[Policy] = policy
+        self.inventory: Final[DataInventory] = inventory if inventory is not None else (
+            DataInventory())
+        self.clock: Final[Clock] = clock or SystemClock()
+        self._consent = consent
+        self._audit = audit
+        self._glass_audit = break_glass_audit or audit
+        self._grants = grants
+        self._masker: Masker = masker or _default_masker()
+        self.reviews: Final[ReviewQueue] = reviews or ReviewQueue()
+        self.delegations: Final[Delegations | None] = (
+            Delegations(grants, clock=self.clock, audit=audit) if grants is not None else None)
+        self._version = policy.version
+        self._purposes: dict[str, Purpose] = {p.name: p for p in policy.purposes}
+        closure = policy.role_closure()
+        self._closure = closure
+        by_role: dict[str, list[Permission]] = {}
+        for perm in policy.permissions:
+            by_role.setdefault(perm.role, []).append(perm)
+        index: dict[tuple[str, str], dict[str, list[Permission]]] = {}
+        for role, ancestors in closure.items():
+            for anc in ancestors:
+                for perm in by_role.get(anc, ()):
+                    index.setdefault((role, perm.purpose), {}).setdefault(
+                        perm.tenant, []).append(perm)
+        self._index: dict[tuple[str, str], dict[str, tuple[Permission, ...]]] = {
+            k: {t: tuple(v) for t, v in d.items()} for k, d in index.items()}
+        glass_roles = {r.name for r in policy.roles if r.break_glass}
+        self._glass_roles = frozenset(
+            role for role, anc in closure.items() if anc & glass_roles)
+        self._plans: dict[tuple[frozenset[str], str, str], _Plan | None] = {}
+        self._self_plans: dict[str, _Plan] = {}
+        self._grant_plans: dict[tuple[str, frozenset[str]], _Plan] = {}
+        self._glass_plan = _Plan((Permission("*break_glass*", "*", raw=frozenset({"*"})),),
+                                 self.inventory)
+        self._check_c3()
+
+    def _check_c3(self) -> None:
+        c3 = {f.name for f in self.inventory if f.sensitivity == "C3"}
+        c3 |= {f.leaf for f in self.inventory if f.sensitivity == "C3"}
+        for perm in self.policy.permissions:
+            bad = (perm.raw | perm.masked) & c3
+            if bad:
+                raise ConfigurationError(
+                    f"permission {perm.role!r}/{perm.purpose!r} shows C3 fields {sorted(bad)}; "
+                    "authentication data is never shown (JR/T 0171-2020 §6.1.1)")
+
+    def __repr__(self) -> str:
+        return (f"AccessControl(policy={self._version!r}, {len(self.policy.permissions)} "
+                f"permissions, {len(self.inventory)} fields)")
+
+    # -- plans ----------------------------------------------------------------------------
+
+    def _plan_for(self, roles: frozenset[str], tenant: str, purpose: str) -> _Plan | None:
+        key = (roles, tenant, purpose)
+        try:
+            return self._plans[key]
+        except KeyError:
+            pass
+        perms: list[Permission] = []
+        for role in roles:
+            by_tenant = self._index.get((role, purpose))
+            if by_tenant:
+                perms.extend(by_tenant.get(tenant, ()))
+                if tenant != "*":
+                    perms.extend(by_tenant.get("*", ()))
+        plan = None
+        if perms:
+            plan = _Plan(tuple(perms), self.inventory, self._requirements(roles))
+        if len(self._plans) >= _PLAN_CACHE_MAX:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
+    def _requirements(self, roles: frozenset[str]) -> tuple[AttestationRequirement, ...]:
+        expanded: set[str] = set()
+        for r in roles:
+            expanded |= self._closure.get(r, frozenset({r}))
+        return tuple(a for a in self.policy.attestations if not a.roles or a.roles & expanded)
+
+    def _self_plan(self, purpose: str) -> _Plan:
+        plan = self._self_plans.get(purpose)
+        if plan is None:
+            by_tenant = self._index.get((self.policy.self_role, purpose), {})
+            perms = by_tenant.get("*", ())
+            if not perms:
+                perms = (Permission(self.policy.self_role, purpose, raw=frozenset({"*"})),)
+            plan = _Plan(perms, self.inventory)
+            self._self_plans[purpose] = plan
+        return plan
+
+    def _grant_plan(self, purpose: str, grant: DelegationGrant) -> _Plan:
+        key = (purpose, grant.fields)
+        plan = self._grant_plans.get(key)
+        if plan is None:
+            base = self._self_plan(purpose)
+            plan = _Plan(base._perms, self.inventory, only=grant.fields or None)
+            if len(self._grant_plans) >= _PLAN_CACHE_MAX:
+                self._grant_plans.clear()
+            self._grant_plans[key] = plan
+        return plan
+
+    # -- deciding -------------------------------------------------------------------------
+
+    def _authorize(self, principal: Principal | None, purpose_name: str, subject: str | None,
+                   scope: Scope | None, now: _dt.datetime) -> _Verdict | str:
+        """Decide: a verdict, or a deny reason. No side effects."""
+        if principal is None:
+            return "no_principal"
+        purpose = self._purposes.get(purpose_name)
+        if purpose is None:
+            return "unknown_purpose"
+        glass = _glass.get()
+        if glass is not None and (glass.control is not self
+                                  or glass.session.principal != principal.id
+                                  or now >= glass.session.expires):
+            glass = None
+        plan = self._plan_for(principal.roles, principal.tenant, purpose_name)
+        if glass is not None:
+            plan = self._glass_plan
+            reqs = self._requirements(principal.roles)
+            problem = _attestation_problem(principal, reqs, now)
+            if problem:
+                return problem
+            return _Verdict(plan, "break_glass", glass=glass)
+        if plan is not None:
+            if plan.requirements:
+                problem = _attestation_problem(principal, plan.requirements, now)
+                if problem:
+                    return problem
+            if self._consent is not None and purpose.legal_basis == "consent":
+                if subject is None:
+                    return "subject_unknown"
+                if not self._consent.check(subject, purpose.ledger_purpose, at=now):
+                    return "consent_missing"
+            return _Verdict(plan, "role")
+        if subject is None:
+            return "purpose_not_allowed"
+        if principal.id == subject and self.policy.self_access:
+            return _Verdict(self._self_plan(purpose_name), "self")
+        if self._grants is not None and self.policy.self_access:
+            grants = self._grants.find(principal.id, subject)
+            if grants:
+                want = scope or purpose.scope
+                worst = ""
+                for g in grants:
+                    status = g.status(now)
+                    if status == "active":
+                        if want in g.scopes:
+                            return _Verdict(self._grant_plan(purpose_name, g), "delegation",
+                                            grant_id=g.id, on_behalf_of=subject)
+                        worst = worst or "grant_scope"
+                    else:
+                        worst = worst or f"grant_{status}"
+                return worst
+        return "purpose_not_allowed"
+
+    def decide(self, purpose: str, subject: str | None = None, *,
+               principal: Principal | None = None, scope: Scope | None = None,
+               at: _dt.datetime | None = None) -> AccessDecision:
+        """Decide without recording or raising: for menus, buttons and tests.
+
+        ``principal`` defaults to the one bound by :func:`acting_as`.
+        """
+        p = principal if principal is not None else current_principal()
+        now = at if at is not None else self.clock.now()
+        v = self._authorize(p, purpose, subject, scope, now)
+        pid = p.id if p is not None else ""
+        if isinstance(v, str):
+            return AccessDecision(False, pid, purpose, subject or "", reason=v,
+                                  policy_version=self._version)
+        return AccessDecision(True, pid, purpose, subject or "", basis=v.via,
+                              grant_id=v.grant_id, break_glass=v.glass is not None,
+                              policy_version=self._version, _plan=v.plan)
+
+    def _begin(self, purpose: str, subject: str | None, scope: Scope | None,
+               action: str) -> tuple[_Verdict, Principal, _dt.datetime]:
+        principal = current_principal()
+        now = self.clock.now()
+        v = self._authorize(principal, purpose, subject, scope, now)
+        if isinstance(v, str):
+            self._deny(principal, purpose, subject, v, action, now)
+        return v, principal, now  # type: ignore[return-value]  # a verdict implies a principal
+
+    def _deny(self, principal: Principal | None, purpose: str, subject: str | None,
+              reason: str, action: str, now: _dt.datetime) -> NoReturn:
+        glass = _glass.get()
+        in_glass = glass is not None and glass.control is self and principal is not None and (
+            glass.session.principal == principal.id)
+        if self._audit is not None:
+            self._audit.record(AuditEvent(
+                action=action, actor=principal.id if principal else "", subject=subject or "",
+                purpose=purpose, decision="denied", reason=reason, time=now,
+                tenant=principal.tenant if principal else "", break_glass=in_glass,
+                policy_version=self._version))
+        who = repr(principal.id) if principal else "(none)"
+        raise AccessDeniedError(f"access denied to purpose {purpose!r} for principal {who}: "
+                                f"{reason}", reason=reason)
+
+    def _finish(self, verdict: _Verdict, principal: Principal, purpose: str,
+                subject: str | None, action: str, now: _dt.datetime, result: Any,
+                returns: str) -> Any:
+        shaper = Shaper(verdict.plan.rule, self._masker)
+        keep, out = shaper.walk(result, returns)
+        if not keep:
+            out = None
+        self._record_access(verdict, principal, purpose, subject, action, now, shaper, "")
+        return out
+
+    def _record_access(self, verdict: _Verdict, principal: Principal, purpose: str,
+                       subject: str | None, action: str, now: _dt.datetime,
+                       shaper: Shaper | None, error: str) -> None:
+        glass = verdict.glass
+        if glass is not None:
+            glass.accesses += 1
+        if self._audit is None:
+            return
+        details: dict[str, str] = {"basis": verdict.via}
+        masked: tuple[str, ...] = ()
+        returned: tuple[str, ...] = ()
+        decision: Literal["allowed", "masked"] = "allowed"
+        if shaper is not None:
+            returned = tuple(shaper.returned)
+            masked = (*shaper.masked, *shaper.hidden)
+            if shaper.hidden:
+                details["fields_hidden"] = ",".join(shaper.hidden)
+            if masked:
+                decision = "masked"
+        if error:
+            details["error"] = error
+        if glass is not None:
+            details["break_glass_session"] = glass.session.id
+        self._audit.record(AuditEvent(
+            action=action, actor=principal.id, subject=subject or "", purpose=purpose,
+            decision=decision, reason=verdict.via, time=now, tenant=principal.tenant,
+            on_behalf_of=verdict.on_behalf_of, grant_id=verdict.grant_id,
+            fields_returned=returned, fields_masked=masked, break_glass=glass is not None,
+            policy_version=self._version, details=details))
+
+    def protect(self, value: T, purpose: str, subject: str | None = None, *,
+                scope: Scope | None = None, action: str = "read", field: str = "") -> T:
+        """Check, shape and record access to ``value`` already in hand.
+
+        The same as calling a function decorated with :meth:`requires` that returns
+        ``value``; ``field`` names the inventory field of a bare scalar value.
+        Raises :class:`~finprivacy.errors.AccessDeniedError` with ``.reason``.
+        """
+        verdict, principal, now = self._begin(purpose, subject, scope, action)
+        out: T = self._finish(verdict, principal, purpose, subject, action, now, value, field)
+        return out
+
+    def requires(self, purpose: str, *, subject: SubjectSpec = None, scope: Scope | None = None,
+                 action: str | None = None, returns: str = ""
+                 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
+        """Guard a function like :func:`finprivacy.requires`, bound to this control."""
+        from ._requires import requires as _requires
+
+        return _requires(purpose, subject=subject, scope=scope, action=action,
+                         returns=returns, control=self)
+
+    # -- minimisation ---------------------------------------------------------------------
+
+    def minimize(self, record: T, purpose: str) -> T:
+        """Keep only the fields ``purpose`` needs (PIPL Art. 6: the minimum necessary).
+
+        A field is kept when its path, name or category is in the purpose's
+        ``needs``, or the inventory lists the purpose for it. Mappings lose the other
+        keys; models and dataclasses get ``None`` in them; containers left empty are
+        dropped. C3 fields are always dropped.
+        """
+        p = self._purposes.get(purpose)
+        if p is None:
+            raise ConfigurationError(f"unknown purpose {purpose!r}")
+        needs = p.needs
+        inv = self.inventory
+
+        def rule(path: str) -> Rule:
+            leaf = path.rpartition(".")[2]
+            f = (inv.get(path) or inv.get(leaf)) if path else None
+            explicit = f is not None
+            field = f if f is not None else inv.default
+            keep = field.sensitivity != "C3" and (
+                purpose in field.purposes or path in needs or leaf in needs
+                or field.category in needs or (explicit and field.name in needs))
+            return (RAW if keep else HIDE, None, explicit or keep)
+
+        shaper = Shaper(rule, _full_mask)
+        _, out = shaper.walk(record, "")
+        result: T = out
+        return result
+
+    # -- break-glass ----------------------------------------------------------------------
+
+    def break_glass(self, *, reason: str, ttl: _dt.timedelta) -> _BreakGlass:
+        """Open emergency access for the bound principal for at most ``ttl``.
+
+        On entering, a ``break_glass.start`` audit entry (decision ``alert``) is
+        recorded synchronously through ``break_glass_audit``; only once that returned
+        does access open, so an emergency access is never unrecorded. Inside the
+        block the principal's accesses are allowed whatever the purpose and consent
+        (PIPL Art. 13(4): protecting life, health or property in an emergency), C1/C2
+        fields are shown raw and C3 never; attestations still apply. Every access is
+        flagged ``break_glass`` in the audit log, and the session waits on
+        :attr:`reviews` for a second person's review.
+        """
+        if not _nonempty(reason) or not reason.strip():
+            raise InvalidInputError("break_glass needs a non-empty reason")
+        if not _positive_duration(ttl):
+            raise InvalidInputError("break_glass ttl must be a positive timedelta")
+        if ttl > self.policy.break_glass_max_ttl:
+            raise InvalidInputError("break_glass ttl exceeds the policy's break_glass_max_ttl")
+        return _BreakGlass(self, reason, ttl)
+
+    def _open_glass(self, reason: str, ttl: _dt.timedelta) -> _GlassState:
+        principal = current_principal()
+        now = self.clock.now()
+        if self._glass_audit is None:
+            raise ConfigurationError("break_glass needs an audit sink to record the emergency")
+        if principal is None:
+            self._deny(None, "break_glass", None, "no_principal", "break_glass.start", now)
+        if not (principal.roles & self._glass_roles):
+            self._deny(principal, "break_glass", None, "break_glass_not_allowed",
+                       "break_glass.start", now)
+        session = BreakGlassSession("bg_" + secrets.token_hex(8), principal.id, principal.tenant,
+                                    reason, now, now + ttl)
+        self._glass_audit.record(AuditEvent(
+            action="break_glass.start", actor=principal.id, decision="alert", reason=reason,
+            time=now, tenant=principal.tenant, break_glass=True, policy_version=self._version,
+            details={"break_glass_session": session.id, "expires": session.expires.isoformat()}))
+        state = _GlassState(session, self)
+        self.reviews._add(state)
+        return state
+
+    def _close_glass(self, state: _GlassState) -> None:
+        if self._glass_audit is None:  # pragma: no cover - checked on open
+            return
+        s = state.session
+        self._glass_audit.record(AuditEvent(
+            action="break_glass.end", actor=s.principal, decision="info", time=self.clock.now(),
+            tenant=s.tenant, break_glass=True, policy_version=self._version,
+            details={"break_glass_session": s.id, "accesses": str(state.accesses)}))
+
+    def review_break_glass(self, session_id: str, *, reviewer: str,
+                           outcome: Literal["justified", "unjustified"],
+                           note: str = "") -> BreakGlassReview:
+        """Record a second person's review of a break-glass session (and audit it).
+
+        The reviewer may not be the principal who broke the glass
+        (:class:`AccessDeniedError`, reason ``self_review``); a session is reviewed
+        once (:class:`~finprivacy.errors.ConflictError`).
+        """
+        if outcome not in ("justified", "unjustified"):
+            raise InvalidInputError("outcome must be 'justified' or 'unjustified'")
+        if not _nonempty(reviewer):
+            raise InvalidInputError("reviewer must be a principal id")
+        now = self.clock.now()
+        review = self.reviews._review(session_id, reviewer, outcome, note, now)
+        sink = self._glass_audit
+        if sink is not None:
+            session = self.reviews.session(session_id)
+            sink.record(AuditEvent(
+                action="break_glass.review", actor=reviewer, decision=(
+                    "alert" if outcome == "unjustified" else "info"), reason=outcome, time=now,
+                tenant=session.tenant, break_glass=True, policy_version=self._version,
+                details={"break_glass_session": session_id, "opened_by": session.principal,
+                         "accesses": str(review.accesses)}))
+        return review
+
+
+def _attestation_problem(principal: Principal, reqs: tuple[AttestationRequirement, ...],
+                         now: _dt.datetime) -> str:
+    for req in reqs:
+        att = principal.attested(req.kind)
+        if att is None or att.at > now:
+            return "attestation_missing"
+        until = req.valid_until(att.at)
+        if att.expires is not None and (until is None or att.expires < until):
+            until = att.expires
+        if until is not None and now >= until:
+            return "attestation_expired"
+    return ""
+
+
+# -- the module default ------------------------------------------------------------------------
+
+_default: AccessControl | None = None
+_default_lock = threading.Lock()
+
+
+def configure_access(policy: Policy, inventory: DataInventory | None = None, *,
+                     consent: ConsentChecker | None = None, audit: AuditSink | None = None,
+                     grants: GrantStore | None = None, masker: Masker | None = None,
+                     clock: Clock | None = None,
+                     break_glass_audit: AuditSink | None = None) -> AccessControl:
+    """Build an :class:`AccessControl` and install it as the default; return it.
+
+    ``@fp.requires``, ``fp.break_glass`` and ``fp.minimize`` use the default at
+    call time. Nothing is installed at import: until this runs they raise
+    :class:`ConfigurationError`.
+    """
+    control = AccessControl(policy, inventory, consent=consent, audit=audit, grants=grants,
+                            masker=masker, clock=clock, break_glass_audit=break_glass_audit)
+    set_access_control(control)
+    return control
+
+
+def set_access_control(control: AccessControl | None) -> AccessControl | None:
+    """Install ``control`` as the default (``None`` removes it); return the previous one."""
+    global _default
+    if control is not None and not isinstance(control, AccessControl):
+        raise ConfigurationError("set_access_control needs an AccessControl or None")
+    with _default_lock:
+        previous, _default = _default, control
+    return previous
+
+
+def get_access_control() -> AccessControl:
+    """Return the default :class:`AccessControl`; raise :class:`ConfigurationError` if none."""
+    control = _default
+    if control is None:
+        raise ConfigurationError(
+            "no access control is configured (call finprivacy.configure_access first)")
+    return control
+
+
+def break_glass(*, reason: str, ttl: _dt.timedelta) -> _BreakGlass:
+    """Open emergency access through the default control (see :meth:`AccessControl.break_glass`)."""
+    return get_access_control().break_glass(reason=reason, ttl=ttl)
+
+
+def minimize(record: T, purpose: str) -> T:
+    """Keep only what ``purpose`` needs, per the default control's policy and inventory."""
+    return get_access_control().minimize(record, purpose)
+

@@ -1,0 +1,175 @@
+"""Principals, attestations and the context-local "who is acting" binding."""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import datetime as _dt
+import functools
+import inspect
+import types
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ParamSpec, TypeVar, cast
+
+from ..clock import utc
+from ..errors import AccessDeniedError, ConfigurationError
+
+__all__ = ["Attestation", "Principal", "acting_as", "current_principal", "require_principal"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _nonempty(value: object) -> bool:
+    """Return True for a non-empty ``str`` (a runtime check of untyped input)."""
+    return isinstance(value, str) and bool(value)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Attestation:
+    """A staff obligation the principal has met, with its date.
+
+    ``kind`` names the obligation (``"confidentiality_agreement"``,
+    ``"privacy_training"``); ``at`` is when it was signed or completed (aware);
+    ``expires`` optionally ends it regardless of the policy's maximum age.
+    """
+
+    kind: str
+    """The obligation, e.g. ``"privacy_training"``."""
+    at: _dt.datetime
+    """When it was met (aware; stored in UTC)."""
+    expires: _dt.datetime | None = None
+    """When it lapses by itself, if it does."""
+
+    def __post_init__(self) -> None:
+        if not _nonempty(self.kind):
+            raise ConfigurationError("an attestation needs a kind")
+        object.__setattr__(self, "at", utc(self.at, "Attestation.at"))
+        if self.expires is not None:
+            object.__setattr__(self, "expires", utc(self.expires, "Attestation.expires"))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is acting: a staff member, a service, a client or a client's delegate.
+
+    ``roles`` select policy permissions; ``tenant`` selects the firm in a
+    multi-tenant system (permissions may be limited to one tenant, like Casbin's
+    domains); ``attributes`` carry free string attributes (department, desk);
+    ``attestations`` carry dated staff obligations that a policy can require.
+    """
+
+    id: str
+    """The principal's stable id (a staff number, a client id)."""
+    roles: frozenset[str] = frozenset()
+    """Role names; any iterable is accepted and frozen."""
+    tenant: str = ""
+    """The firm or tenant the principal works for."""
+    attributes: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({}), hash=False
+    )
+    """Free attributes (read-only)."""
+    attestations: tuple[Attestation, ...] = ()
+    """Dated obligations met (training, confidentiality agreement)."""
+
+    def __post_init__(self) -> None:
+        if not _nonempty(self.id):
+            raise ConfigurationError("a principal needs a non-empty id")
+        if isinstance(self.roles, str):
+            raise ConfigurationError(f"principal {self.id!r}: roles must be a collection")
+        object.__setattr__(self, "roles", frozenset(self.roles))
+        object.__setattr__(self, "attributes", types.MappingProxyType(dict(self.attributes)))
+        atts = tuple(cast(Iterable[Attestation], self.attestations))
+        if not all(isinstance(a, Attestation) for a in atts):
+            raise ConfigurationError(f"principal {self.id!r}: attestations must be Attestation")
+        object.__setattr__(self, "attestations", atts)
+
+    def attested(self, kind: str) -> Attestation | None:
+        """Return the most recent attestation of ``kind``, or ``None``."""
+        best: Attestation | None = None
+        for a in self.attestations:
+            if a.kind == kind and (best is None or a.at > best.at):
+                best = a
+        return best
+
+
+_current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
+    "finprivacy_principal", default=None
+)
+
+
+def current_principal() -> Principal | None:
+    """Return the principal bound in the current context, or ``None``."""
+    return _current.get()
+
+
+def require_principal() -> Principal:
+    """Return the bound principal; raise :class:`AccessDeniedError` if there is none.
+
+    Access fails closed: code that runs outside ``acting_as`` is refused.
+    """
+    p = _current.get()
+    if p is None:
+        raise AccessDeniedError("no principal is bound (use finprivacy.acting_as)",
+                                reason="no_principal")
+    return p
+
+
+class acting_as:
+    """Bind ``principal`` for a block or a function; the previous one returns on exit.
+
+    Use it as a context manager::
+
+        with fp.acting_as(alice):
+            verify_account("client-42")
+
+    or as a decorator of a ``def`` or ``async def``, which binds the principal for
+    each call. The binding lives in a :class:`contextvars.ContextVar`, so it is
+    isolated between threads and between asyncio tasks (a task inherits the binding
+    of the code that created it, never another task's).
+    """
+
+    __slots__ = ("_principal", "_tokens")
+
+    def __init__(self, principal: Principal) -> None:
+        if not isinstance(principal, Principal):
+            raise ConfigurationError("acting_as needs a Principal")
+        self._principal = principal
+        self._tokens: list[contextvars.Token[Principal | None]] = []
+
+    @property
+    def principal(self) -> Principal:
+        """The principal this binding installs."""
+        return self._principal
+
+    def __enter__(self) -> Principal:
+        self._tokens.append(_current.set(self._principal))
+        return self._principal
+
+    def __exit__(self, *exc: object) -> None:
+        _current.reset(self._tokens.pop())
+
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
+        principal = self._principal
+        if inspect.iscoroutinefunction(fn):
+            async def async_bound(*args: Any, **kwargs: Any) -> Any:
+                token = _current.set(principal)
+                try:
+                    return await fn(*args, **kwargs)
+                finally:
+                    _current.reset(token)
+
+            return cast(Callable[P, R], functools.wraps(fn)(async_bound))
+
+        @functools.wraps(fn)
+        def bound(*args: P.args, **kwargs: P.kwargs) -> R:
+            token = _current.set(principal)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _current.reset(token)
+
+        return bound
+
+    def __repr__(self) -> str:
+        return f"acting_as({self._principal.id!r})"

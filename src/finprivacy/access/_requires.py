@@ -1,0 +1,171 @@
+"""The ``@requires`` decorator: purpose-bound, audited, need-to-know access."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, ParamSpec, TypeAlias, TypeVar, cast
+
+from ..errors import ConfigurationError
+from ._control import AccessControl, get_access_control
+from ._policy import _SCOPES, Scope
+from ._principal import _nonempty, current_principal
+
+__all__ = ["SubjectSpec", "requires"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+SubjectSpec: TypeAlias = "str | Callable[[Mapping[str, Any]], object] | None"
+"""How to find the data subject: a parameter name, a dotted path from a parameter
+(``"client.id"``, through attributes or mapping keys), or a callable given the bound
+arguments (defaults applied)."""
+
+_MISSING: Final = object()
+Getter = Callable[[tuple[Any, ...], dict[str, Any]], object]
+
+
+def _compile_subject(fn: Callable[..., Any], spec: SubjectSpec) -> Getter | None:
+    """Build, once per function, a fast extractor of the subject from call arguments."""
+    if spec is None:
+        return None
+    sig = inspect.signature(fn)
+    name = getattr(fn, "__qualname__", "function")
+    if callable(spec):
+        extract = spec
+
+        def by_callable(args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            return extract(bound.arguments)
+
+        return by_callable
+    if not _nonempty(spec) or any(not p for p in str(spec).split(".")):
+        raise ConfigurationError(f"{name}: subject must be a parameter name, a dotted path "
+                                 "or a callable")
+    head, _, rest = spec.partition(".")
+    attrs = tuple(rest.split(".")) if rest else ()
+    param = sig.parameters.get(head)
+    if param is None:
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+            raise ConfigurationError(f"{name}: subject {head!r} is not a parameter")
+        index: int | None = None
+        default: object = _MISSING
+    else:
+        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            raise ConfigurationError(f"{name}: subject {head!r} cannot be *args or **kwargs")
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        index = (list(sig.parameters).index(head) if param.kind in positional else None)
+        default = param.default if param.default is not inspect.Parameter.empty else _MISSING
+
+    def by_name(args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
+        if index is not None and len(args) > index:
+            value = args[index]
+        else:
+            value = kwargs.get(head, default)
+        for attr in attrs:
+            if value is None or value is _MISSING:
+                return None
+            value = value.get(attr) if isinstance(value, Mapping) else getattr(value, attr, None)
+        return value
+
+    return by_name
+
+
+def _subject_id(value: object) -> str | None:
+    if type(value) is str:
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return None
+
+
+def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None = None,
+             action: str | None = None, returns: str = "",
+             control: AccessControl | None = None
+             ) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Guard a ``def`` or ``async def`` that returns personal data.
+
+    Each call checks, in order: a principal is bound (:func:`acting_as`); the
+    purpose exists and one of the principal's roles may use it in their tenant
+    (or the principal is the subject, holds a delegation grant covering ``scope``,
+    or is inside :func:`break_glass`); required attestations are current before
+    C2/C3 data is shown; the subject's consent for the purpose, when a consent
+    checker is configured and the purpose's lawful basis is consent. If any check
+    fails the function is not called and :class:`~finprivacy.errors.AccessDeniedError`
+    is raised with ``.reason``. Otherwise the result comes back with every field the
+    principal may not see masked or removed (pydantic models, dataclasses, dicts,
+    lists, nested), C3 never shown. Every decision — allowed, masked or denied — is
+    recorded as an :class:`~finprivacy.audit.events.AuditEvent` naming the fields
+    returned and masked, the grant used, the break-glass flag and policy version.
+
+    ``subject`` says how to find the data subject from the arguments (see
+    :data:`SubjectSpec`); ``returns`` names the inventory field when the function
+    returns a bare value (a card number string); ``action`` is the audit action
+    (default ``read``, or the scope's name); ``control`` binds an
+    :class:`AccessControl`, otherwise the default installed by
+    :func:`configure_access` is used at call time.
+    """
+    if not _nonempty(purpose):
+        raise ConfigurationError("requires needs a purpose name")
+    if scope is not None and scope not in _SCOPES:
+        raise ConfigurationError(f"requires: scope must be one of {sorted(_SCOPES)}")
+    if control is not None and purpose not in control._purposes:
+        raise ConfigurationError(f"requires: purpose {purpose!r} is not in the policy")
+    act = action or ("read" if scope in (None, "view") else str(scope))
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            raise ConfigurationError(
+                f"{getattr(fn, '__qualname__', 'function')}: requires cannot guard a generator "
+                "(its items would escape masking); return a list instead")
+        getter = _compile_subject(fn, subject)
+
+        def resolve(args: tuple[Any, ...], kwargs: dict[str, Any],
+                    ac: AccessControl) -> str | None:
+            if getter is None:
+                return None
+            subj = _subject_id(getter(args, kwargs))
+            if subj is None:
+                ac._deny(current_principal(), purpose, None, "subject_unknown", act,
+                         ac.clock.now())
+            return subj
+
+        if inspect.iscoroutinefunction(fn):
+            afn = cast(Callable[..., Awaitable[Any]], fn)
+
+            async def async_guarded(*args: Any, **kwargs: Any) -> Any:
+                ac = control or get_access_control()
+                subj = resolve(args, kwargs, ac)
+                verdict, principal, now = ac._begin(purpose, subj, scope, act)
+                try:
+                    result = await afn(*args, **kwargs)
+                except BaseException as exc:
+                    ac._record_access(verdict, principal, purpose, subj, act, now, None,
+                                      type(exc).__name__)
+                    raise
+                return ac._finish(verdict, principal, purpose, subj, act, now, result, returns)
+
+            return cast(Callable[P, R], functools.wraps(fn)(async_guarded))
+
+        @functools.wraps(fn)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            ac = control or get_access_control()
+            subj = resolve(args, kwargs, ac)
+            verdict, principal, now = ac._begin(purpose, subj, scope, act)
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                ac._record_access(verdict, principal, purpose, subj, act, now, None,
+                                  type(exc).__name__)
+                raise
+            out: R = ac._finish(verdict, principal, purpose, subj, act, now, result, returns)
+            return out
+
+        return guarded
+
+    return decorate

@@ -1,0 +1,139 @@
+"""Walk a result (models, dataclasses, dicts, lists, nested) and mask or drop fields.
+
+Pydantic models are handled by duck typing (``model_fields`` on the class and
+``model_copy``), so importing finprivacy does not import pydantic; dataclasses are
+rebuilt with :func:`dataclasses.replace`; mappings become plain dicts; lists and
+tuples keep their type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import decimal
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from ..secret import Secret
+
+RAW: Final = 0
+MASK: Final = 1
+HIDE: Final = 2
+
+Rule = tuple[int, str | None, bool]
+"""(action, masking kind, declared in the inventory) for one field path."""
+
+_SCALARS: Final[frozenset[type]] = frozenset({
+    str, int, float, bool, bytes, type(None), decimal.Decimal, _dt.date, _dt.datetime,
+    uuid.UUID,
+})
+
+_K_SCALAR, _K_MAPPING, _K_SEQ, _K_MODEL, _K_DATACLASS = range(5)
+_kinds: dict[type, int] = dict.fromkeys(_SCALARS, _K_SCALAR)
+_model_fields: dict[type, tuple[str, ...]] = {}
+
+
+def _kind(tp: type) -> int:
+    k = _kinds.get(tp)
+    if k is not None:
+        return k
+    if isinstance(getattr(tp, "model_fields", None), Mapping) and hasattr(tp, "model_copy"):
+        k = _K_MODEL
+        _model_fields[tp] = tuple(tp.model_fields)  # type: ignore[attr-defined]
+    elif dataclasses.is_dataclass(tp):
+        k = _K_DATACLASS
+        _model_fields[tp] = tuple(f.name for f in dataclasses.fields(tp) if f.init)
+    elif issubclass(tp, Mapping):
+        k = _K_MAPPING
+    elif issubclass(tp, list | tuple | set | frozenset):
+        k = _K_SEQ
+    else:
+        k = _K_SCALAR
+    if len(_kinds) < 4096:
+        _kinds[tp] = k
+    return k
+
+
+def _text(value: object) -> str:
+    if isinstance(value, Secret):
+        value = value.reveal()
+    if isinstance(value, bytes):
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+class Shaper:
+    """One walk over one result: applies a rule function and collects field paths."""
+
+    __slots__ = ("hidden", "masked", "masker", "returned", "rule")
+
+    def __init__(self, rule: Callable[[str], Rule], masker: Callable[[str, str | None], str]):
+        self.rule = rule
+        self.masker = masker
+        self.returned: dict[str, None] = {}
+        self.masked: dict[str, None] = {}
+        self.hidden: dict[str, None] = {}
+
+    def scalar(self, value: Any, path: str, typed: bool = False) -> tuple[bool, Any]:
+        """Apply the rule for ``path`` to a scalar; (keep, new value).
+
+        ``typed`` is set for model and dataclass attributes: a masked value that is
+        not text becomes ``None`` there (a masked string would not fit an ``int``
+        field), and a masked :class:`~finprivacy.secret.Secret` stays a Secret.
+        """
+        action, kind, _ = self.rule(path)
+        if action == RAW:
+            self.returned[path] = None
+            return True, value
+        if action == MASK:
+            self.masked[path] = None
+            if value is None:
+                return True, None
+            if isinstance(value, Secret):
+                return True, Secret(self.masker(_text(value), kind))
+            if typed and not isinstance(value, str):
+                return True, None
+            return True, self.masker(_text(value), kind)
+        self.hidden[path] = None
+        return False, None
+
+    def walk(self, value: Any, path: str, typed: bool = False) -> tuple[bool, Any]:
+        """Shape ``value`` found at ``path``; (keep, new value)."""
+        k = _kind(type(value))
+        if k == _K_SCALAR:
+            # A bare scalar result with no field name ("") gets the default classification.
+            return self.scalar(value, path, typed)
+        if path and k != _K_SEQ and (r := self.rule(path))[2] and r[0] == HIDE:
+            # A container the inventory declares, and the plan hides, is withheld whole.
+            self.hidden[path] = None
+            return False, None
+        prefix = path + "." if path else ""
+        if k == _K_MAPPING:
+            out = {}
+            for key, v in value.items():
+                keep, nv = self.walk(v, prefix + str(key))
+                if keep:
+                    out[key] = nv
+            return True, out
+        if k == _K_SEQ:
+            items = [nv for keep, nv in (self.walk(v, path, typed) for v in value) if keep]
+            if isinstance(value, list):
+                return True, items
+            try:
+                return True, type(value)(items)
+            except TypeError:
+                return True, tuple(items)
+        changes: dict[str, Any] = {}
+        for name in _model_fields[type(value)]:
+            v = getattr(value, name)
+            keep, nv = self.walk(v, prefix + name, True)
+            if not keep:
+                changes[name] = None
+            elif nv is not v:
+                changes[name] = nv
+        if not changes:
+            return True, value
+        if k == _K_MODEL:
+            return True, value.model_copy(update=changes)
+        return True, dataclasses.replace(value, **changes)
