@@ -8,6 +8,24 @@ from __future__ import annotations
 
 from . import storage as storage
 from ._pydantic_hashed import Hashed as Hashed
+from .access import AccessControl as AccessControl
+from .access import Attestation as Attestation
+from .access import AttestationRequirement as AttestationRequirement
+from .access import DelegationGrant as DelegationGrant
+from .access import MemoryGrantStore as MemoryGrantStore
+from .access import Permission as Permission
+from .access import Policy as Policy
+from .access import Principal as Principal
+from .access import Purpose as Purpose
+from .access import Role as Role
+from .access import acting_as as acting_as
+from .access import break_glass as break_glass
+from .access import configure_access as configure_access
+from .access import current_principal as current_principal
+from .access import load_policy as load_policy
+from .access import minimize as minimize
+from .access import requires as requires
+from .access import set_access_control as set_access_control
 from .audit.events import AuditEvent as AuditEvent
 from .audit.events import AuditSink as AuditSink
 from .clock import Clock as Clock
@@ -49,6 +67,9 @@ from .errors import SchemaError as SchemaError
 from .errors import StoreError as StoreError
 from .errors import SubjectErasedError as SubjectErasedError
 from .errors import VerificationError as VerificationError
+from .inventory import DataField as DataField
+from .inventory import DataInventory as DataInventory
+from .inventory import load_inventory as load_inventory
 from .masking import Finding as Finding
 from .masking import mask as mask
 from .masking import mask_field as mask_field
@@ -62,7 +83,10 @@ from .secret import Secret as Secret
 __version__ = "0.1.0.dev0"
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
+    "AccessControl",
     "AccessDeniedError",
+    "Attestation",
+    "AttestationRequirement",
     "AuditEvent",
     "AuditIntegrityError",
     "AuditSink",
@@ -75,7 +99,10 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "ConsentIntegrityError",
     "ConsentRequiredError",
     "CryptoError",
+    "DataField",
+    "DataInventory",
     "DecryptionError",
+    "DelegationGrant",
     "DeterministicCipher",
     "Encrypted",
     "EnvironmentProvider",
@@ -94,10 +121,16 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "Keyring",
     "KeyringError",
     "LegalHoldError",
+    "MemoryGrantStore",
     "NotFoundError",
     "PassphraseProvider",
+    "Permission",
+    "Policy",
     "PolicyError",
+    "Principal",
+    "Purpose",
     "RetentionError",
+    "Role",
     "SchemaError",
     "Secret",
     "SecretHasher",
@@ -105,13 +138,22 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "SubjectErasedError",
     "SystemClock",
     "VerificationError",
+    "acting_as",
+    "break_glass",
+    "configure_access",
+    "current_principal",
+    "load_inventory",
+    "load_policy",
     "mask",
     "mask_field",
+    "minimize",
     "needs_resave",
     "plan_blind_index",
     "redact",
     "redact_json",
+    "requires",
     "scan",
+    "set_access_control",
     "storage",
     "use_keyring",
 ]
