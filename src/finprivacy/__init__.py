@@ -6,6 +6,7 @@ Everyday names are re-exported here; implementation lives in private modules.
 
 from __future__ import annotations
 
+from . import consent as consent
 from . import storage as storage
 from ._pydantic_hashed import Hashed as Hashed
 from .access import AccessControl as AccessControl
@@ -31,6 +32,16 @@ from .audit.events import AuditSink as AuditSink
 from .clock import Clock as Clock
 from .clock import FixedClock as FixedClock
 from .clock import SystemClock as SystemClock
+from .consent import Actor as Actor
+from .consent import ConsentEvent as ConsentEvent
+from .consent import ConsentLedger as ConsentLedger
+from .consent import ConsentReceipt as ConsentReceipt
+from .consent import ConsentStatus as ConsentStatus
+from .consent import Controller as Controller
+from .consent import Evidence as Evidence
+from .consent import NoticeVersion as NoticeVersion
+from .consent import Purpose as ConsentPurpose
+from .consent import parse_receipt as parse_receipt
 from .crypto import FF1 as FF1
 from .crypto import BlindIndex as BlindIndex
 from .crypto import CardTokenizer as CardTokenizer
@@ -85,6 +96,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "AccessControl",
     "AccessDeniedError",
+    "Actor",
     "Attestation",
     "AttestationRequirement",
     "AuditEvent",
@@ -96,8 +108,14 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "CompoundBlindIndex",
     "ConfigurationError",
     "ConflictError",
+    "ConsentEvent",
     "ConsentIntegrityError",
+    "ConsentLedger",
+    "ConsentPurpose",
+    "ConsentReceipt",
     "ConsentRequiredError",
+    "ConsentStatus",
+    "Controller",
     "CryptoError",
     "DataField",
     "DataInventory",
@@ -106,6 +124,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "DeterministicCipher",
     "Encrypted",
     "EnvironmentProvider",
+    "Evidence",
     "FF1",
     "FinPrivacyError",
     "Finding",
@@ -123,6 +142,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "LegalHoldError",
     "MemoryGrantStore",
     "NotFoundError",
+    "NoticeVersion",
     "PassphraseProvider",
     "Permission",
     "Policy",
@@ -141,6 +161,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "acting_as",
     "break_glass",
     "configure_access",
+    "consent",
     "current_principal",
     "load_inventory",
     "load_policy",
@@ -148,6 +169,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "mask_field",
     "minimize",
     "needs_resave",
+    "parse_receipt",
     "plan_blind_index",
     "redact",
     "redact_json",
