@@ -28,8 +28,9 @@ contain a plaintext, a key, a passphrase or any other secret value::
     ├── PolicyError
     │   ├── ConsentRequiredError           (also PermissionError)
     │   ├── AccessDeniedError              (also PermissionError)
-    │   └── RetentionError
-    │       └── LegalHoldError
+    │   ├── RetentionError
+    │   │   └── LegalHoldError
+    │   └── RequestStateError              (a data-subject request step out of order)
     └── AuditIntegrityError
         └── ConsentIntegrityError       (a consent event chain failed)
 
@@ -63,6 +64,7 @@ __all__ = [
     "LegalHoldError",
     "NotFoundError",
     "PolicyError",
+    "RequestStateError",
     "RetentionError",
     "SchemaError",
     "StoreError",
@@ -191,6 +193,14 @@ class AccessDeniedError(PolicyError, PermissionError):
     def __init__(self, message: str, *, reason: str = "") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class RequestStateError(PolicyError):
+    """A data-subject request is not in a state that allows the step.
+
+    For example completing a request whose requester's identity was never verified,
+    or extending a deadline twice.
+    """
 
 
 class RetentionError(PolicyError):
