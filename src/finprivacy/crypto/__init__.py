@@ -37,6 +37,10 @@ from ._providers import Argon2Profile as Argon2Profile
 from ._providers import EnvironmentProvider as EnvironmentProvider
 from ._providers import KeyProvider as KeyProvider
 from ._providers import PassphraseProvider as PassphraseProvider
+from ._subject_keys import SubjectKeyRecord as SubjectKeyRecord
+from ._subject_keys import SubjectKeys as SubjectKeys
+from ._subject_keys import SubjectKeyStore as SubjectKeyStore
+from ._subject_keys import SubjectTombstone as SubjectTombstone
 from ._token import is_token as is_token
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
@@ -66,6 +70,10 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "PassphraseProvider",
     "SecretHasher",
     "SecretKind",
+    "SubjectKeyRecord",
+    "SubjectKeyStore",
+    "SubjectKeys",
+    "SubjectTombstone",
     "current_keyring",
     "is_token",
     "luhn_valid",
