@@ -7,6 +7,7 @@ Everyday names are re-exported here; implementation lives in private modules.
 from __future__ import annotations
 
 from . import consent as consent
+from . import retention as retention
 from . import storage as storage
 from ._pydantic_hashed import Hashed as Hashed
 from .access import AccessControl as AccessControl
@@ -89,6 +90,9 @@ from .masking import redact_json as redact_json
 from .masking import scan as scan
 from .pydantic import Encrypted as Encrypted
 from .pydantic import needs_resave as needs_resave
+from .retention import LegalHold as LegalHold
+from .retention import RetentionRule as RetentionRule
+from .retention import RetentionSchedule as RetentionSchedule
 from .secret import Secret as Secret
 
 __version__ = "0.1.0.dev0"
@@ -139,6 +143,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "KeyStateError",
     "Keyring",
     "KeyringError",
+    "LegalHold",
     "LegalHoldError",
     "MemoryGrantStore",
     "NotFoundError",
@@ -150,6 +155,8 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "Principal",
     "Purpose",
     "RetentionError",
+    "RetentionRule",
+    "RetentionSchedule",
     "Role",
     "SchemaError",
     "Secret",
@@ -174,6 +181,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "redact",
     "redact_json",
     "requires",
+    "retention",
     "scan",
     "set_access_control",
     "storage",
