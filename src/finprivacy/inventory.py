@@ -39,6 +39,7 @@ import dataclasses
 import json
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, Final, cast, get_args
 
@@ -91,7 +92,7 @@ class DataField:
     """The data category (see :data:`CATEGORIES`)."""
     sensitivity: Sensitivity
     """``C1``, ``C2`` or ``C3`` in the sense of JR/T 0171-2020."""
-    purposes: frozenset[str] = frozenset()
+    purposes: AbstractSet[str] = frozenset()
     """Purposes this field is collected for (used by minimisation)."""
     retention: str = ""
     """The retention class that governs how long the field is kept."""

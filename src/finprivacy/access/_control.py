@@ -505,11 +505,12 @@ class AccessControl:
         return plan
 
     def _grant_plan(self, purpose: str, grant: DelegationGrant) -> _Plan:
-        key = (purpose, grant.fields)
+        fields = frozenset(grant.fields)
+        key = (purpose, fields)
         plan = self._grant_plans.get(key)
         if plan is None:
             base = self._self_plan(purpose)
-            plan = _Plan(base._perms, self.inventory, only=grant.fields or None)
+            plan = _Plan(base._perms, self.inventory, only=fields or None)
             if len(self._grant_plans) >= _PLAN_CACHE_MAX:
                 self._grant_plans.clear()
             self._grant_plans[key] = plan
@@ -680,8 +681,9 @@ class AccessControl:
 
         A field is kept when its path, name or category is in the purpose's
         ``needs``, or the inventory lists the purpose for it. Mappings lose the other
-        keys; models and dataclasses get ``None`` in them; containers left empty are
-        dropped. C3 fields are always dropped.
+        keys; models and dataclasses get ``None`` in them; mappings left empty are
+        dropped. Naming a container path in ``needs`` keeps all of it (but C3 fields,
+        which are always dropped).
         """
         p = self._purposes.get(purpose)
         if p is None:
@@ -694,12 +696,13 @@ class AccessControl:
             f = (inv.get(path) or inv.get(leaf)) if path else None
             explicit = f is not None
             field = f if f is not None else inv.default
+            parts = path.split(".")
             keep = field.sensitivity != "C3" and (
-                purpose in field.purposes or path in needs or leaf in needs
-                or field.category in needs or (explicit and field.name in needs))
-            return (RAW if keep else HIDE, None, explicit or keep)
+                purpose in field.purposes or leaf in needs or field.category in needs
+                or any(".".join(parts[:i]) in needs for i in range(1, len(parts) + 1)))
+            return (RAW if keep else HIDE, None, explicit)
 
-        shaper = Shaper(rule, _full_mask)
+        shaper = Shaper(rule, _full_mask, drop_empty=True)
         _, out = shaper.walk(record, "")
         result: T = out
         return result

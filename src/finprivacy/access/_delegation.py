@@ -15,6 +15,7 @@ import datetime as _dt
 import secrets
 import threading
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Final, Literal, Protocol, runtime_checkable
 
 from ..audit.events import AuditEvent, AuditSink
@@ -44,13 +45,13 @@ class DelegationGrant:
     """The data subject (the client) who grants."""
     grantee: str
     """The principal id who may act."""
-    scopes: frozenset[Scope]
+    scopes: AbstractSet[Scope]
     """What the grantee may do."""
     valid_from: _dt.datetime
     """Start of validity (aware, UTC)."""
     valid_until: _dt.datetime | None = None
     """End of validity; ``None`` until revoked."""
-    fields: frozenset[str] = frozenset()
+    fields: AbstractSet[str] = frozenset()
     """Fields, paths or categories covered; empty for all."""
     relationship: str = ""
     """Spouse, lawyer, accountant …"""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any, Final, Literal, TypeAlias, cast, get_args
 
 from .._types import PathLike
@@ -86,7 +87,7 @@ class Purpose:
     """PIPL Art. 13 basis; ``consent`` (the default) makes access check consent."""
     scope: Scope = "view"
     """What the purpose does with the data (delegation grants must cover it)."""
-    needs: frozenset[str] = frozenset()
+    needs: AbstractSet[str] = frozenset()
     """Fields, paths or categories the purpose needs (minimisation)."""
     consent_purpose: str = ""
     """The consent ledger's purpose name, if different from ``name``."""
@@ -122,7 +123,7 @@ class Role:
 
     name: str
     """The role name carried by principals."""
-    inherits: frozenset[str] = frozenset()
+    inherits: AbstractSet[str] = frozenset()
     """Roles whose permissions this role also has."""
     break_glass: bool = False
     """May open emergency (break-glass) access."""
@@ -155,11 +156,11 @@ class Permission:
     """The purpose the role may use."""
     tenant: str = "*"
     """The tenant (Casbin's *domain*) where it holds; ``*`` for every tenant."""
-    raw: frozenset[str] = frozenset()
+    raw: AbstractSet[str] = frozenset()
     """Selectors shown in the clear."""
-    masked: frozenset[str] = frozenset()
+    masked: AbstractSet[str] = frozenset()
     """Selectors shown masked."""
-    hidden: frozenset[str] = frozenset()
+    hidden: AbstractSet[str] = frozenset()
     """Selectors not shown at all."""
 
     def __post_init__(self) -> None:
@@ -193,9 +194,9 @@ class AttestationRequirement:
     """Maximum age in days."""
     within_months: int | None = None
     """Maximum age in calendar months."""
-    roles: frozenset[str] = frozenset()
+    roles: AbstractSet[str] = frozenset()
     """Roles it applies to; empty means all."""
-    levels: frozenset[str] = frozenset({"C2", "C3"})
+    levels: AbstractSet[str] = frozenset({"C2", "C3"})
     """Sensitivity levels it guards."""
 
     def __post_init__(self) -> None:

@@ -49,7 +49,7 @@ class Attestation:
             object.__setattr__(self, "expires", utc(self.expires, "Attestation.expires"))
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, init=False)
 class Principal:
     """Who is acting: a staff member, a service, a client or a client's delegate.
 
@@ -57,31 +57,36 @@ class Principal:
     multi-tenant system (permissions may be limited to one tenant, like Casbin's
     domains); ``attributes`` carry free string attributes (department, desk);
     ``attestations`` carry dated staff obligations that a policy can require.
+
+    >>> Principal("alice", roles={"accountant"}, tenant="lotus").roles
+    frozenset({'accountant'})
     """
 
     id: str
     """The principal's stable id (a staff number, a client id)."""
-    roles: frozenset[str] = frozenset()
-    """Role names; any iterable is accepted and frozen."""
-    tenant: str = ""
+    roles: frozenset[str]
+    """Role names."""
+    tenant: str
     """The firm or tenant the principal works for."""
-    attributes: Mapping[str, str] = dataclasses.field(
-        default_factory=lambda: types.MappingProxyType({}), hash=False
-    )
+    attributes: Mapping[str, str] = dataclasses.field(hash=False)
     """Free attributes (read-only)."""
-    attestations: tuple[Attestation, ...] = ()
+    attestations: tuple[Attestation, ...]
     """Dated obligations met (training, confidentiality agreement)."""
 
-    def __post_init__(self) -> None:
-        if not _nonempty(self.id):
+    def __init__(self, id: str, roles: Iterable[str] = (), tenant: str = "",
+                 attributes: Mapping[str, str] | None = None,
+                 attestations: Iterable[Attestation] = ()) -> None:
+        if not _nonempty(id):
             raise ConfigurationError("a principal needs a non-empty id")
-        if isinstance(self.roles, str):
-            raise ConfigurationError(f"principal {self.id!r}: roles must be a collection")
-        object.__setattr__(self, "roles", frozenset(self.roles))
-        object.__setattr__(self, "attributes", types.MappingProxyType(dict(self.attributes)))
-        atts = tuple(cast(Iterable[Attestation], self.attestations))
+        if isinstance(roles, str):
+            raise ConfigurationError(f"principal {id!r}: roles must be a collection")
+        atts = tuple(attestations)
         if not all(isinstance(a, Attestation) for a in atts):
-            raise ConfigurationError(f"principal {self.id!r}: attestations must be Attestation")
+            raise ConfigurationError(f"principal {id!r}: attestations must be Attestation")
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "roles", frozenset(roles))
+        object.__setattr__(self, "tenant", tenant)
+        object.__setattr__(self, "attributes", types.MappingProxyType(dict(attributes or {})))
         object.__setattr__(self, "attestations", atts)
 
     def attested(self, kind: str) -> Attestation | None:

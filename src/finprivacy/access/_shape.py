@@ -66,10 +66,12 @@ def _text(value: object) -> str:
 class Shaper:
     """One walk over one result: applies a rule function and collects field paths."""
 
-    __slots__ = ("hidden", "masked", "masker", "returned", "rule")
+    __slots__ = ("drop_empty", "hidden", "masked", "masker", "returned", "rule")
 
-    def __init__(self, rule: Callable[[str], Rule], masker: Callable[[str, str | None], str]):
+    def __init__(self, rule: Callable[[str], Rule], masker: Callable[[str, str | None], str],
+                 *, drop_empty: bool = False) -> None:
         self.rule = rule
+        self.drop_empty = drop_empty
         self.masker = masker
         self.returned: dict[str, None] = {}
         self.masked: dict[str, None] = {}
@@ -115,6 +117,8 @@ class Shaper:
                 keep, nv = self.walk(v, prefix + str(key))
                 if keep:
                     out[key] = nv
+            if self.drop_empty and not out and value:
+                return False, None
             return True, out
         if k == _K_SEQ:
             items = [nv for keep, nv in (self.walk(v, path, typed) for v in value) if keep]
