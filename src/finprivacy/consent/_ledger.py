@@ -377,7 +377,8 @@ class ConsentLedger:
     # -- reading ---------------------------------------------------------------
     def check(self, subject: str, purpose: str, at: _dt.datetime | None = None) -> bool:
         """Return True when consent for ``purpose`` is in force at ``at`` (default: now)."""
-        return self.status(subject, purpose, at).granted
+        definition, events, when = self._lookup(subject, purpose, at)
+        return self._decide(definition, events, when)[0]
 
     def require(self, subject: str, purpose: str,
                 at: _dt.datetime | None = None) -> ConsentStatus:
@@ -399,16 +400,13 @@ class ConsentLedger:
     def status(self, subject: str, purpose: str,
                at: _dt.datetime | None = None) -> ConsentStatus:
         """Return the :class:`ConsentStatus` of (``subject``, ``purpose``) at ``at``."""
-        _check_id(subject, "subject")
-        definition = self.purpose(purpose)
-        when = self._clock.now() if at is None else utc(at, "at")
-        events = self._pair_events(subject, purpose)
+        definition, events, when = self._lookup(subject, purpose, at)
         return self._evaluate(subject, definition, events, when)
 
     def state(self, subject: str, at: _dt.datetime | None = None) -> dict[str, ConsentStatus]:
         """Return the status of every defined purpose for ``subject`` at ``at``."""
         _check_id(subject, "subject")
-        when = self._clock.now() if at is None else utc(at, "at")
+        when = self._now() if at is None else utc(at, "at")
         by_purpose: dict[str, list[ConsentEvent]] = {}
         for event in self._store.events(subject):
             by_purpose.setdefault(event.purpose, []).append(event)
@@ -528,9 +526,9 @@ class ConsentLedger:
                         best = v
         return best
 
-    def _pair_events(self, subject: str, purpose: str) -> tuple[ConsentEvent, ...]:
+    def _pair_events(self, subject: str, purpose: str,
+                     now: float) -> tuple[ConsentEvent, ...]:
         key = (subject, purpose)
-        now = self._monotonic()
         if self._ttl > 0 and self._size:
             with self._lock:
                 hit = self._cache.get(key)
@@ -546,44 +544,57 @@ class ConsentLedger:
                     self._cache.popitem(last=False)
         return events
 
+    def _lookup(self, subject: str, purpose: str, at: _dt.datetime | None
+                ) -> tuple[Purpose, tuple[ConsentEvent, ...], _dt.datetime]:
+        _check_id(subject, "subject")
+        tick = self._monotonic()
+        purposes = self._purposes if tick - self._purposes_at <= self._ttl \
+            else self._load_purposes()
+        definition = purposes.get(_check_id(purpose, "purpose"))
+        if definition is None:
+            definition = self.purpose(purpose)
+        when = self._now() if at is None else utc(at, "at")
+        return definition, self._pair_events(subject, purpose, tick), when
+
     def _evaluate(self, subject: str, purpose: Purpose, events: Sequence[ConsentEvent],
                   at: _dt.datetime) -> ConsentStatus:
+        granted, reason, last = self._decide(purpose, events, at)
+        return ConsentStatus(subject=subject, purpose=purpose.key, at=at, granted=granted,
+                             reason=reason, event=last,
+                             expires_at=last.expires_at if granted and last else None)
+
+    def _decide(self, purpose: Purpose, events: Sequence[ConsentEvent], at: _dt.datetime
+                ) -> tuple[bool, Reason | None, ConsentEvent | None]:
         last: ConsentEvent | None = None
         for event in events:
             if event.time <= at:
                 last = event
-        key = purpose.key
-
-        def no(reason: Reason) -> ConsentStatus:
-            return ConsentStatus(subject=subject, purpose=key, at=at, granted=False,
-                                 reason=reason, event=last)
-
         if last is None:
-            return no("never_given")
-        if last.kind == "refused":
-            return no("refused")
-        if last.kind == "withdrawn":
-            return no("withdrawn")
-        if last.kind == "expired":
-            return no("expired")
-        if last.kind == "invalidated":
-            return no("notice_changed" if last.reason_code == "notice_changed" else "invalidated")
-        if self._age_rule.needs_guardian(last.subject_age) and last.actor.kind != "guardian":
-            return no("guardian_needed")
+            return False, "never_given", None
+        kind = last.kind
+        if kind == "withdrawn" or kind == "refused" or kind == "expired":
+            return False, kind, last
+        if kind == "invalidated":
+            return (False, "notice_changed" if last.reason_code == "notice_changed"
+                    else "invalidated", last)
+        if last.subject_age is not None and last.actor.kind != "guardian" \
+                and self._age_rule.needs_guardian(last.subject_age):
+            return False, "guardian_needed", last
         if purpose.requires_separate_consent and not last.separate:
-            return no("separate_consent_missing")
+            return False, "separate_consent_missing", last
         if last.expires_at is not None and at >= last.expires_at:
-            return no("expired")
-        for change in self._load_material().get(key, ()):
+            return False, "expired", last
+        material = self._material if self._monotonic() - self._notices_at <= self._ttl \
+            else self._load_material()
+        for change in material.get(purpose.key, ()):
             if change.effective_from > at:
                 continue
             if change.notice_id == last.notice_id:
                 if last.notice_version < change.version:
-                    return no("notice_changed")
+                    return False, "notice_changed", last
             elif change.effective_from > last.time:
-                return no("notice_changed")
-        return ConsentStatus(subject=subject, purpose=key, at=at, granted=True, event=last,
-                             expires_at=last.expires_at)
+                return False, "notice_changed", last
+        return True, None, last
 
     def _grant_draft(self, req: GrantRequest, now: _dt.datetime, *, receipt_id: str,
                      kind: EventKind, attach_notice: bool = True) -> ConsentEvent:

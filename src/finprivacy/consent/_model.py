@@ -81,8 +81,9 @@ def _check_id(value: object, name: str, *, allow_empty: bool = False) -> str:
         raise InvalidInputError(f"{name} must not be empty")
     if len(value) > _MAX_ID:
         raise InvalidInputError(f"{name} is longer than {_MAX_ID} characters")
-    if value != value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise InvalidInputError(f"{name} must not contain control characters or edge spaces")
+    if not value.isprintable() or value != value.strip():
+        raise InvalidInputError(f"{name} must not contain control or unprintable characters "
+                                "or edge spaces")
     return value
 
 
