@@ -18,13 +18,14 @@ docs/explanation/tokens.md draws the layout; fixed-token tests pin it.
 
 from __future__ import annotations
 
+import binascii
 import dataclasses
 import datetime as _dt
 import enum
 import os
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -42,7 +43,7 @@ from ..secret import Secret
 from . import _keyfile
 from ._aead import NONCE_SIZE, TAG_SIZE, Aead
 from ._providers import KeyProvider, PassphraseProvider
-from ._token import KEY_ID_PATTERN, b64url_decode, b64url_encode
+from ._token import _NON_CANONICAL, _PAD, _TO_STD, KEY_ID_PATTERN, b64url_decode, b64url_encode
 
 __all__ = ["AES256_GCM", "KeyInfo", "KeyStatus", "KeyTemplate", "Keyring"]
 
@@ -55,6 +56,10 @@ _MIN_BODY = NONCE_SIZE + 1 + TAG_SIZE
 _AEAD_INFO = b"finprivacy/v1/fp1/AES-256-GCM"
 _DERIVE_INFO = b"finprivacy/v1/derive_key\x00"
 _BAD = "token cannot be decrypted with this keyring"
+_FROM_STD = bytes.maketrans(b"+/", b"-_")
+_b2a = binascii.b2a_base64
+_a2b = binascii.a2b_base64
+_urandom = os.urandom
 
 
 class KeyStatus(enum.StrEnum):
@@ -116,7 +121,7 @@ class _Key:
     """One key and its cached AEAD object. Never leaves the keyring."""
 
     __slots__ = ("aad_prefix", "aead", "changed_at", "created_at", "derived", "key_id",
-                 "material", "status", "template", "text_prefix")
+                 "material", "seal", "status", "template", "text_prefix")
 
     def __init__(self, key_id: str, template: KeyTemplate, status: KeyStatus,
                  created_at: _dt.datetime, changed_at: _dt.datetime,
@@ -130,6 +135,7 @@ class _Key:
         self.text_prefix = f"fp1.{key_id}."
         self.derived: dict[tuple[bytes, int], bytes] = {}
         self.aead: Aead | None = None
+        self.seal: Callable[[bytes, bytes, bytes], bytes] | None = None
         self.status = status
         self.set_status(status, changed_at)
 
@@ -142,8 +148,10 @@ class _Key:
         usable = status in (KeyStatus.PRIMARY, KeyStatus.DECRYPT_ONLY)
         if usable and self.material is not None and self.aead is None:
             self.aead = Aead(_hkdf(self.material, _AEAD_INFO, 32))
+            self.seal = self.aead.seal
         elif not usable:
             self.aead = None
+            self.seal = None
 
     def info(self) -> KeyInfo:
         return KeyInfo(self.key_id, self.template.name, self.template.algorithm,
@@ -230,17 +238,25 @@ class Keyring:
         with the record id, see :func:`record_context`); decryption must pass the same
         context. The token records whether ``value`` was ``str`` or ``bytes``.
         """
-        return self._encrypt(value, context=context, nonce=os.urandom(NONCE_SIZE))
+        return self._seal(value, context, _urandom(NONCE_SIZE))
 
     def _encrypt(self, value: str | bytes, *, context: str, nonce: bytes) -> str:
         """Encrypt with an explicit nonce. Test seam: reusing a nonce breaks GCM."""
+        if len(nonce) != NONCE_SIZE or not isinstance(nonce, bytes):
+            raise InvalidInputError("nonce must be 12 bytes")
+        return self._seal(value, context, nonce)
+
+    def _seal(self, value: str | bytes, context: str, nonce: bytes) -> str:
+        # The hot path: every token is made here. Kept flat on purpose (see
+        # benchmarks/bench_crypto.py); the AES-GCM object and AAD prefix are cached.
         key = self._primary
-        aead = key.aead
-        if aead is None:  # pragma: no cover - the primary always has its AEAD
-            raise KeyStateError(f"primary key {key.key_id} cannot encrypt")
         try:
-            if isinstance(value, str):
+            if type(value) is str:
                 plain = _B_STR + value.encode("utf-8")
+            elif type(value) is bytes:
+                plain = _B_BYTES + value
+            elif isinstance(value, str):
+                plain = _B_STR + str(value).encode("utf-8")
             elif isinstance(value, bytes | bytearray | memoryview):
                 plain = _B_BYTES + bytes(value)
             else:
@@ -251,34 +267,41 @@ class Keyring:
             aad = key.aad_prefix + context.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidInputError("value or context is not encodable as UTF-8") from None
-        if len(nonce) != NONCE_SIZE:
-            raise InvalidInputError("nonce must be 12 bytes")
-        return key.text_prefix + b64url_encode(nonce + aead.seal(nonce, plain, aad))
+        seal = key.seal
+        if seal is None:  # pragma: no cover - the primary always has its AEAD
+            raise KeyStateError(f"primary key {key.key_id} cannot encrypt")
+        return key.text_prefix + _b2a(nonce + seal(nonce, plain, aad), newline=False
+                                      ).translate(_FROM_STD).rstrip(b"=").decode("ascii")
 
     def _open(self, token: str, context: str) -> tuple[_Key, bytes]:
-        if type(token) is not str:
-            token = _token_text(token)
+        # The other hot path, flat on purpose. Decoding is strict and canonical (see
+        # _token.b64url_decode, which this inlines): one text form per token.
         try:
             prefix, key_id, data = token.split(".")
-        except ValueError:
-            raise DecryptionError(_BAD) from None
+        except (ValueError, TypeError, AttributeError):
+            if type(token) is str:
+                raise DecryptionError(_BAD) from None
+            return self._open(_token_text(token), context)
         key = self._keys.get(key_id)
-        if prefix != _PREFIX or key is None:
+        if key is None or prefix != _PREFIX:
             raise DecryptionError(_BAD)
         aead = key.aead
         if aead is None:
             raise _state_error(key)
         try:
-            body = b64url_decode(data)
+            raw = data.encode("ascii").translate(_TO_STD)
+            rem = len(raw) & 3
+            if b"!" in raw or (rem and raw[-1] in _NON_CANONICAL[rem]):
+                raise ValueError
+            body = _a2b(raw + _PAD[rem])
             aad = key.aad_prefix + context.encode("utf-8")
-        except (ValueError, UnicodeError):
+        except (ValueError, TypeError, UnicodeError):
             raise DecryptionError(_BAD) from None
         except AttributeError:
             raise InvalidInputError("context must be a non-empty str") from None
         if len(body) < _MIN_BODY:
             raise DecryptionError(_BAD)
-        view = memoryview(body)
-        return key, aead.open(body[:NONCE_SIZE], view[NONCE_SIZE:], aad)
+        return key, aead.open(body[:NONCE_SIZE], body[NONCE_SIZE:], aad)
 
     def decrypt(self, token: str, *, context: str) -> str | bytes:
         """Decrypt a token made by :meth:`encrypt` with the same ``context``.

@@ -29,15 +29,22 @@ PREFIX_PATTERN = re.compile(r"fp[a-z]*[0-9]+")
 #: A key id as it appears in a token.
 KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
-# URL-safe → standard alphabet; "+", "/" and "=" (not allowed in a token) become "!"
-# so that binascii's strict mode rejects them.
-_TO_STD = bytes.maketrans(b"-_+/=", b"+/!!!")
-_FROM_STD = bytes.maketrans(b"+/", b"-_")
-_PAD = (b"", None, b"==", b"=")  # indexed by len % 4; None: impossible length
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-# Characters allowed last when 2 (resp. 3) characters remain: low 4 (resp. 2) bits zero.
-_LAST_OF_2 = frozenset(c for i, c in enumerate(_ALPHABET) if i & 0x0F == 0)
-_LAST_OF_3 = frozenset(c for i, c in enumerate(_ALPHABET) if i & 0x03 == 0)
+# One translation does both jobs of the decoder: the URL-safe alphabet becomes the
+# standard one ("-" → "+", "_" → "/") and every other byte becomes "!", which a
+# single ``in`` test then finds. binascii never sees a character it would skip.
+_TO_STD = bytes(
+    (b if chr(b) in _ALPHABET[:-2] else 0x2B if b == 0x2D else 0x2F if b == 0x5F else 0x21)
+    for b in range(256))
+_FROM_STD = bytes.maketrans(b"+/", b"-_")
+_PAD = (b"", b"", b"==", b"=")  # indexed by len % 4 (a length of 4n + 1 is refused first)
+# Last characters (as standard-alphabet byte values) refused when 2 (resp. 3) characters
+# remain: their unused low 4 (resp. 2) bits are not zero, so the text is not canonical.
+_STD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_NON_CANONICAL: tuple[frozenset[int], ...] = (
+    frozenset(), frozenset(_STD),
+    frozenset(c for i, c in enumerate(_STD) if i & 0x0F),
+    frozenset(c for i, c in enumerate(_STD) if i & 0x03))
 
 _MALFORMED = "not a valid finprivacy token"
 
@@ -49,17 +56,16 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    """Decode strict, canonical, unpadded base64url; raise :class:`ValueError` otherwise."""
-    rem = len(text) % 4
-    pad = _PAD[rem]
-    if pad is None:
-        raise ValueError("impossible base64 length")
-    if rem == 2 and text[-1] not in _LAST_OF_2:
-        raise ValueError("non-canonical base64")
-    if rem == 3 and text[-1] not in _LAST_OF_3:
-        raise ValueError("non-canonical base64")
-    raw = text.encode("ascii").translate(_TO_STD) + pad
-    return binascii.a2b_base64(raw, strict_mode=True)
+    """Decode strict, canonical, unpadded base64url; raise :class:`ValueError` otherwise.
+
+    Refused: characters outside ``[A-Za-z0-9_-]`` (padding included), a length of
+    ``4n + 1``, and a last character whose unused low bits are not zero.
+    """
+    raw = text.encode("ascii").translate(_TO_STD)
+    rem = len(raw) & 3
+    if b"!" in raw or (rem and raw[-1] in _NON_CANONICAL[rem]):
+        raise ValueError("not canonical base64url")
+    return binascii.a2b_base64(raw + _PAD[rem])
 
 
 def encode_token(prefix: str, key_id: str, body: bytes) -> str:
