@@ -16,7 +16,7 @@ PLAIN = "6222020200112233445"
 
 def test_secret_masks_repr_str_format() -> None:
     s = fp.Secret(PLAIN)
-    for text in (repr(s), str(s), f"{s}", f"{s!r}", "%s" % s, repr([s]), repr({"k": s})):
+    for text in (repr(s), str(s), f"{s}", f"{s!r}", format(s, ""), repr([s]), repr({"k": s})):
         assert PLAIN not in text
     assert s.reveal() == PLAIN
 

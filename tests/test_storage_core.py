@@ -44,9 +44,13 @@ def test_rollback_keeps_data(db_url: str) -> None:
     db.migrate("items", MIGRATIONS)
     with db.transaction() as tx:
         tx.execute("INSERT INTO t_items (name) VALUES (?)", ("kept",))
-    with pytest.raises(fp.ConflictError), db.transaction() as tx:
-        tx.execute("INSERT INTO t_items (name) VALUES (?)", ("new",))
-        tx.execute("INSERT INTO t_items (name) VALUES (?)", ("kept",))
+    def insert_both() -> None:
+        with db.transaction() as tx:
+            tx.execute("INSERT INTO t_items (name) VALUES (?)", ("new",))
+            tx.execute("INSERT INTO t_items (name) VALUES (?)", ("kept",))
+
+    with pytest.raises(fp.ConflictError):
+        insert_both()
     with db.transaction(write=False) as tx:
         names = sorted(r[0] for r in tx.fetchall("SELECT name FROM t_items"))
     assert names == ["kept"]

@@ -20,7 +20,7 @@ _FACTORIES: dict[tuple[str, str], Callable[[str], Any]] = {}
 
 def scheme_of(url: str) -> str:
     """Return the scheme of a store URL: ``memory``, ``sqlite`` or ``postgresql``."""
-    if not isinstance(url, str) or not url:
+    if not url or not isinstance(url, str):
         raise ConfigurationError("a store URL must be a non-empty string")
     if url in ("memory:", "memory://"):
         return "memory"

@@ -17,6 +17,6 @@ Sensitivity: TypeAlias = Literal["C1", "C2", "C3"]
 """Data sensitivity levels in the sense of JR/T 0171-2020 (C3 is the most sensitive)."""
 
 JSONValue: TypeAlias = (
-    "None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]"
+    "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 )
 """A value that survives ``json.dumps``/``json.loads`` unchanged."""

@@ -26,7 +26,7 @@ class AuditEvent:
     """
 
     action: str
-    """What was done: ``read``, ``update``, ``export``, ``consent.grant``, ``retention.dispose`` …"""
+    """What was done: ``read``, ``update``, ``export``, ``consent.grant`` …"""
     actor: str = ""
     """Who did it: a staff id, a service name or ``subject`` for the client themself."""
     subject: str = ""

@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         workdir = Path(args.keep) if args.keep else Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         say("finprivacy demo — Lotus Bookkeeping keeps its clients' data private")
-        say(f"(embedded SQLite files in {'the folder you chose' if args.keep else 'a temporary folder'})")
+        where = "the folder you chose" if args.keep else "a temporary folder"
+        say(f"(embedded SQLite files in {where})")
         ran = 0
         for number, name in enumerate(chosen, 1):
             chapter = _load(name)

@@ -7,6 +7,7 @@ import re
 import sys
 from typing import Any
 
+from ..crypto import Keyring
 from ..errors import ConfigurationError
 from ._common import add_format_option, add_passphrase_options, emit, read_passphrase
 
@@ -64,25 +65,22 @@ def register(sub: Any) -> None:
     re_.set_defaults(handler=_reencrypt)
 
 
-def _load(args: argparse.Namespace) -> Any:
-    from ..crypto import Keyring
-
+def _load(args: argparse.Namespace) -> Keyring:
     return Keyring.load(getattr(args, "path", None) or args.keyring,
                         passphrase=read_passphrase(args))
 
 
-def _key_rows(kr: Any) -> list[dict[str, str]]:
+def _key_rows(kr: Keyring) -> list[dict[str, str]]:
+    infos = kr.keys()
     return [
-        {"id": str(k.id), "status": str(k.status), "algorithm": str(getattr(k, "algorithm", "")),
-         "created_at": k.created_at.isoformat() if getattr(k, "created_at", None) else ""}
-        for k in kr.keys()
+        {"id": k.key_id, "status": k.status.value, "algorithm": k.algorithm,
+         "created_at": k.created_at.isoformat()}
+        for k in infos
     ]
 
 
 def _generate(args: argparse.Namespace) -> int:
     import os
-
-    from ..crypto import Keyring
 
     if os.path.exists(args.path):
         raise ConfigurationError(f"{args.path} exists; refusing to overwrite a keyring")
@@ -102,13 +100,11 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_same(args: argparse.Namespace, kr: Any, passphrase: str) -> None:
+def _save_same(args: argparse.Namespace, kr: Keyring, passphrase: str) -> None:
     kr.save(args.path, passphrase=passphrase)
 
 
 def _rotate(args: argparse.Namespace) -> int:
-    from ..crypto import Keyring
-
     passphrase = read_passphrase(args)
     kr = Keyring.load(args.path, passphrase=passphrase)
     new_id = kr.rotate()
@@ -119,8 +115,6 @@ def _rotate(args: argparse.Namespace) -> int:
 
 
 def _retire(args: argparse.Namespace) -> int:
-    from ..crypto import Keyring
-
     passphrase = read_passphrase(args)
     kr = Keyring.load(args.path, passphrase=passphrase)
     kr.retire(args.key_id)
@@ -130,8 +124,6 @@ def _retire(args: argparse.Namespace) -> int:
 
 
 def _destroy(args: argparse.Namespace) -> int:
-    from ..crypto import Keyring
-
     if not args.yes:
         print("finprivacy: destroying a key loses every value still encrypted under it; "
               "pass --yes to confirm", file=sys.stderr)
