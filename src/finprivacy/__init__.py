@@ -44,6 +44,7 @@ from .consent import NoticeVersion as NoticeVersion
 from .consent import Purpose as ConsentPurpose
 from .consent import parse_receipt as parse_receipt
 from .crypto import FF1 as FF1
+from .crypto import AwsKmsProvider as AwsKmsProvider
 from .crypto import BlindIndex as BlindIndex
 from .crypto import CardTokenizer as CardTokenizer
 from .crypto import CompoundBlindIndex as CompoundBlindIndex
@@ -52,7 +53,9 @@ from .crypto import EnvironmentProvider as EnvironmentProvider
 from .crypto import KeyProvider as KeyProvider
 from .crypto import Keyring as Keyring
 from .crypto import PassphraseProvider as PassphraseProvider
+from .crypto import Pkcs11Provider as Pkcs11Provider
 from .crypto import SecretHasher as SecretHasher
+from .crypto import SubjectKeys as SubjectKeys
 from .crypto import plan_blind_index as plan_blind_index
 from .crypto import use_keyring as use_keyring
 from .errors import AccessDeniedError as AccessDeniedError
@@ -106,6 +109,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "AuditEvent",
     "AuditIntegrityError",
     "AuditSink",
+    "AwsKmsProvider",
     "BlindIndex",
     "CardTokenizer",
     "Clock",
@@ -150,6 +154,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "NoticeVersion",
     "PassphraseProvider",
     "Permission",
+    "Pkcs11Provider",
     "Policy",
     "PolicyError",
     "Principal",
@@ -163,6 +168,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "SecretHasher",
     "StoreError",
     "SubjectErasedError",
+    "SubjectKeys",
     "SystemClock",
     "VerificationError",
     "acting_as",

@@ -25,12 +25,14 @@ from ._hashing import PROFILE_TESTING_ONLY as PROFILE_TESTING_ONLY
 from ._hashing import HashProfile as HashProfile
 from ._hashing import SecretHasher as SecretHasher
 from ._hashing import SecretKind as SecretKind
+from ._hsm import Pkcs11Provider as Pkcs11Provider
 from ._keyring import AES256_GCM as AES256_GCM
 from ._keyring import KeyInfo as KeyInfo
 from ._keyring import Keyring as Keyring
 from ._keyring import KeyStatus as KeyStatus
 from ._keyring import KeyTemplate as KeyTemplate
 from ._keyring import record_context as record_context
+from ._kms import AwsKmsProvider as AwsKmsProvider
 from ._providers import ARGON2_RFC9106_LOW_MEMORY as ARGON2_RFC9106_LOW_MEMORY
 from ._providers import ARGON2_TESTING_ONLY as ARGON2_TESTING_ONLY
 from ._providers import Argon2Profile as Argon2Profile
@@ -48,6 +50,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "ARGON2_RFC9106_LOW_MEMORY",
     "ARGON2_TESTING_ONLY",
     "Argon2Profile",
+    "AwsKmsProvider",
     "BlindIndex",
     "BlindIndexPlan",
     "BlindIndexSet",
@@ -68,6 +71,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "PROFILE_RFC9106_LOW_MEMORY",
     "PROFILE_TESTING_ONLY",
     "PassphraseProvider",
+    "Pkcs11Provider",
     "SecretHasher",
     "SecretKind",
     "SubjectKeyRecord",
