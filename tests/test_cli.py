@@ -52,7 +52,7 @@ def test_wrong_passphrase_is_a_clean_error(tmp_path: Path, env_pass: list[str],
     path = str(tmp_path / "keys.json")
     assert _run(capsys, "keys", "generate", path, *env_pass)[0] == EXIT_OK
     monkeypatch.setenv("FP_TEST_PASS", "Tr0ub4dor&3-not-it")
-    code, out, err = _run(capsys, "keys", "list", path, *env_pass)
+    code, _, err = _run(capsys, "keys", "list", path, *env_pass)
     assert code == EXIT_ERROR
     assert "Tr0ub4dor" not in err and "finprivacy: error" in err
     monkeypatch.delenv("FP_TEST_PASS")
