@@ -25,7 +25,7 @@ import enum
 import os
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -459,7 +459,12 @@ class Keyring:
         """Describe one key; :class:`~finprivacy.errors.KeyringError` if unknown."""
         return self._get(key_id).info()
 
+    def __iter__(self) -> Iterator[KeyInfo]:
+        """Iterate over :meth:`keys` (oldest first)."""
+        return iter(self.keys())
+
     def __contains__(self, key_id: object) -> bool:
+        """Whether a key with this id (in any status) is in the keyring."""
         return key_id in self._keys
 
     def __len__(self) -> int:
