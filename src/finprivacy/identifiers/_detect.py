@@ -14,10 +14,12 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Collection, Iterator
+from typing import Any
 
 from ..clock import Clock, SystemClock
 from ..secret import Secret
 from . import bank_card, cn_id, cn_passport, cn_phone, cn_uscc, email, iban, phone, us_ssn
+from ._checksums import gb11643_check
 from ._finding import Finding
 from ._util import fold_width
 
@@ -58,30 +60,59 @@ _NEGATIVE = ("订单号", "订单", "单号", "流水号", "流水", "发票号�
              "reference", "tracking", "amount", "hotline", "batch", "sku", "model", "txn",
              "transaction")
 
-_WORDS: dict[str, frozenset[str]] = {}
+_SQUASH = str.maketrans("", "", " _-")
+
+
+def _variants(word: str) -> tuple[str, ...]:
+    """Spellings of an English context phrase: ``card no``, ``card_no``, ``card-no``, ``cardno``."""
+    if " " not in word:
+        return (word,)
+    return tuple(word.replace(" ", sep) for sep in (" ", "_", "-", ""))
+
+
+_WORDS: dict[str, tuple[frozenset[str], bool]] = {}
 for _kind, _words in _POSITIVE.items():
     for _w in _words:
-        _WORDS[_w] = _WORDS.get(_w, frozenset()) | {_kind}
-_NEG = frozenset(_NEGATIVE)
+        _old = _WORDS.get(_w.translate(_SQUASH), (frozenset(), False))
+        _WORDS[_w.translate(_SQUASH)] = (_old[0] | {_kind}, False)
 for _w in _NEGATIVE:
-    _WORDS.setdefault(_w, frozenset())
+    _WORDS.setdefault(_w.translate(_SQUASH), (frozenset(), True))
+
+
+def _trie_regex(words: list[str]) -> str:
+    """Build a prefix-factored alternation, so the engine rejects most positions at once."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
 
 
 def _kw_pattern() -> re.Pattern[str]:
-    ascii_words = sorted((w for w in _WORDS if w.isascii()), key=len, reverse=True)
-    cjk_words = sorted((w for w in _WORDS if not w.isascii()), key=len, reverse=True)
-    en = "|".join(re.escape(w).replace("\\ ", "[ _-]?") for w in ascii_words)
-    zh = "|".join(re.escape(w) for w in cjk_words)
-    return re.compile(f"(?<![a-z])(?:{en})(?![a-z])|{zh}", re.IGNORECASE)
+    phrases = [w for ws in _POSITIVE.values() for w in ws] + list(_NEGATIVE)
+    ascii_words = sorted({v for w in phrases if w.isascii() for v in _variants(w)})
+    cjk_words = sorted({w for w in phrases if not w.isascii()})
+    return re.compile(f"(?<![a-z])(?:{_trie_regex(ascii_words)})(?![a-z])"
+                      f"|{_trie_regex(cjk_words)}")
 
 
 _KW = _kw_pattern()
 _WINDOW = 24
+_NO_CONTEXT: tuple[str, frozenset[str], bool] = ("", frozenset(), False)
 
-_IBAN_CC = "|".join(sorted(iban.LENGTHS))
 _MAIN = re.compile(
     r"(?<![0-9A-Za-z])(?:"
-    rf"(?P<iban>(?:{_IBAN_CC})[0-9]{{2}}(?=\ ?[0-9A-Z]{{4}}))"
+    r"(?P<iban>[A-Z]{2}[0-9]{2}(?=\ ?[0-9A-Z]{4}))"
     r"|(?P<code>(?=[0-9A-Z]{0,17}[A-Z])[0-9A-Z]{9,18}+(?![0-9A-Za-z]))"
     r"|(?P<num>(?:\+|\((?=\d{2,4}\)))?\d++(?:(?:\)\ ?|\ ?\(|\ ?-\ ?|\ {1,2})\d++)*+"
     r"(?:[Xx](?![0-9A-Za-z]))?)"
@@ -103,19 +134,19 @@ _Cand = tuple[str, float, str]  # kind, confidence, normalised value
 
 
 def _context(text: str, start: int) -> tuple[str, frozenset[str], bool]:
-    """Return the nearest context word before ``start`` with its kinds and negativity."""
+    """Return the nearest context word before ``start`` with its kinds and negativity.
+
+    The word counts only if no digit stands between it and the candidate.
+    """
     lo = max(0, start - _WINDOW)
+    window = text[lo:start].lower()
     last = None
-    for m in _KW.finditer(text, lo, start):
+    for m in _KW.finditer(window):
         last = m
-    if last is None or _HAS_DIGIT.search(text, last.end(), start):
-        return "", frozenset(), False
-    word = last.group().lower()
-    key = word if word in _WORDS else re.sub(r"[ _-]", " ", word)
-    if key not in _WORDS:
-        key = next((w for w in _WORDS if re.sub(r"[ _-]", "", w) == re.sub(r"[ _-]", "", key)),
-                   key)
-    return last.group(), _WORDS.get(key, frozenset()), key in _NEG
+    if last is None or _HAS_DIGIT.search(window, last.end()):
+        return _NO_CONTEXT
+    kinds, neg = _WORDS.get(last.group().translate(_SQUASH), (frozenset(), False))
+    return text[lo + last.start():lo + last.end()], kinds, neg
 
 
 def _score(kind: str, base: float, ctx: frozenset[str], neg: bool) -> float:
@@ -126,29 +157,38 @@ def _score(kind: str, base: float, ctx: frozenset[str], neg: bool) -> float:
     return base
 
 
+def _international(digits: str, ctx: frozenset[str], neg: bool) -> _Cand | None:
+    """Classify the digits after ``+`` or ``00``: mainland (+86) or any E.164 number."""
+    if digits.startswith("86"):
+        national = digits[2:]
+        if national.startswith("1") and cn_phone._problem(national) is None:
+            return "cn_phone", _score("cn_phone", 0.9, ctx, neg), national
+        if cn_phone._problem("0" + national) is None:
+            return "cn_phone", _score("cn_phone", 0.85, ctx, neg), "0" + national
+        return None
+    value = "+" + digits
+    if phone._problem(value) is None:
+        return "phone", _score("phone", 0.85, ctx, neg), value
+    return None
+
+
 def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _dt.date,
               ctx: frozenset[str], neg: bool, multi_part: bool, intl00: bool) -> _Cand | None:
     """Classify the digits ``d`` of one candidate run (``X`` allowed at the end)."""
     n = len(d)
     if plus or (intl00 and d.startswith("00") and len(glens) > 1):
-        digits = d if plus else d[2:]
-        if digits.startswith("86"):
-            national = digits[2:]
-            if cn_phone._problem(national) is None and national.startswith("1"):
-                return "cn_phone", _score("cn_phone", 0.9, ctx, neg), national
-            if cn_phone._problem("0" + national) is None:
-                return "cn_phone", _score("cn_phone", 0.85, ctx, neg), "0" + national
-            return None
-        value = "+" + digits
-        if phone._problem(value) is None:
-            return "phone", _score("phone", 0.85, ctx, neg), value
-        return None
+        intl = _international(d if plus else d[2:], ctx, neg)
+        if intl is not None or plus:
+            return intl
     if not multi_part:
         if n == 18:
             if cn_id._problem(d, today) is None and not (
                     "bank_card" in ctx and bank_card._problem(d) is None):
                 return "cn_id", _score("cn_id", 0.95, ctx, neg), d
-            if cn_uscc._problem(d) is None:
+            if _id_shaped(d, today):
+                return None  # a resident ID with a typo: not a card or a credit code
+            if "cn_uscc" in ctx and cn_uscc._problem(d) is None:
+                # an all-digit credit code looks like any 18-digit number: context only
                 return "cn_uscc", _score("cn_uscc", 0.9, ctx, neg), d
         elif n == 15 and "cn_id" in ctx and cn_id._problem(d, today) is None:
             return "cn_id", _score("cn_id", 0.75, ctx, neg), d
@@ -175,6 +215,12 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _d
             and d.isdigit()):
         return "cn_bank_account", 0.8, d
     return None
+
+
+def _id_shaped(value: str, today: _dt.date) -> bool:
+    """Return whether an 18-character value has an ID's province and birth date."""
+    return cn_id._problem(value[:17] + gb11643_check(value[:17]), today) is None \
+        if value[:17].isdigit() else False
 
 
 def _boundary_ok(text: str, start: int, end: int) -> bool:
@@ -247,8 +293,13 @@ def _numbers(folded: str, start: int, end: int, today: _dt.date,
 
 
 def _iban_end(folded: str, start: int) -> tuple[int, str] | None:
-    """Walk an IBAN from ``start`` (paper or electronic format); return its end and value."""
-    want = iban.LENGTHS[folded[start:start + 2]]
+    """Walk an IBAN from ``start`` (paper or electronic format); return its end and value.
+
+    The value is empty when the text has an IBAN's shape but fails the check digits.
+    """
+    want = iban.LENGTHS.get(folded[start:start + 2])
+    if want is None:
+        return None
     chars: list[str] = []
     i, n = start, len(folded)
     while i < n and len(chars) < want:
@@ -263,7 +314,7 @@ def _iban_end(folded: str, start: int) -> tuple[int, str] | None:
     if len(chars) != want or (i < n and folded[i].isascii() and folded[i].isalnum()):
         return None
     value = "".join(chars)
-    return (i, value) if iban._problem(value) is None else None
+    return (i, value) if iban._problem(value) is None else (i, "")
 
 
 def _codes(folded: str, start: int, end: int, today: _dt.date,
@@ -273,10 +324,10 @@ def _codes(folded: str, start: int, end: int, today: _dt.date,
     n = len(token)
     cand: _Cand | None = None
     if n == 18:
-        if cn_uscc._problem(token) is None:
-            cand = "cn_uscc", _score("cn_uscc", 0.95, ctx, neg), token
-        elif token[17] == "X" and cn_id._problem(token, today) is None:
+        if token[:17].isdigit() and cn_id._problem(token, today) is None:
             cand = "cn_id", _score("cn_id", 0.95, ctx, neg), token
+        elif cn_uscc._problem(token) is None and not _id_shaped(token, today):
+            cand = "cn_uscc", _score("cn_uscc", 0.95, ctx, neg), token
     elif n == 9 and cn_passport._PATTERN.fullmatch(token) is not None:
         cand = "cn_passport", _score("cn_passport", 0.6, ctx, neg), token
     return None if cand is None else (start, end, cand, word)
@@ -291,7 +342,7 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
         return []
     folded = fold_width(text)
     today = (clock or SystemClock()).now().date()
-    has_kw = _KW.search(folded) is not None
+    has_kw = True
     raw: list[tuple[int, int, _Cand, str]] = []
     pos, n = 0, len(folded)
     while pos < n:
@@ -301,7 +352,8 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
         kind = m.lastgroup
         s, e = m.span()
         if kind == "num":
-            raw.extend(_numbers(folded, s, e, today, has_kw))
+            if e - s >= 9:  # shorter runs (amounts, dates, hotlines) hold no identifier
+                raw.extend(_numbers(folded, s, e, today, has_kw))
             pos = e
         elif kind == "code":
             found = _codes(folded, s, e, today, has_kw)
@@ -310,6 +362,9 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
             pos = e
         else:
             walked = _iban_end(folded, s)
+            if walked is not None and not walked[1]:
+                pos = walked[0]  # an IBAN with wrong check digits: skip it whole
+                continue
             if walked is not None:
                 word, ctx, neg = _context(folded, s) if has_kw else ("", frozenset(), False)
                 raw.append((s, walked[0], ("iban", _score("iban", 0.97, ctx, neg), walked[1]),

@@ -1,0 +1,158 @@
+"""fp.scan: Chinese text without word boundaries, full-width digits, context, hard negatives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import itertools
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import finprivacy as fp
+
+CLOCK = fp.FixedClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+CARD19 = "6222020200112233446"  # UnionPay, 19 digits, Luhn-valid
+ID18 = "11010519491231002X"
+
+
+def kinds(text: str) -> list[tuple[str, str]]:
+    return [(f.kind, text[f.start:f.end]) for f in fp.scan(text, clock=CLOCK)]
+
+
+def test_no_word_boundary_needed_after_chinese() -> None:
+    assert kinds(f"卡号{CARD19}，身份证{ID18}，手机13812345678。") == [
+        ("bank_card", CARD19), ("cn_id", ID18), ("cn_phone", "13812345678")]
+
+
+def test_nineteen_digit_unionpay_grouped_and_contiguous() -> None:
+    assert kinds(f"card {CARD19}") == [("bank_card", CARD19)]
+    assert kinds("card 6222 0202 0011 2233 446 ok") == [("bank_card", "6222 0202 0011 2233 446")]
+    assert kinds("卡号6222-0202-0011-2233-446") == [("bank_card", "6222-0202-0011-2233-446")]
+
+
+def test_full_width_digits_and_ideographic_space_keep_original_offsets() -> None:
+    text = ("客户卡号：６２２２　０２０２　００１１　２２３３　４４６，"
+            "身份证１１０１０５１９４９１２３１００２Ｘ")
+    found = fp.scan(text, clock=CLOCK)
+    assert [f.kind for f in found] == ["bank_card", "cn_id"]
+    assert text[found[0].start:found[0].end] == "６２２２　０２０２　００１１　２２３３　４４６"
+    assert found[0].value.reveal() == CARD19
+    assert text[found[1].start:found[1].end] == "１１０１０５１９４９１２３１００２Ｘ"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("IBAN GB82 WEST 1234 5698 7654 32, thanks", ("iban", "GB82 WEST 1234 5698 7654 32")),
+    ("SSN 536-90-4399.", ("us_ssn", "536-90-4399")),
+    ("tel +44 20 7946 0958", ("phone", "+44 20 7946 0958")),
+    ("手机 +86 138-1234-5678", ("cn_phone", "+86 138-1234-5678")),
+    ("座机(010) 8888-6666", ("cn_phone", "(010) 8888-6666")),
+    ("邮箱zhang.wei@example.com，", ("email", "zhang.wei@example.com")),
+    ("税号91110000600037341L", ("cn_uscc", "91110000600037341L")),
+    ("护照E12345678", ("cn_passport", "E12345678")),
+    ("开户行：招商银行深圳分行 账号：755912345610801", ("cn_bank_account", "755912345610801")),
+    ("phone (415) 555-2671", ("phone", "(415) 555-2671")),
+])
+def test_kinds(text: str, expected: tuple[str, str]) -> None:
+    assert kinds(text) == [expected]
+
+
+def test_bank_account_only_with_context_word() -> None:
+    assert kinds("账号 755912345610801") == [("cn_bank_account", "755912345610801")]
+    assert kinds("备注 755912345610801") == []
+    assert kinds("account no. 755912345610801") == [("cn_bank_account", "755912345610801")]
+
+
+def test_context_raises_confidence() -> None:
+    (bare,) = fp.scan("13812345678")
+    (ctx,) = fp.scan("手机13812345678")
+    assert ctx.confidence > bare.confidence
+    assert ctx.context == "手机" and bare.context == ""
+
+
+def test_negative_context_lowers_confidence() -> None:
+    assert fp.scan("订单号13812345678") == []
+    low = fp.scan("订单号13812345678", min_confidence=0.0)
+    assert low and low[0].confidence < 0.5
+
+
+@pytest.mark.parametrize("text", [
+    "客服热线95588，或拨打400-820-8820、800-830-8888", "hotline 4006998888",
+    "订单号202403151234567890", "发票号码24112000000012345678", "金额¥12,345,678.90",
+    "日期2024-03-15，2024年3月15日", "身份证号110105194912310021（校验位错）",
+    "卡号6222020200112233445", "IBAN GB82 WEST 1234 5698 7654 33", "税号91110000600037341M",
+    "SN: C02XK1ABJG5H", "快递单号SF123456789012", "version 10.0.19045.3803",
+    "order A-20240315-13812345678x", "时间 10:30:15，数量 1,234,567",
+])
+def test_hard_negatives_not_flagged(text: str) -> None:
+    assert fp.scan(text, clock=CLOCK) == []
+
+
+def test_findings_never_overlap_email_beats_phone() -> None:
+    text = "13812345678@qq.com"
+    assert kinds(text) == [("email", text)]
+
+
+def test_kinds_filter_and_unknown_kind() -> None:
+    text = f"卡号{CARD19} 手机13812345678"
+    assert [f.kind for f in fp.scan(text, kinds=["cn_phone"])] == ["cn_phone"]
+    with pytest.raises(fp.ConfigurationError):
+        fp.scan(text, kinds=["credit_card"])
+    with pytest.raises(fp.InvalidInputError):
+        fp.scan(b"bytes")  # type: ignore[arg-type]
+
+
+def test_finding_repr_hides_value() -> None:
+    (f,) = fp.scan(f"卡号{CARD19}")
+    assert CARD19 not in repr(f) and "622202" not in repr(f)
+    assert f.kind == "bank_card" and (f.start, f.end) == (2, 21)
+
+
+@given(st.text(max_size=300))
+def test_scan_never_raises_and_spans_are_sane(text: str) -> None:
+    found = fp.scan(text)
+    last = 0
+    for f in found:
+        assert last <= f.start < f.end <= len(text)
+        assert 0.5 <= f.confidence <= 1.0
+        last = f.end
+
+
+noisy = st.text(
+    alphabet=st.sampled_from(list("0123456789 -+()@.XxEG卡号账号手机身份证：，abcAB１２３　")),
+    max_size=120)
+
+
+@given(noisy)
+def test_scan_never_raises_on_digit_heavy_text(text: str) -> None:
+    found = fp.scan(text, min_confidence=0.0)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(found))
+
+
+# ---------------------------------------------------------------- labelled corpus quality
+
+def _corpus() -> ModuleType:
+    path = Path(__file__).parent.parent / "benchmarks" / "_corpus.py"
+    spec = importlib.util.spec_from_file_location("finprivacy_bench_corpus", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_corpus_quality_fixed_seed() -> None:
+    corpus = _corpus()
+    samples = corpus.generate(2000, seed=20260101)
+    score = corpus.evaluate(samples, lambda t: [(f.start, f.end, f.kind) for f in fp.scan(t)])
+    for lang in ("zh", "en"):
+        for kind in corpus.KINDS:
+            if score.support(kind, lang):
+                assert score.prf(kind, lang)[2] >= 0.99, (kind, lang, score.prf(kind, lang))
+        assert score.prf(None, lang)[2] >= 0.99
+    assert score.negatives > 500
+    assert score.negative_rate <= 0.01, score.flagged_by_category
