@@ -1,0 +1,284 @@
+"""The audit entry byte format: canonical, compact, sorted-key JSON in UTF-8.
+
+An entry is encoded once, when it is appended, and those exact bytes are stored,
+hashed into the chain and the Merkle tree, exported and verified. Nothing re-encodes
+an entry to check it. The format (version 1) is a JSON object with these keys,
+sorted by code point, no whitespace, non-ASCII text as UTF-8, and fields that hold
+their default (empty text, empty list, ``false``, empty object) left out:
+
+``v`` (1), ``id`` (32 hex digits, random: makes every entry unique and its leaf
+hash unguessable), ``time`` (``YYYY-MM-DDTHH:MM:SS.ffffffZ``, UTC), ``action``,
+``decision``, and when not empty ``actor``, ``subject``, ``purpose``, ``reason``,
+``tenant``, ``on_behalf_of``, ``grant_id``, ``fields_returned``, ``fields_masked``,
+``break_glass``, ``request_id``, ``policy_version``, ``key_id``, ``details``.
+
+The sequence number is *not* in the bytes: writers do not know it when they append
+(there is no global lock); the sequencer binds each entry to its position through
+the hash chain and the Merkle leaf index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+import re
+import types
+from collections.abc import Iterable, Mapping
+from typing import Any, get_args
+
+from ..clock import utc
+from ..errors import FormatError, InvalidInputError
+from ._merkle import leaf_hash
+from .events import AuditEvent, Decision
+
+__all__ = ["FORMAT_VERSION", "AuditEntry", "decode_entry", "encode_event"]
+
+FORMAT_VERSION = 1
+"""The entry format version written into every entry's ``v`` key."""
+
+_DECISIONS = frozenset(get_args(Decision))
+_TEXT_FIELDS = ("action", "actor", "subject", "purpose", "reason", "tenant", "on_behalf_of",
+                "grant_id", "request_id", "policy_version", "key_id")
+_LIST_FIELDS = ("fields_returned", "fields_masked")
+_KNOWN_KEYS = frozenset((*_TEXT_FIELDS, *_LIST_FIELDS, "v", "id", "time", "decision",
+                         "break_glass", "details"))
+_MAX_TEXT = 1024
+_MAX_LIST = 256
+_MAX_DETAILS = 64
+_DETAIL_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,64}\Z")
+_ID = re.compile(r"[0-9a-f]{32}\Z")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False, check_circular=False)
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+_DECISION_OF: dict[str, Decision] = {d: d for d in get_args(Decision)}
+
+
+def _matches(pattern: re.Pattern[str], value: object) -> bool:
+    return isinstance(value, str) and pattern.match(value) is not None
+
+
+def _small_mapping(value: object) -> bool:
+    return isinstance(value, Mapping) and len(value) <= _MAX_DETAILS
+
+
+def format_time(when: _dt.datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` for an aware datetime (converted to UTC)."""
+    return when.astimezone(_dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def time_us(when: _dt.datetime) -> int:
+    """Microseconds since the Unix epoch, for indexed time columns."""
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _text(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInputError(f"audit field {name!r} must be text")
+    if len(value) > _MAX_TEXT:
+        raise InvalidInputError(f"audit field {name!r} is longer than {_MAX_TEXT} characters")
+    return value
+
+
+def _names(value: object, name: str) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidInputError(f"audit field {name!r} must be a sequence of field names")
+    out = [_text(v, name) for v in value]
+    if len(out) > _MAX_LIST:
+        raise InvalidInputError(f"audit field {name!r} has more than {_MAX_LIST} names")
+    return out
+
+
+def encode_event(event: AuditEvent, when: _dt.datetime, *, entry_id: str | None = None) -> bytes:
+    """Encode ``event`` at time ``when`` as canonical entry bytes (format version 1).
+
+    ``entry_id`` is a seam for vector tests; by default 16 random bytes from the
+    operating system's CSPRNG. Raises :class:`InvalidInputError` naming the bad field.
+    """
+    if not isinstance(event, AuditEvent):
+        raise InvalidInputError("expected an AuditEvent")
+    if entry_id is not None and not _matches(_ID, entry_id):
+        raise InvalidInputError("entry_id must be 32 lowercase hex digits")
+    obj: dict[str, Any] = {
+        "v": FORMAT_VERSION,
+        "id": os.urandom(16).hex() if entry_id is None else entry_id,
+        "time": format_time(utc(when, "time")),
+    }
+    if not event.action or not isinstance(event.action, str):
+        raise InvalidInputError("audit field 'action' must be non-empty text")
+    for name in _TEXT_FIELDS:
+        value = getattr(event, name)
+        if value:
+            obj[name] = _text(value, name)
+    if event.decision not in _DECISIONS:
+        raise InvalidInputError(f"audit field 'decision' must be one of {sorted(_DECISIONS)}")
+    obj["decision"] = event.decision
+    for name in _LIST_FIELDS:
+        value = getattr(event, name)
+        if value:
+            obj[name] = _names(value, name)
+    if event.break_glass is True:
+        obj["break_glass"] = True
+    elif event.break_glass is not False:
+        raise InvalidInputError("audit field 'break_glass' must be a bool")
+    if event.details:
+        if not _small_mapping(event.details):
+            raise InvalidInputError(
+                f"audit field 'details' must be a mapping of at most {_MAX_DETAILS} items")
+        details: dict[str, str] = {}
+        for key, value in event.details.items():
+            if not _matches(_DETAIL_KEY, key):
+                raise InvalidInputError(
+                    "audit 'details' keys are 1-64 characters of A-Z a-z 0-9 _ . -")
+            details[key] = _text(value, f"details.{key}")
+        obj["details"] = details
+    try:
+        return _ENCODER.encode(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError("audit fields must be valid Unicode text "
+                                "(no lone surrogates)") from None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """One entry of the log as stored: its position, its decoded fields and its exact bytes.
+
+    Records field *names*, never data values. ``raw`` is what was hashed; ``leaf_hash``
+    is its RFC 6962 leaf hash.
+    """
+
+    seq: int | None
+    """Position in the log (0-based); ``None`` before the sequencer has placed it."""
+    entry_id: str
+    """The entry's random unique id (32 hex digits)."""
+    time: _dt.datetime
+    """When it was appended (aware UTC)."""
+    action: str
+    """What was done (``read``, ``update``, ``export`` …)."""
+    decision: Decision
+    """The access decision."""
+    actor: str = ""
+    """Who did it."""
+    subject: str = ""
+    """The data subject whose data was touched."""
+    purpose: str = ""
+    """The declared purpose."""
+    reason: str = ""
+    """Why the decision was taken."""
+    tenant: str = ""
+    """The firm or tenant."""
+    on_behalf_of: str = ""
+    """Whom the actor acted for."""
+    grant_id: str = ""
+    """The delegation grant used."""
+    fields_returned: tuple[str, ...] = ()
+    """Field names returned in the clear."""
+    fields_masked: tuple[str, ...] = ()
+    """Field names returned masked or withheld."""
+    break_glass: bool = False
+    """True for emergency access."""
+    request_id: str = ""
+    """The application's request id."""
+    policy_version: str = ""
+    """The policy version that decided."""
+    key_id: str = ""
+    """A key id involved."""
+    details: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({}))
+    """Extra string attributes."""
+    raw: bytes = dataclasses.field(default=b"", repr=False, compare=False)
+    """The exact canonical bytes that were hashed."""
+
+    @property
+    def leaf_hash(self) -> bytes:
+        """The RFC 6962 leaf hash of :attr:`raw`."""
+        return leaf_hash(self.raw)
+
+    def to_event(self) -> AuditEvent:
+        """Return the :class:`AuditEvent` this entry records (with its time)."""
+        return AuditEvent(
+            action=self.action, actor=self.actor, subject=self.subject, purpose=self.purpose,
+            decision=self.decision, reason=self.reason, time=self.time, tenant=self.tenant,
+            on_behalf_of=self.on_behalf_of, grant_id=self.grant_id,
+            fields_returned=self.fields_returned, fields_masked=self.fields_masked,
+            break_glass=self.break_glass, request_id=self.request_id,
+            policy_version=self.policy_version, key_id=self.key_id, details=dict(self.details),
+        )
+
+
+def _bad(why: str) -> FormatError:
+    return FormatError(f"not a canonical audit entry: {why}")
+
+
+def decode_entry(raw: bytes, seq: int | None = None) -> AuditEntry:
+    """Decode canonical entry bytes into an :class:`AuditEntry`.
+
+    Raises :class:`~finprivacy.errors.FormatError` for anything that is not exactly
+    the canonical encoding of a version-1 entry (wrong type, unknown or missing key,
+    non-sorted keys, whitespace, a default value spelled out …). The message never
+    contains the bytes.
+    """
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise FormatError("an audit entry is bytes")
+    raw = bytes(raw)
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise _bad("not UTF-8 JSON") from None
+    if not isinstance(obj, dict):
+        raise _bad("not a JSON object")
+    keys = set(obj)
+    if not keys <= _KNOWN_KEYS:
+        raise _bad("unknown key")
+    if obj.get("v") != FORMAT_VERSION or type(obj.get("v")) is not int:
+        raise _bad("unsupported version")
+    entry_id, when, decision = obj.get("id"), obj.get("time"), obj.get("decision")
+    if not isinstance(entry_id, str) or not _ID.match(entry_id):
+        raise _bad("bad id")
+    if not isinstance(when, str) or not _TIME.match(when):
+        raise _bad("bad time")
+    try:
+        time = _dt.datetime.fromisoformat(when[:-1]).replace(tzinfo=_dt.UTC)
+    except ValueError:
+        raise _bad("bad time") from None
+    if decision not in _DECISIONS:
+        raise _bad("bad decision")
+    texts: dict[str, str] = {}
+    for name in _TEXT_FIELDS:
+        value = obj.get(name, "")
+        if not isinstance(value, str) or len(value) > _MAX_TEXT:
+            raise _bad(f"bad {name}")
+        texts[name] = value
+    if not texts["action"]:
+        raise _bad("missing action")
+    lists: dict[str, tuple[str, ...]] = {}
+    for name in _LIST_FIELDS:
+        value = obj.get(name, [])
+        if (not isinstance(value, list) or len(value) > _MAX_LIST
+                or not all(isinstance(v, str) and len(v) <= _MAX_TEXT for v in value)):
+            raise _bad(f"bad {name}")
+        lists[name] = tuple(value)
+    break_glass = obj.get("break_glass", False)
+    if not isinstance(break_glass, bool):
+        raise _bad("bad break_glass")
+    details = obj.get("details", {})
+    if (not isinstance(details, dict) or len(details) > _MAX_DETAILS
+            or not all(isinstance(k, str) and _DETAIL_KEY.match(k) and isinstance(v, str)
+                       and len(v) <= _MAX_TEXT for k, v in details.items())):
+        raise _bad("bad details")
+    try:
+        again = _ENCODER.encode(obj).encode("utf-8")
+    except (UnicodeEncodeError, ValueError):
+        raise _bad("not encodable") from None
+    if again != raw or any(obj[k] in ("", [], {}, False) for k in keys
+                           if k not in ("v", "id", "time", "decision", "action")):
+        raise _bad("not in canonical form")
+    return AuditEntry(
+        seq=seq, entry_id=entry_id, time=time, decision=_DECISION_OF[str(decision)],
+        fields_returned=lists["fields_returned"], fields_masked=lists["fields_masked"],
+        break_glass=break_glass, details=types.MappingProxyType(dict(details)), raw=raw,
+        **texts,
+    )

@@ -1,0 +1,712 @@
+"""The tamper-evident audit log: append, sequence, checkpoint, prove, verify, segment.
+
+Writers append without a global lock: :meth:`AuditLog.append` encodes the entry and
+inserts it durably as *pending* (threads of one process share each commit: group
+commit). A sequencer (:meth:`AuditLog.sequence`, run automatically every
+``sequence_every`` appends, before checkpoints, proofs, queries and verification)
+takes the store's one lock, orders a batch of pending entries, and assigns sequence
+numbers, hash-chain values and RFC 6962 Merkle leaves, all in one transaction: the
+design of Trillian's and Tessera's integrators. ``strict=True`` (implied for
+break-glass entries) commits the entry on its own and sequences it before returning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+import hashlib
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import IO, TYPE_CHECKING
+
+from .._stores import open_store
+from ..clock import Clock, SystemClock, utc
+from ..crypto._signing import Ed25519Signer, Ed25519Verifier
+from ..errors import (
+    AuditIntegrityError,
+    ConfigurationError,
+    FormatError,
+    InvalidInputError,
+    NotFoundError,
+)
+from ._entry import AuditEntry, decode_entry, encode_event, time_us
+from ._merkle import (
+    GENESIS_CHAIN,
+    CompactRange,
+    consistency_ranges,
+    frontier_keys,
+    hashes_for_ranges,
+    inclusion_ranges,
+)
+from ._monitor import Alert, Monitor
+from ._proofs import Checkpoint, ConsistencyProof, InclusionProof, PublicKeys
+from ._store import (
+    AuditQuery,
+    AuditStore,
+    Integration,
+    PendingRow,
+    SegmentRecord,
+    StoredCheckpoint,
+    TreeState,
+)
+from .events import AuditEvent, Decision
+
+if TYPE_CHECKING:
+    from ._review import AccessReview, IncidentScope
+
+__all__ = ["AuditLog", "AuditReceipt", "Segment", "VerifyReport"]
+
+_sha256 = hashlib.sha256
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditReceipt:
+    """What :meth:`AuditLog.append` returns: the entry's id, leaf hash and (if known) position."""
+
+    entry_id: str
+    """The entry's random unique id."""
+    leaf_hash: bytes
+    """RFC 6962 leaf hash of the entry's bytes."""
+    seq: int | None = None
+    """The sequence number, known at once in strict mode; see :meth:`AuditLog.locate`."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """The result of a successful :meth:`AuditLog.verify`."""
+
+    size: int
+    """Entries in the log (including pruned ones)."""
+    start: int
+    """First entry still stored; earlier ones were pruned with their segments."""
+    checked_entries: int
+    """Entries whose bytes were re-hashed."""
+    checked_checkpoints: int
+    """Checkpoints whose signature (and, where entries are kept, root) was checked."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Segment:
+    """A closed part ``[start, end)`` of the log, sealed by a signed final checkpoint."""
+
+    number: int
+    """1, 2, 3 … in closing order."""
+    start: int
+    """First sequence number in the segment."""
+    end: int
+    """One past the last sequence number (the final checkpoint's size)."""
+    closed_at: _dt.datetime
+    """When it was closed (aware UTC)."""
+    checkpoint: Checkpoint
+    """The signed checkpoint sealing the log at ``end``."""
+    pruned: bool
+    """True once its entries were deleted after the log's retention."""
+
+
+def _integrate(state: TreeState, pending: Sequence[tuple[int, bytes]]) -> Integration:
+    """Assign positions, leaf and chain hashes and new tree nodes to a batch (pure)."""
+    sha = _sha256
+    chain = state.chain
+    size = state.size
+    frontier = list(state.frontier)
+    assigned: list[tuple[int, int, bytes, bytes]] = []
+    nodes: list[tuple[int, int, bytes]] = []
+    for key, raw in pending:
+        leaf = sha(b"\x00" + raw).digest()
+        chain = sha(b"\x02" + chain + leaf).digest()
+        assigned.append((key, size, leaf, chain))
+        h = leaf
+        s = size
+        level = 0
+        while s & 1:
+            h = sha(b"\x01" + frontier.pop() + h).digest()
+            level += 1
+            s >>= 1
+            nodes.append((level, ((size + 1) >> level) - 1, h))
+        frontier.append(h)
+        size += 1
+    return Integration(assigned, nodes, TreeState(size, chain, tuple(frontier), state.start))
+
+
+class _Slot:
+    __slots__ = ("done", "error", "row")
+
+    def __init__(self, row: PendingRow) -> None:
+        self.row = row
+        self.done = False
+        self.error: BaseException | None = None
+
+
+def _aware(value: _dt.datetime | None, name: str) -> int | None:
+    return None if value is None else time_us(utc(value, name))
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_positive_delta(value: object) -> bool:
+    return isinstance(value, _dt.timedelta) and value > _dt.timedelta(0)
+
+
+class AuditLog:
+    """A tamper-evident, append-only audit log over an :class:`AuditStore`.
+
+    ``store`` is a store object or URL (``"memory:"``, ``"sqlite:///audit.db"``,
+    ``"postgresql://…"``). ``signer`` signs checkpoints; a log without one can append,
+    query and verify the chain but not checkpoint. ``verifiers`` adds public keys of
+    earlier (rotated) signing keys. ``origin`` names the log inside every checkpoint.
+    ``retention`` is how long closed segments are kept before :meth:`prune` may
+    delete them. ``monitors`` see every appended event; their alerts are appended too.
+
+    >>> import finprivacy as fp
+    >>> log = fp.AuditLog("memory:", signer=fp.Ed25519Signer.generate())
+    >>> _ = log.append("read", actor="amy", subject="client-42", purpose="bookkeeping",
+    ...                fields_returned=("name",), decision="allowed")
+    >>> log.checkpoint().size
+    1
+    >>> log.verify().size
+    1
+    """
+
+    def __init__(
+        self,
+        store: AuditStore | str = "memory:",
+        *,
+        signer: Ed25519Signer | None = None,
+        verifiers: Sequence[Ed25519Verifier] = (),
+        origin: str = "finprivacy-audit",
+        clock: Clock | None = None,
+        retention: _dt.timedelta | None = None,
+        monitors: Sequence[Monitor] = (),
+        sequence_every: int | None = 1000,
+        batch_size: int = 5000,
+    ) -> None:
+        if isinstance(store, str):
+            store = open_store("audit", store)
+        if not isinstance(store, AuditStore):
+            raise ConfigurationError("store must be an AuditStore or a store URL")
+        if signer is not None and not isinstance(signer, Ed25519Signer):
+            raise ConfigurationError("signer must be an Ed25519Signer")
+        try:
+            Checkpoint.make_body(origin=origin, size=0, root=bytes(32), chain=bytes(32),
+                                 time=_dt.datetime(2000, 1, 1, tzinfo=_dt.UTC), key_id="0" * 16)
+        except InvalidInputError:
+            raise ConfigurationError("origin must be 1-128 printable ASCII characters "
+                                     "without spaces") from None
+        if retention is not None and not _is_positive_delta(retention):
+            raise ConfigurationError("retention must be a positive timedelta")
+        if batch_size < 1 or (sequence_every is not None and sequence_every < 1):
+            raise ConfigurationError("batch_size and sequence_every must be positive")
+        self.store: AuditStore = store
+        self.origin = origin
+        self.clock: Clock = clock or SystemClock()
+        self.retention = retention
+        self.monitors = tuple(monitors)
+        self.sequence_every = sequence_every
+        self.batch_size = batch_size
+        self._signer = signer
+        keys: dict[str, Ed25519Verifier] = {v.key_id: v for v in verifiers}
+        if signer is not None:
+            keys[signer.key_id] = signer.verifier()
+        self._keys = keys
+        self._cond = threading.Condition()
+        self._queue: list[_Slot] = []
+        self._flushing = False
+        self._since_sequence = 0
+        self._seq_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        key = self._signer.key_id if self._signer is not None else None
+        return f"AuditLog(origin={self.origin!r}, store={self.store!r}, key_id={key!r})"
+
+    @property
+    def public_keys(self) -> Mapping[str, Ed25519Verifier]:
+        """Verifiers for every key this log knows, by key id (what an auditor needs)."""
+        return dict(self._keys)
+
+    @property
+    def size(self) -> int:
+        """Number of sequenced entries (pending ones not counted)."""
+        return self.store.state().size
+
+    # -- appending ---------------------------------------------------------------------------
+    def append(
+        self,
+        action: str,
+        *,
+        actor: str = "",
+        subject: str = "",
+        purpose: str = "",
+        decision: Decision = "info",
+        reason: str = "",
+        tenant: str = "",
+        on_behalf_of: str = "",
+        grant_id: str = "",
+        fields_returned: Sequence[str] = (),
+        fields_masked: Sequence[str] = (),
+        break_glass: bool = False,
+        request_id: str = "",
+        policy_version: str = "",
+        key_id: str = "",
+        details: Mapping[str, str] | None = None,
+        time: _dt.datetime | None = None,
+        strict: bool = False,
+    ) -> AuditReceipt:
+        """Durably append one entry and return its :class:`AuditReceipt`.
+
+        Record field *names* (``fields_returned``, ``fields_masked``), never values.
+        ``time`` defaults to the log's clock. ``strict`` (implied by ``break_glass``)
+        commits this entry alone and sequences it before returning, so the receipt
+        carries its sequence number.
+        """
+        event = AuditEvent(
+            action=action, actor=actor, subject=subject, purpose=purpose, decision=decision,
+            reason=reason, time=time, tenant=tenant, on_behalf_of=on_behalf_of,
+            grant_id=grant_id, fields_returned=tuple(fields_returned),
+            fields_masked=tuple(fields_masked), break_glass=break_glass,
+            request_id=request_id, policy_version=policy_version, key_id=key_id,
+            details=dict(details or {}))
+        return self.record(event, strict=strict)
+
+    def record(self, event: AuditEvent, *, strict: bool = False) -> AuditReceipt:
+        """Append an :class:`AuditEvent` (the :class:`AuditSink` method); see :meth:`append`."""
+        row, when = self._encode(event)
+        if strict or event.break_glass:
+            self.store.add_pending([row])
+            self._sequence_all()
+            receipt = AuditReceipt(row.entry_id, _sha256(b"\x00" + row.raw).digest(),
+                                   self.store.seq_of(row.entry_id))
+        else:
+            self._group_commit(row)
+            receipt = AuditReceipt(row.entry_id, _sha256(b"\x00" + row.raw).digest())
+            self._maybe_sequence(1)
+        self._monitor(event, when)
+        return receipt
+
+    def append_many(self, events: Sequence[AuditEvent]) -> list[AuditReceipt]:
+        """Append several events in one durable transaction (batch import, bulk reads)."""
+        encoded = [self._encode(e) for e in events]
+        rows = [r for r, _ in encoded]
+        for start in range(0, len(rows), self.batch_size):
+            self.store.add_pending(rows[start:start + self.batch_size])
+        self._maybe_sequence(len(rows))
+        for event, (_, when) in zip(events, encoded, strict=True):
+            self._monitor(event, when)
+        return [AuditReceipt(r.entry_id, _sha256(b"\x00" + r.raw).digest()) for r in rows]
+
+    def _encode(self, event: AuditEvent) -> tuple[PendingRow, _dt.datetime]:
+        if not isinstance(event, AuditEvent):
+            raise InvalidInputError("expected an AuditEvent")
+        when = utc(event.time, "time") if event.time is not None else utc(self.clock.now())
+        entry_id = os.urandom(16).hex()
+        raw = encode_event(event, when, entry_id=entry_id)
+        row = PendingRow(entry_id, raw,
+                         time_us(when), event.tenant, event.actor, event.subject,
+                         event.purpose, event.action, event.decision, event.break_glass,
+                         event.key_id)
+        return row, when
+
+    def _group_commit(self, row: PendingRow) -> None:
+        slot = _Slot(row)
+        cond = self._cond
+        with cond:
+            self._queue.append(slot)
+            while not slot.done and self._flushing:
+                cond.wait()
+            if slot.done:
+                if slot.error is not None:
+                    raise slot.error
+                return
+            batch, self._queue = self._queue, []
+            self._flushing = True
+        error: BaseException | None = None
+        try:
+            self.store.add_pending([s.row for s in batch])
+        except BaseException as exc:
+            error = exc
+        with cond:
+            for s in batch:
+                s.error = error
+                s.done = True
+            self._flushing = False
+            cond.notify_all()
+        if error is not None:
+            raise error
+
+    def _monitor(self, event: AuditEvent, when: _dt.datetime) -> None:
+        if not self.monitors or event.decision == "alert":
+            return
+        alerts: list[Alert] = []
+        for monitor in self.monitors:
+            alerts.extend(monitor.observe(event, when))
+        for alert in alerts:
+            self.record(alert.to_event())
+
+    # -- sequencing --------------------------------------------------------------------------
+    def _maybe_sequence(self, count: int) -> None:
+        if self.sequence_every is None:
+            return
+        with self._cond:
+            self._since_sequence += count
+            due = self._since_sequence >= self.sequence_every
+        if due and self._seq_lock.acquire(blocking=False):
+            try:
+                with self._cond:
+                    self._since_sequence = 0
+                self._sequence_all()
+            finally:
+                self._seq_lock.release()
+
+    def _sequence_all(self) -> int:
+        total = 0
+        while True:
+            placed = self.store.sequence(_integrate, self.batch_size)
+            total += placed
+            if placed < self.batch_size:
+                return total
+
+    def sequence(self) -> int:
+        """Place every pending entry in the log; return how many were placed.
+
+        Safe to run from several threads and processes: the store serialises
+        sequencers. A crash before this runs loses nothing: pending entries are
+        durable and the next run places them.
+        """
+        return self._sequence_all()
+
+    def pending(self) -> int:
+        """Return the number of durable entries still waiting for the sequencer."""
+        return self.store.pending_count()
+
+    def locate(self, receipt: AuditReceipt | str) -> int:
+        """Return the sequence number of an appended entry (sequencing pending entries first)."""
+        entry_id = receipt.entry_id if isinstance(receipt, AuditReceipt) else receipt
+        if isinstance(receipt, AuditReceipt) and receipt.seq is not None:
+            return receipt.seq
+        seq = self.store.seq_of(entry_id)
+        if seq is None:
+            self._sequence_all()
+            seq = self.store.seq_of(entry_id)
+        if seq is None:
+            raise NotFoundError("no audit entry with that id")
+        return seq
+
+    # -- checkpoints and proofs --------------------------------------------------------------
+    def checkpoint(self) -> Checkpoint:
+        """Sequence pending entries, then sign and store a checkpoint of the whole log."""
+        if self._signer is None:
+            raise ConfigurationError("this AuditLog has no signer; pass signer= to checkpoint")
+        self._sequence_all()
+        state = self.store.state()
+        cp = self._sign(state)
+        self.store.add_checkpoint(StoredCheckpoint(cp.body, cp.signature), cp.size)
+        return cp
+
+    def _sign(self, state: TreeState) -> Checkpoint:
+        assert self._signer is not None  # noqa: S101 - checked by callers
+        when = utc(self.clock.now())
+        root = CompactRange(state.size, state.frontier).root()
+        body = Checkpoint.make_body(origin=self.origin, size=state.size, root=root,
+                                    chain=state.chain, time=when, key_id=self._signer.key_id)
+        return Checkpoint.parse(body, self._signer.sign(body))
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every stored checkpoint, oldest first (including segments' final ones)."""
+        out = []
+        for size, stored in self.store.checkpoints():
+            try:
+                out.append(Checkpoint.parse(stored.body, stored.signature))
+            except FormatError:
+                raise AuditIntegrityError("a stored checkpoint is malformed",
+                                          position=max(size - 1, 0)) from None
+        return out
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """Return the most recent stored checkpoint, or ``None``."""
+        cps = self.checkpoints()
+        return cps[-1] if cps else None
+
+    def inclusion_proof(self, seq: int, size: int | None = None) -> InclusionProof:
+        """Prove entry ``seq`` is in the tree of ``size`` entries (default: the whole log)."""
+        self._sequence_all()
+        state = self.store.state()
+        size = state.size if size is None else size
+        if not (_is_int(seq) and _is_int(size) and 0 <= seq < size):
+            raise InvalidInputError("need 0 <= seq < size")
+        if size > state.size:
+            raise InvalidInputError("size is larger than the log")
+        if seq < state.start:
+            raise NotFoundError(f"entry {seq} was pruned with its segment")
+        hashes = hashes_for_ranges(inclusion_ranges(seq, size), self.store.nodes)
+        return InclusionProof(index=seq, size=size, hashes=tuple(hashes))
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+        """Prove the tree of ``new_size`` (default: the whole log) extends that of ``old_size``."""
+        self._sequence_all()
+        state = self.store.state()
+        new_size = state.size if new_size is None else new_size
+        if not (_is_int(old_size) and _is_int(new_size) and 0 <= old_size <= new_size):
+            raise InvalidInputError("need 0 <= old_size <= new_size")
+        if new_size > state.size:
+            raise InvalidInputError("new_size is larger than the log")
+        if old_size == 0 or old_size == new_size:
+            return ConsistencyProof(old_size=old_size, new_size=new_size, hashes=())
+        if old_size < state.start:
+            raise NotFoundError(f"the log before {state.start} was pruned; prove consistency "
+                                "from the last pruned segment's checkpoint or later")
+        hashes = hashes_for_ranges(consistency_ranges(old_size, new_size), self.store.nodes)
+        return ConsistencyProof(old_size=old_size, new_size=new_size, hashes=tuple(hashes))
+
+    # -- reading ---------------------------------------------------------------------------
+    def entry(self, seq: int) -> AuditEntry:
+        """Return the decoded entry at ``seq``."""
+        for stored in self.store.entries(seq, seq + 1):
+            try:
+                return decode_entry(stored.raw, stored.seq)
+            except FormatError:
+                raise AuditIntegrityError("a stored entry is not canonical",
+                                          position=seq) from None
+        raise NotFoundError(f"no audit entry at {seq} (not yet sequenced or pruned)")
+
+    def query(
+        self,
+        *,
+        actor: str | None = None,
+        subject: str | None = None,
+        purpose: str | None = None,
+        action: str | None = None,
+        tenant: str | None = None,
+        decision: Decision | None = None,
+        key_id: str | None = None,
+        break_glass: bool | None = None,
+        start: _dt.datetime | None = None,
+        end: _dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        """Entries matching every given filter, in log order; ``[start, end)`` on time.
+
+        Served from indexes on actor, subject, purpose, key id and time.
+        """
+        return list(self.iter_query(
+            actor=actor, subject=subject, purpose=purpose, action=action, tenant=tenant,
+            decision=decision, key_id=key_id, break_glass=break_glass, start=start, end=end,
+            limit=limit))
+
+    def iter_query(
+        self,
+        *,
+        actor: str | None = None,
+        subject: str | None = None,
+        purpose: str | None = None,
+        action: str | None = None,
+        tenant: str | None = None,
+        decision: Decision | None = None,
+        key_id: str | None = None,
+        break_glass: bool | None = None,
+        start: _dt.datetime | None = None,
+        end: _dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> Iterator[AuditEntry]:
+        """Like :meth:`query` but streams entries (for large periods)."""
+        if limit is not None and not (_is_int(limit) and limit >= 0):
+            raise InvalidInputError("limit must be a non-negative integer")
+        q = AuditQuery(actor=actor, subject=subject, purpose=purpose, action=action,
+                       tenant=tenant, decision=decision, key_id=key_id,
+                       break_glass=break_glass, start_us=_aware(start, "start"),
+                       end_us=_aware(end, "end"), limit=limit)
+        self._sequence_all()
+        for seq, raw in self.store.query(q):
+            try:
+                yield decode_entry(raw, seq)
+            except FormatError:
+                raise AuditIntegrityError("a stored entry is not canonical",
+                                          position=seq) from None
+
+    # -- verification --------------------------------------------------------------------------
+    def verify(self, *, keys: PublicKeys | None = None) -> VerifyReport:
+        """Re-hash the stored bytes and check chain, tree, head and every checkpoint.
+
+        Raises :class:`AuditIntegrityError` with ``position`` at the first bad
+        sequence number: a modified, deleted, inserted or reordered entry, a missing
+        or extra entry, or a checkpoint whose signature, root or chain is wrong
+        (``position`` is then the last entry it covers). ``keys`` pins the public
+        keys to trust (default: the log's own).
+        """
+        self._sequence_all()
+        trusted: PublicKeys = keys if keys is not None else self._keys
+        store = self.store
+        state = store.state()
+        cps = sorted(((c.size, i, c) for i, c in enumerate(self.checkpoints())))
+        for _, _, cp in cps:
+            cp.verify_signature(trusted)
+            if cp.origin != self.origin:
+                raise AuditIntegrityError("a checkpoint names another log",
+                                          position=max(cp.size - 1, 0))
+        start = state.start
+        chain = GENESIS_CHAIN
+        frontier: list[bytes] = []
+        if start:
+            seg = self._segment_ending_at(start)
+            seg_cp = Checkpoint.parse(seg.checkpoint.body, seg.checkpoint.signature)
+            seg_cp.verify_signature(trusted)
+            cr0 = CompactRange(start, seg.frontier)
+            if cr0.root() != seg_cp.root or seg.chain != seg_cp.chain or seg_cp.size != start:
+                raise AuditIntegrityError("the pruned segment's kept head does not match its "
+                                          "signed checkpoint", position=start - 1)
+            chain, frontier = seg.chain, list(seg.frontier)
+        pending_cps = [(s, c) for s, _, c in cps if s >= start]
+        cp_i = 0
+        while cp_i < len(pending_cps) and pending_cps[cp_i][0] == start:
+            self._check_cp(pending_cps[cp_i][1], start, chain, frontier)
+            cp_i += 1
+        sha = _sha256
+        expected = start
+        next_cp = pending_cps[cp_i][0] if cp_i < len(pending_cps) else -1
+        stop = max(state.size, store.max_seq() + 1)
+        for e in store.entries(start, stop):
+            if e.seq != expected:
+                raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
+            if expected >= state.size:
+                raise AuditIntegrityError(f"entry {expected} is beyond the sequenced head",
+                                          position=expected)
+            leaf = sha(b"\x00" + e.raw).digest()
+            if leaf != e.leaf:
+                raise AuditIntegrityError(f"entry {expected} was modified", position=expected)
+            chain = sha(b"\x02" + chain + leaf).digest()
+            if chain != e.chain:
+                raise AuditIntegrityError(f"entry {expected} breaks the hash chain",
+                                          position=expected)
+            h = leaf
+            s = expected
+            while s & 1:
+                h = sha(b"\x01" + frontier.pop() + h).digest()
+                s >>= 1
+            frontier.append(h)
+            expected += 1
+            if expected == next_cp:
+                while cp_i < len(pending_cps) and pending_cps[cp_i][0] == expected:
+                    self._check_cp(pending_cps[cp_i][1], expected, chain, frontier)
+                    cp_i += 1
+                next_cp = pending_cps[cp_i][0] if cp_i < len(pending_cps) else -1
+        if expected < state.size:
+            raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
+        if cp_i < len(pending_cps):
+            size = pending_cps[cp_i][0]
+            raise AuditIntegrityError(f"a checkpoint covers {size} entries but the log has "
+                                      f"{state.size}", position=state.size)
+        if chain != state.chain or tuple(frontier) != tuple(state.frontier):
+            raise AuditIntegrityError("the stored head does not match the entries",
+                                      position=max(state.size - 1, 0))
+        return VerifyReport(size=state.size, start=start, checked_entries=expected - start,
+                            checked_checkpoints=len(cps))
+
+    @staticmethod
+    def _check_cp(cp: Checkpoint, size: int, chain: bytes, frontier: list[bytes]) -> None:
+        root = CompactRange(size, frontier).root()
+        if cp.root != root or cp.chain != chain:
+            raise AuditIntegrityError(
+                f"the checkpoint at size {size} does not match the entries",
+                position=max(size - 1, 0))
+
+    def _segment_ending_at(self, end: int) -> SegmentRecord:
+        for seg in self.store.segments():
+            if seg.end == end and seg.pruned:
+                return seg
+        raise AuditIntegrityError("entries were removed without a pruned segment "
+                                  "accounting for them", position=0)
+
+    # -- segments -------------------------------------------------------------------------------
+    def close_segment(self) -> Segment:
+        """Seal everything appended since the last segment with a signed final checkpoint."""
+        cp = self.checkpoint()
+        previous = self.store.segments()
+        start = previous[-1].end if previous else 0
+        number = previous[-1].number + 1 if previous else 1
+        frontier = tuple(self._frontier_at(cp.size))
+        record = SegmentRecord(number, start, cp.size, time_us(cp.time),
+                               StoredCheckpoint(cp.body, cp.signature), cp.chain, frontier,
+                               False)
+        self.store.add_segment(record)
+        return self._segment(record)
+
+    def _frontier_at(self, size: int) -> list[bytes]:
+        keys = frontier_keys(size)
+        found = self.store.nodes(keys)
+        try:
+            return [found[k] for k in keys]
+        except KeyError:
+            raise AuditIntegrityError("a tree node of the segment boundary is missing",
+                                      position=max(size - 1, 0)) from None
+
+    @staticmethod
+    def _segment(record: SegmentRecord) -> Segment:
+        return Segment(
+            number=record.number, start=record.start, end=record.end,
+            closed_at=_dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+            + _dt.timedelta(microseconds=record.closed_us),
+            checkpoint=Checkpoint.parse(record.checkpoint.body, record.checkpoint.signature),
+            pruned=record.pruned)
+
+    def segments(self) -> list[Segment]:
+        """Every closed segment, oldest first."""
+        return [self._segment(r) for r in self.store.segments()]
+
+    def prune(self, *, now: _dt.datetime | None = None) -> list[Segment]:
+        """Delete the entries of closed segments older than the log's ``retention``.
+
+        Segments are pruned oldest first and only as a prefix. The boundary's compact
+        range (O(log n) tree nodes), chain value and signed checkpoint are kept, so
+        :meth:`verify`, inclusion proofs for later entries and consistency proofs
+        from the last pruned boundary onwards still work. Returns the pruned segments.
+        """
+        if self.retention is None:
+            raise ConfigurationError("this AuditLog has no retention; pass retention= to prune")
+        when = utc(now, "now") if now is not None else utc(self.clock.now())
+        pruned: list[Segment] = []
+        for record in self.store.segments():
+            if record.pruned:
+                continue
+            seg = self._segment(record)
+            if seg.closed_at + self.retention > when:
+                break
+            keep = [(lv, ix, h) for (lv, ix), h in
+                    zip(frontier_keys(record.end), record.frontier, strict=True)]
+            self.store.prune(record.number, keep)
+            pruned.append(dataclasses.replace(seg, pruned=True))
+        return pruned
+
+    # -- review, incidents, export ---------------------------------------------------------
+    def access_review(self, start: _dt.datetime, end: _dt.datetime) -> AccessReview:
+        """Per actor and purpose: which subjects and fields were seen in ``[start, end)``."""
+        from ._review import build_access_review
+
+        return build_access_review(self, start, end)
+
+    def incident_scope(self, *, actor: str | None = None, key_id: str | None = None,
+                       start: _dt.datetime | None = None,
+                       end: _dt.datetime | None = None) -> IncidentScope:
+        """Which subjects and fields an actor, a key id or a time window touched."""
+        from ._review import build_incident_scope
+
+        return build_incident_scope(self, actor=actor, key_id=key_id, start=start, end=end)
+
+    def export(self, dest: str | IO[str], *, inclusion_for: Sequence[int] = ()) -> Checkpoint:
+        """Write an auditor export (JSON Lines) to a path or text stream.
+
+        Signs a fresh checkpoint first and writes: a header with the public keys and
+        the starting head, every stored entry's exact bytes (base64), every
+        checkpoint, a consistency proof from each kept checkpoint to the new one, and
+        inclusion proofs for the entries in ``inclusion_for``. Check it with
+        ``python -m finprivacy.audit verify FILE``. Returns the new checkpoint.
+        """
+        from ._export import write_export
+
+        return write_export(self, dest, inclusion_for=inclusion_for)
+
+    def close(self) -> None:
+        """Release the store's connections in this process."""
+        with contextlib.suppress(Exception):
+            self.store.close()

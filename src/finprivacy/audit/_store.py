@@ -1,0 +1,196 @@
+"""The :class:`AuditStore` Protocol that memory, SQLite and PostgreSQL stores implement.
+
+The store knows nothing about hashing. Writers call :meth:`AuditStore.add_pending`
+(a plain durable insert, no lock). The sequencer calls :meth:`AuditStore.sequence`
+with a pure function that turns the current :class:`TreeState` and a batch of pending
+rows into an :class:`Integration`; the store runs it under its one sequencer lock
+(a ``BEGIN IMMEDIATE`` on SQLite, a row lock on PostgreSQL) and writes the result in
+the same transaction, so a crash leaves either the old or the new state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol, runtime_checkable
+
+__all__ = [
+    "AuditQuery",
+    "AuditStore",
+    "Integration",
+    "PendingRow",
+    "SegmentRecord",
+    "StoredCheckpoint",
+    "StoredEntry",
+    "TreeState",
+]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PendingRow:
+    """An encoded entry waiting for the sequencer, with its indexed columns."""
+
+    entry_id: str
+    raw: bytes = dataclasses.field(repr=False)
+    time_us: int
+    tenant: str
+    actor: str
+    subject: str
+    purpose: str
+    action: str
+    decision: str
+    break_glass: bool
+    key_id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TreeState:
+    """The sequenced log's head: size, chain value and compact range (frontier)."""
+
+    size: int
+    chain: bytes
+    frontier: tuple[bytes, ...]
+    start: int = 0
+    """First sequence number still stored (after pruning)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Integration:
+    """What the sequencer decided for one batch."""
+
+    assigned: Sequence[tuple[int, int, bytes, bytes]]
+    """``(row key, seq, leaf hash, chain hash)`` per pending row, in seq order."""
+    nodes: Sequence[tuple[int, int, bytes]]
+    """New perfect subtree roots ``(level >= 1, index, hash)``."""
+    state: TreeState
+    """The head after the batch."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """A sequenced entry as read back: position, exact bytes, stored leaf and chain hashes."""
+
+    seq: int
+    raw: bytes = dataclasses.field(repr=False)
+    leaf: bytes
+    chain: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A stored checkpoint: its signed body and signature."""
+
+    body: bytes
+    signature: bytes = dataclasses.field(repr=False)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SegmentRecord:
+    """A closed segment ``[start, end)`` with its final checkpoint and head state."""
+
+    number: int
+    start: int
+    end: int
+    closed_us: int
+    checkpoint: StoredCheckpoint
+    chain: bytes
+    frontier: tuple[bytes, ...]
+    pruned: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AuditQuery:
+    """Filters on indexed columns; every given filter must match."""
+
+    actor: str | None = None
+    subject: str | None = None
+    purpose: str | None = None
+    action: str | None = None
+    tenant: str | None = None
+    decision: str | None = None
+    key_id: str | None = None
+    break_glass: bool | None = None
+    start_us: int | None = None
+    """Inclusive lower bound on the entry time (µs since the epoch)."""
+    end_us: int | None = None
+    """Exclusive upper bound on the entry time."""
+    after_seq: int | None = None
+    """Only entries with a larger sequence number (for paging)."""
+    limit: int | None = None
+
+
+Integrate = Callable[[TreeState, Sequence[tuple[int, bytes]]], Integration]
+"""The sequencer's pure function: state + pending ``(row key, raw)`` -> integration."""
+
+
+@runtime_checkable
+class AuditStore(Protocol):
+    """Durable storage for one audit log. Implementations: memory, SQLite, PostgreSQL."""
+
+    def add_pending(self, rows: Sequence[PendingRow]) -> None:
+        """Durably insert ``rows`` in one transaction.
+
+        Rows whose ``entry_id`` is already stored are skipped, so a retried write
+        never duplicates an entry.
+        """
+        ...
+
+    def pending_count(self) -> int:
+        """Return the number of rows not yet sequenced."""
+        ...
+
+    def sequence(self, integrate: Integrate, limit: int) -> int:
+        """Under the sequencer lock, place up to ``limit`` pending rows; return how many."""
+        ...
+
+    def state(self) -> TreeState:
+        """Return the current sequenced head."""
+        ...
+
+    def entries(self, start: int, stop: int) -> Iterator[StoredEntry]:
+        """Sequenced entries with ``start <= seq < stop``, in order (gaps show as gaps)."""
+        ...
+
+    def max_seq(self) -> int:
+        """Return the largest stored sequence number, or -1."""
+        ...
+
+    def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Perfect subtree hashes by ``(level, index)`` (level 0 = leaf hashes)."""
+        ...
+
+    def seq_of(self, entry_id: str) -> int | None:
+        """Return the sequence number of an entry id (``None`` if pending or unknown)."""
+        ...
+
+    def query(self, query: AuditQuery) -> Iterator[tuple[int, bytes]]:
+        """``(seq, raw)`` of matching sequenced entries, in sequence order."""
+        ...
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint, size: int) -> None:
+        """Store a signed checkpoint for tree ``size``."""
+        ...
+
+    def checkpoints(self) -> list[tuple[int, StoredCheckpoint]]:
+        """All stored checkpoints as ``(size, checkpoint)``, oldest first."""
+        ...
+
+    def add_segment(self, segment: SegmentRecord) -> None:
+        """Record a closed segment."""
+        ...
+
+    def segments(self) -> list[SegmentRecord]:
+        """All segments, oldest first."""
+        ...
+
+    def prune(self, segment: int, keep: Sequence[tuple[int, int, bytes]]) -> None:
+        """Delete a closed segment's entries and inner tree nodes; mark it pruned.
+
+        The ``keep`` nodes (the compact range of the segment's end) and the segment
+        record stay.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

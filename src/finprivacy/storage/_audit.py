@@ -1,0 +1,524 @@
+"""Audit log stores: memory, SQLite and PostgreSQL (domain ``"audit"``).
+
+One table holds every entry. A writer inserts its rows with ``seq`` NULL: a plain
+insert with an autoincrement id, no application lock, idempotent on the entry's
+random id. The sequencer takes one lock (``BEGIN IMMEDIATE`` on SQLite, ``SELECT …
+FOR UPDATE`` of the single state row on PostgreSQL), reads a batch of pending rows in
+id order, and in the same transaction sets their ``seq``, leaf and chain hashes,
+inserts the new tree nodes and moves the head. Tree nodes (level >= 1) live in
+``audit_nodes`` keyed by ``level << 56 | index``; leaf hashes stay on the entry row.
+One audit log per database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .._stores import register_store
+from ..audit._merkle import GENESIS_CHAIN
+from ..audit._store import (
+    AuditQuery,
+    Integrate,
+    PendingRow,
+    SegmentRecord,
+    StoredCheckpoint,
+    StoredEntry,
+    TreeState,
+)
+from ..errors import AuditIntegrityError, NotFoundError, StoreError
+from ._db import Database, Tx, open_database
+
+__all__ = ["MemoryAuditStore", "SqlAuditStore"]
+
+_CHUNK = 20_000
+
+
+def _key(level: int, index: int) -> int:
+    return (level << 56) | index
+
+
+def _pack(frontier: Sequence[bytes]) -> bytes:
+    return b"".join(frontier)
+
+
+def _unpack(blob: bytes) -> tuple[bytes, ...]:
+    if len(blob) % 32:
+        raise AuditIntegrityError("stored frontier is corrupt")
+    return tuple(blob[i:i + 32] for i in range(0, len(blob), 32))
+
+
+def _matches(row: PendingRow, seq: int, q: AuditQuery) -> bool:
+    return ((q.actor is None or row.actor == q.actor)
+            and (q.subject is None or row.subject == q.subject)
+            and (q.purpose is None or row.purpose == q.purpose)
+            and (q.action is None or row.action == q.action)
+            and (q.tenant is None or row.tenant == q.tenant)
+            and (q.decision is None or row.decision == q.decision)
+            and (q.key_id is None or row.key_id == q.key_id)
+            and (q.break_glass is None or row.break_glass == q.break_glass)
+            and (q.start_us is None or row.time_us >= q.start_us)
+            and (q.end_us is None or row.time_us < q.end_us)
+            and (q.after_seq is None or seq > q.after_seq))
+
+
+class MemoryAuditStore:
+    """An audit store in this process's memory: for tests, demos and benchmarks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seq_lock = threading.Lock()
+        self._next_key = 0
+        self._pending: dict[int, PendingRow] = {}
+        self._ids: dict[str, int | None] = {}
+        self._rows: dict[int, PendingRow] = {}
+        self._entries: dict[int, StoredEntry] = {}
+        self._nodes: dict[tuple[int, int], bytes] = {}
+        self._state = TreeState(0, GENESIS_CHAIN, ())
+        self._checkpoints: list[tuple[int, StoredCheckpoint]] = []
+        self._segments: list[SegmentRecord] = []
+
+    def __repr__(self) -> str:
+        return f"MemoryAuditStore(size={self._state.size}, pending={len(self._pending)})"
+
+    def add_pending(self, rows: Sequence[PendingRow]) -> None:
+        """Queue rows for the sequencer (skipping entry ids already known)."""
+        with self._lock:
+            for row in rows:
+                if row.entry_id in self._ids:
+                    continue
+                self._ids[row.entry_id] = None
+                self._pending[self._next_key] = row
+                self._next_key += 1
+
+    def pending_count(self) -> int:
+        """Return the number of rows not yet sequenced."""
+        return len(self._pending)
+
+    def sequence(self, integrate: Integrate, limit: int) -> int:
+        """Place up to ``limit`` pending rows under the sequencer lock."""
+        with self._seq_lock:
+            with self._lock:
+                batch = list(self._pending.items())[:limit]
+            if not batch:
+                return 0
+            result = integrate(self._state, [(k, r.raw) for k, r in batch])
+            rows = dict(batch)
+            with self._lock:
+                for key, seq, leaf, chain in result.assigned:
+                    row = rows[key]
+                    del self._pending[key]
+                    self._rows[seq] = row
+                    self._ids[row.entry_id] = seq
+                    self._entries[seq] = StoredEntry(seq, row.raw, leaf, chain)
+                    self._nodes[(0, seq)] = leaf
+                for level, index, h in result.nodes:
+                    self._nodes[(level, index)] = h
+                self._state = result.state
+            return len(result.assigned)
+
+    def state(self) -> TreeState:
+        """Return the current sequenced head."""
+        return self._state
+
+    def entries(self, start: int, stop: int) -> Iterator[StoredEntry]:
+        """Yield stored entries with ``start <= seq < stop``, in order."""
+        entries = self._entries
+        for seq in range(max(start, 0), min(stop, self.max_seq() + 1)):
+            entry = entries.get(seq)
+            if entry is not None:
+                yield entry
+
+    def max_seq(self) -> int:
+        """Return the largest stored sequence number, or -1."""
+        return max(self._entries, default=-1)
+
+    def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Return stored perfect subtree hashes by key."""
+        found: dict[tuple[int, int], bytes] = {}
+        for key in keys:
+            h = self._nodes.get(key)
+            if h is not None:
+                found[key] = h
+        return found
+
+    def seq_of(self, entry_id: str) -> int | None:
+        """Return the sequence number of an entry id, if sequenced."""
+        return self._ids.get(entry_id)
+
+    def query(self, query: AuditQuery) -> Iterator[tuple[int, bytes]]:
+        """Yield matching sequenced entries, in order."""
+        count = 0
+        for seq in sorted(self._rows):
+            row = self._rows[seq]
+            if _matches(row, seq, query):
+                entry = self._entries.get(seq)
+                if entry is None:
+                    continue
+                yield seq, entry.raw
+                count += 1
+                if query.limit is not None and count >= query.limit:
+                    return
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint, size: int) -> None:
+        """Store a checkpoint."""
+        with self._lock:
+            self._checkpoints.append((size, checkpoint))
+
+    def checkpoints(self) -> list[tuple[int, StoredCheckpoint]]:
+        """All checkpoints, oldest first."""
+        return list(self._checkpoints)
+
+    def add_segment(self, segment: SegmentRecord) -> None:
+        """Record a closed segment."""
+        with self._lock:
+            self._segments.append(segment)
+
+    def segments(self) -> list[SegmentRecord]:
+        """All segments, oldest first."""
+        return list(self._segments)
+
+    def prune(self, segment: int, keep: Sequence[tuple[int, int, bytes]]) -> None:
+        """Drop a closed segment's entries and inner nodes, keeping ``keep``."""
+        with self._seq_lock, self._lock:
+            found = [s for s in self._segments if s.number == segment]
+            if not found:
+                raise NotFoundError(f"no audit segment {segment}")
+            seg = found[0]
+            for seq in [s for s in self._entries if s < seg.end]:
+                del self._entries[seq]
+                row = self._rows.pop(seq, None)
+                if row is not None:
+                    self._ids.pop(row.entry_id, None)
+            for key in [k for k in self._nodes if (k[1] + 1) << k[0] <= seg.end]:
+                del self._nodes[key]
+            for level, index, h in keep:
+                self._nodes[(level, index)] = h
+            self._segments = [
+                s if s.number != segment else SegmentRecord(
+                    s.number, s.start, s.end, s.closed_us, s.checkpoint, s.chain, s.frontier,
+                    True)
+                for s in self._segments]
+            st = self._state
+            self._state = TreeState(st.size, st.chain, st.frontier, max(st.start, seg.end))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+_MIGRATIONS: list[Any] = [
+    """
+    CREATE TABLE audit_entries (
+        id {autoid},
+        entry_id {text} NOT NULL UNIQUE,
+        seq {bigint} UNIQUE,
+        time_us {bigint} NOT NULL,
+        tenant {text} NOT NULL,
+        actor {text} NOT NULL,
+        subject {text} NOT NULL,
+        purpose {text} NOT NULL,
+        action {text} NOT NULL,
+        decision {text} NOT NULL,
+        break_glass {bigint} NOT NULL,
+        key_id {text} NOT NULL,
+        raw {blob} NOT NULL,
+        leaf {blob},
+        chain {blob}
+    );
+    CREATE INDEX audit_entries_pending ON audit_entries (id) WHERE seq IS NULL;
+    CREATE INDEX audit_entries_actor ON audit_entries (actor, time_us);
+    CREATE INDEX audit_entries_subject ON audit_entries (subject, time_us);
+    CREATE INDEX audit_entries_purpose ON audit_entries (purpose, time_us);
+    CREATE INDEX audit_entries_time ON audit_entries (time_us);
+    CREATE INDEX audit_entries_key ON audit_entries (key_id, time_us);
+    CREATE TABLE audit_nodes (k {bigint} PRIMARY KEY, hash {blob} NOT NULL);
+    CREATE TABLE audit_state (
+        id {bigint} PRIMARY KEY,
+        size {bigint} NOT NULL,
+        chain {blob} NOT NULL,
+        frontier {blob} NOT NULL,
+        start_seq {bigint} NOT NULL
+    );
+    CREATE TABLE audit_checkpoints (
+        id {autoid},
+        size {bigint} NOT NULL,
+        body {blob} NOT NULL,
+        signature {blob} NOT NULL
+    );
+    CREATE TABLE audit_segments (
+        number {bigint} PRIMARY KEY,
+        start_seq {bigint} NOT NULL,
+        end_seq {bigint} NOT NULL,
+        closed_us {bigint} NOT NULL,
+        body {blob} NOT NULL,
+        signature {blob} NOT NULL,
+        chain {blob} NOT NULL,
+        frontier {blob} NOT NULL,
+        pruned {bigint} NOT NULL
+    )
+    """,
+    lambda tx: tx.execute(
+        "INSERT INTO audit_state (id, size, chain, frontier, start_seq) VALUES (1, 0, ?, ?, 0)",
+        (GENESIS_CHAIN, b""),
+    ),
+]
+
+_COLUMNS = ("entry_id, time_us, tenant, actor, subject, purpose, action, decision, "
+            "break_glass, key_id, raw")
+
+
+def _row_tuple(row: PendingRow) -> tuple[Any, ...]:
+    return (row.entry_id, row.time_us, row.tenant, row.actor, row.subject, row.purpose,
+            row.action, row.decision, int(row.break_glass), row.key_id, row.raw)
+
+
+class SqlAuditStore:
+    """An audit store in a SQLite file or a PostgreSQL database (one log per database)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.migrate("audit", _MIGRATIONS)
+
+    @classmethod
+    def open(cls, url: str) -> SqlAuditStore:
+        """Open (creating or migrating the schema) the store at ``url``."""
+        return cls(open_database(url))
+
+    def __repr__(self) -> str:
+        return f"SqlAuditStore({self.db!r})"
+
+    # -- writers --------------------------------------------------------------------------
+    def add_pending(self, rows: Sequence[PendingRow]) -> None:
+        """Durably insert rows in one transaction; known entry ids are skipped."""
+        if not rows:
+            return
+        with self.db.transaction() as tx:
+            if tx.dialect == "postgresql":
+                cols = list(zip(*(_row_tuple(r) for r in rows), strict=True))
+                tx.execute(
+                    f"INSERT INTO audit_entries ({_COLUMNS}) SELECT * FROM unnest("  # noqa: S608
+                    "?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], "
+                    "?::text[], ?::text[], ?::bigint[], ?::text[], ?::bytea[]) "
+                    "ON CONFLICT (entry_id) DO NOTHING",
+                    [list(c) for c in cols],
+                )
+            else:
+                tx.executemany(
+                    f"INSERT OR IGNORE INTO audit_entries ({_COLUMNS}) "  # noqa: S608
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [_row_tuple(r) for r in rows],
+                )
+
+    def pending_count(self) -> int:
+        """Return the number of rows not yet sequenced."""
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone("SELECT COUNT(*) FROM audit_entries WHERE seq IS NULL")
+        return int(row[0])
+
+    # -- sequencer ------------------------------------------------------------------------
+    @staticmethod
+    def _read_state(tx: Tx, lock: bool = False) -> TreeState:
+        sql = "SELECT size, chain, frontier, start_seq FROM audit_state WHERE id = 1"
+        if lock and tx.dialect == "postgresql":
+            sql += " FOR UPDATE"
+        row = tx.fetchone(sql)
+        if row is None:
+            raise StoreError("the audit state row is missing")
+        return TreeState(int(row[0]), bytes(row[1]), _unpack(bytes(row[2])), int(row[3]))
+
+    def sequence(self, integrate: Integrate, limit: int) -> int:
+        """Place up to ``limit`` pending rows under the sequencer lock, in one transaction."""
+        with self.db.transaction() as tx:
+            state = self._read_state(tx, lock=True)
+            rows = tx.fetchall(
+                "SELECT id, raw FROM audit_entries WHERE seq IS NULL ORDER BY id LIMIT ?",
+                (limit,))
+            if not rows:
+                return 0
+            result = integrate(state, [(int(r[0]), bytes(r[1])) for r in rows])
+            if tx.dialect == "postgresql":
+                a = result.assigned
+                tx.execute(
+                    "UPDATE audit_entries AS e SET seq = v.seq, leaf = v.leaf, chain = v.chain "
+                    "FROM unnest(?::bigint[], ?::bigint[], ?::bytea[], ?::bytea[]) "
+                    "AS v(id, seq, leaf, chain) WHERE e.id = v.id",
+                    ([x[0] for x in a], [x[1] for x in a], [x[2] for x in a],
+                     [x[3] for x in a]))
+                if result.nodes:
+                    tx.execute(
+                        "INSERT INTO audit_nodes (k, hash) SELECT * FROM "
+                        "unnest(?::bigint[], ?::bytea[]) ON CONFLICT (k) DO NOTHING",
+                        ([_key(lv, ix) for lv, ix, _ in result.nodes],
+                         [h for _, _, h in result.nodes]))
+            else:
+                tx.executemany(
+                    "UPDATE audit_entries SET seq = ?, leaf = ?, chain = ? WHERE id = ?",
+                    [(seq, leaf, chain, key) for key, seq, leaf, chain in result.assigned])
+                tx.executemany("INSERT OR IGNORE INTO audit_nodes (k, hash) VALUES (?, ?)",
+                               [(_key(lv, ix), h) for lv, ix, h in result.nodes])
+            st = result.state
+            tx.execute("UPDATE audit_state SET size = ?, chain = ?, frontier = ? WHERE id = 1",
+                       (st.size, st.chain, _pack(st.frontier)))
+            return len(result.assigned)
+
+    def state(self) -> TreeState:
+        """Return the current sequenced head."""
+        with self.db.transaction(write=False) as tx:
+            return self._read_state(tx)
+
+    # -- readers --------------------------------------------------------------------------
+    def entries(self, start: int, stop: int) -> Iterator[StoredEntry]:
+        """Yield stored entries with ``start <= seq < stop`` in order, fetched in chunks."""
+        pos = start
+        while pos < stop:
+            with self.db.transaction(write=False) as tx:
+                rows = tx.fetchall(
+                    "SELECT seq, raw, leaf, chain FROM audit_entries "
+                    "WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?",
+                    (pos, stop, _CHUNK))
+            if not rows:
+                return
+            for r in rows:
+                yield StoredEntry(int(r[0]), bytes(r[1]), bytes(r[2] or b""),
+                                  bytes(r[3] or b""))
+            pos = int(rows[-1][0]) + 1
+
+    def max_seq(self) -> int:
+        """Return the largest stored sequence number, or -1."""
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone("SELECT MAX(seq) FROM audit_entries")
+        return -1 if row is None or row[0] is None else int(row[0])
+
+    def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Return stored perfect subtree hashes; leaves come from the entry rows."""
+        found: dict[tuple[int, int], bytes] = {}
+        if not keys:
+            return found
+        with self.db.transaction(write=False) as tx:
+            marks = ", ".join("?" * len(keys))
+            sql = f"SELECT k, hash FROM audit_nodes WHERE k IN ({marks})"  # noqa: S608
+            for k, h in tx.fetchall(sql,
+                                    [_key(lv, ix) for lv, ix in keys]):
+                k = int(k)
+                found[(k >> 56, k & ((1 << 56) - 1))] = bytes(h)
+            leaves = [ix for lv, ix in keys if lv == 0 and (0, ix) not in found]
+            if leaves:
+                marks = ", ".join("?" * len(leaves))
+                sql = f"SELECT seq, leaf FROM audit_entries WHERE seq IN ({marks})"  # noqa: S608
+                for seq, leaf in tx.fetchall(sql, leaves):
+                    if leaf is not None:
+                        found[(0, int(seq))] = bytes(leaf)
+        return found
+
+    def seq_of(self, entry_id: str) -> int | None:
+        """Return the sequence number of an entry id, if sequenced."""
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone("SELECT seq FROM audit_entries WHERE entry_id = ?", (entry_id,))
+        return None if row is None or row[0] is None else int(row[0])
+
+    def query(self, query: AuditQuery) -> Iterator[tuple[int, bytes]]:
+        """Yield matching sequenced entries in order, using the column indexes."""
+        where = ["seq IS NOT NULL"]
+        params: list[Any] = []
+        for column in ("actor", "subject", "purpose", "action", "tenant", "decision", "key_id"):
+            value = getattr(query, column)
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.break_glass is not None:
+            where.append("break_glass = ?")
+            params.append(int(query.break_glass))
+        if query.start_us is not None:
+            where.append("time_us >= ?")
+            params.append(query.start_us)
+        if query.end_us is not None:
+            where.append("time_us < ?")
+            params.append(query.end_us)
+        after = -1 if query.after_seq is None else query.after_seq
+        remaining = query.limit
+        while remaining is None or remaining > 0:
+            chunk = _CHUNK if remaining is None else min(_CHUNK, remaining)
+            with self.db.transaction(write=False) as tx:
+                # Only fixed column names and ? placeholders are interpolated.
+                sql = (f"SELECT seq, raw FROM audit_entries WHERE {' AND '.join(where)} "  # noqa: S608
+                       "AND seq > ? ORDER BY seq LIMIT ?")
+                rows = tx.fetchall(sql, [*params, after, chunk])
+            for seq, raw in rows:
+                yield int(seq), bytes(raw)
+            if len(rows) < chunk:
+                return
+            after = int(rows[-1][0])
+            if remaining is not None:
+                remaining -= len(rows)
+
+    # -- checkpoints and segments ----------------------------------------------------------
+    def add_checkpoint(self, checkpoint: StoredCheckpoint, size: int) -> None:
+        """Store a signed checkpoint."""
+        with self.db.transaction() as tx:
+            tx.execute("INSERT INTO audit_checkpoints (size, body, signature) VALUES (?, ?, ?)",
+                       (size, checkpoint.body, checkpoint.signature))
+
+    def checkpoints(self) -> list[tuple[int, StoredCheckpoint]]:
+        """All checkpoints, oldest first."""
+        with self.db.transaction(write=False) as tx:
+            rows = tx.fetchall("SELECT size, body, signature FROM audit_checkpoints ORDER BY id")
+        return [(int(r[0]), StoredCheckpoint(bytes(r[1]), bytes(r[2]))) for r in rows]
+
+    def add_segment(self, segment: SegmentRecord) -> None:
+        """Record a closed segment."""
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO audit_segments (number, start_seq, end_seq, closed_us, body, "
+                "signature, chain, frontier, pruned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (segment.number, segment.start, segment.end, segment.closed_us,
+                 segment.checkpoint.body, segment.checkpoint.signature, segment.chain,
+                 _pack(segment.frontier), int(segment.pruned)))
+
+    def segments(self) -> list[SegmentRecord]:
+        """All segments, oldest first."""
+        with self.db.transaction(write=False) as tx:
+            rows = tx.fetchall(
+                "SELECT number, start_seq, end_seq, closed_us, body, signature, chain, "
+                "frontier, pruned FROM audit_segments ORDER BY number")
+        return [SegmentRecord(int(r[0]), int(r[1]), int(r[2]), int(r[3]),
+                              StoredCheckpoint(bytes(r[4]), bytes(r[5])), bytes(r[6]),
+                              _unpack(bytes(r[7])), bool(r[8])) for r in rows]
+
+    def prune(self, segment: int, keep: Sequence[tuple[int, int, bytes]]) -> None:
+        """Drop a closed segment's entries and inner nodes in one transaction."""
+        with self.db.transaction() as tx:
+            self._read_state(tx, lock=True)
+            row = tx.fetchone("SELECT end_seq FROM audit_segments WHERE number = ?", (segment,))
+            if row is None:
+                raise NotFoundError(f"no audit segment {segment}")
+            end = int(row[0])
+            tx.execute("DELETE FROM audit_entries WHERE seq IS NOT NULL AND seq < ?", (end,))
+            for level in range(end.bit_length() + 1):
+                count = end >> level
+                if count:
+                    tx.execute("DELETE FROM audit_nodes WHERE k >= ? AND k < ?",
+                               (_key(level, 0), _key(level, count)))
+            if tx.dialect == "postgresql":
+                for lv, ix, h in keep:
+                    tx.execute("INSERT INTO audit_nodes (k, hash) VALUES (?, ?) "
+                               "ON CONFLICT (k) DO NOTHING", (_key(lv, ix), h))
+            else:
+                tx.executemany("INSERT OR IGNORE INTO audit_nodes (k, hash) VALUES (?, ?)",
+                               [(_key(lv, ix), h) for lv, ix, h in keep])
+            tx.execute("UPDATE audit_segments SET pruned = 1 WHERE number = ?", (segment,))
+            tx.execute("UPDATE audit_state SET start_seq = ? WHERE id = 1 AND start_seq < ?",
+                       (end, end))
+
+    def close(self) -> None:
+        """Close this process's connections to the database."""
+        self.db.close()
+
+
+def _open_memory(url: str) -> MemoryAuditStore:
+    return MemoryAuditStore()
+
+
+register_store("audit", "memory", _open_memory)
+register_store("audit", "sqlite", SqlAuditStore.open)
+register_store("audit", "postgresql", SqlAuditStore.open)

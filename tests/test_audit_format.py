@@ -1,0 +1,256 @@
+"""The entry byte format, checkpoints, the export and the stand-alone verifier."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import finprivacy as fp
+from finprivacy.audit import AuditEvent, AuditLog, Checkpoint, decode_entry, encode_event
+from finprivacy.audit._merkle import leaf_hash
+
+T = dt.datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=dt.UTC)
+ID = "0123456789abcdef0123456789abcdef"
+
+# A fixed vector: the format is a contract (docs/explanation/audit.md), pinned here.
+VECTOR_EVENT = AuditEvent(action="read", actor="amy", subject="client-42",
+                          purpose="bookkeeping", decision="masked",
+                          fields_returned=("name", "phone"), fields_masked=("id_number",),
+                          reason="客户来电核对", details={"rows": "1"})
+VECTOR_BYTES = (
+    '{"action":"read","actor":"amy","decision":"masked","details":{"rows":"1"},'
+    '"fields_masked":["id_number"],"fields_returned":["name","phone"],'
+    '"id":"0123456789abcdef0123456789abcdef","purpose":"bookkeeping",'
+    '"reason":"客户来电核对","subject":"client-42","time":"2026-03-02T09:30:15.123456Z",'
+    '"v":1}').encode()
+
+
+def test_entry_vector_is_stable() -> None:
+    raw = encode_event(VECTOR_EVENT, T, entry_id=ID)
+    assert raw == VECTOR_BYTES
+    assert leaf_hash(raw).hex() == __import__("hashlib").sha256(b"\x00" + raw).hexdigest()
+    entry = decode_entry(raw, 7)
+    assert (entry.seq, entry.entry_id, entry.time, entry.reason) == (7, ID, T, "客户来电核对")
+    event = entry.to_event()
+    assert event.fields_masked == ("id_number",) and event.time == T
+
+
+def test_defaults_are_left_out_and_non_canonical_forms_refused() -> None:
+    raw = encode_event(AuditEvent(action="update"), T, entry_id=ID)
+    assert raw == (b'{"action":"update","decision":"info","id":"' + ID.encode()
+                   + b'","time":"2026-03-02T09:30:15.123456Z","v":1}')
+    obj = json.loads(raw)
+    for variant in (
+        json.dumps(obj).encode(),  # whitespace
+        json.dumps(obj, sort_keys=True, separators=(",", ":")).encode().replace(
+            b'"v":1', b'"v":1.0'),
+        raw.replace(b'"decision":"info",', b'"decision":"info","actor":"",'),
+        raw.replace(b'"v":1}', b'"v":1,"break_glass":false}'),
+        raw.replace(b'"v":1}', b'"v":2}'),
+        raw.replace(b".123456Z", b"Z"),
+        raw.replace(b'"action":"update",', b'"action":"update","action":"update",'),
+        raw + b"\n",
+    ):
+        with pytest.raises(fp.FormatError):
+            decode_entry(variant)
+
+
+_text = st.text(max_size=12)
+_events = st.builds(
+    AuditEvent, action=st.text(min_size=1, max_size=12), actor=_text, subject=_text,
+    purpose=_text, decision=st.sampled_from(["allowed", "masked", "denied", "info", "alert"]),
+    reason=_text, tenant=_text, fields_returned=st.lists(_text, max_size=3).map(tuple),
+    fields_masked=st.lists(_text, max_size=3).map(tuple), break_glass=st.booleans(),
+    details=st.dictionaries(st.from_regex(r"[a-z0-9_.]{1,8}", fullmatch=True), _text,
+                            max_size=3))
+
+
+@given(_events)
+def test_encode_decode_roundtrip(event: AuditEvent) -> None:
+    try:
+        raw = encode_event(event, T, entry_id=ID)
+    except fp.InvalidInputError:
+        return  # e.g. lone surrogates are refused, never stored
+    entry = decode_entry(raw)
+    assert entry.to_event() == AuditEvent(**{**_fields(event), "time": T})
+    assert entry.raw == raw
+
+
+def _fields(event: AuditEvent) -> dict[str, object]:
+    return {f: getattr(event, f) for f in event.__dataclass_fields__}
+
+
+@given(st.binary(max_size=300))
+def test_entry_decoder_garbage_bytes(data: bytes) -> None:
+    try:
+        decode_entry(data)
+    except fp.FormatError:
+        return
+    # Anything accepted must be exactly canonical: re-encoding gives the same bytes.
+    entry = decode_entry(data)
+    assert encode_event(entry.to_event(), entry.time, entry_id=entry.entry_id) == data
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids,
+                                                               max_size=4),
+    max_leaves=12)
+
+
+@given(st.dictionaries(st.sampled_from(["v", "id", "time", "action", "decision", "actor",
+                                         "details", "fields_returned", "break_glass", "x"]),
+                       _json, max_size=8))
+def test_entry_decoder_garbage_json(obj: dict[str, object]) -> None:
+    data = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    with contextlib.suppress(fp.FormatError):
+        decode_entry(data.encode("utf-8", "surrogatepass"))
+
+
+def test_deeply_nested_json_is_a_format_error() -> None:
+    with pytest.raises(fp.FormatError):
+        decode_entry(b"[" * 100_000)
+
+
+@given(st.binary(max_size=300), st.binary(max_size=70))
+def test_checkpoint_parser_garbage(body: bytes, sig: bytes) -> None:
+    with contextlib.suppress(fp.FormatError):
+        Checkpoint.parse(body, sig)
+
+
+def test_checkpoint_body_layout_and_tampering() -> None:
+    signer = fp.Ed25519Signer.generate()
+    log = AuditLog("memory:", signer=signer, origin="lotus/audit", clock=fp.FixedClock(T))
+    log.append("read", actor="amy", subject="c1")
+    cp = log.checkpoint()
+    lines = cp.body.decode().splitlines()
+    assert lines[0] == "finprivacy-audit-checkpoint/v1"
+    assert [ln.split(" ")[0] for ln in lines[1:]] == ["origin", "size", "root", "chain",
+                                                      "time", "key"]
+    assert lines[2] == "size 1" and lines[5] == "time 2026-03-02T09:30:15.123456Z"
+    cp.verify_signature(signer.verifier())
+    forged = Checkpoint.parse(cp.body.replace(b"size 1", b"size 2"), cp.signature)
+    with pytest.raises(fp.AuditIntegrityError):
+        forged.verify_signature(signer.verifier())
+    with pytest.raises(fp.AuditIntegrityError):
+        cp.verify_signature(fp.Ed25519Signer.generate().verifier())
+    with pytest.raises(fp.FormatError):
+        Checkpoint.parse(cp.body.replace(b"size 1", b"size 01"), cp.signature)
+
+
+def test_signer_roundtrip_and_verifier_errors() -> None:
+    signer = fp.Ed25519Signer.generate()
+    again = fp.Ed25519Signer.from_private_bytes(signer.export_private_bytes())
+    assert again.key_id == signer.key_id and len(signer.key_id) == 16
+    sig = signer.sign(b"msg")
+    fp.Ed25519Verifier(signer.public_key_bytes()).verify(sig, b"msg")
+    with pytest.raises(fp.VerificationError):
+        signer.verifier().verify(sig, b"msg!")
+    with pytest.raises(fp.VerificationError):
+        signer.verifier().verify(sig[:-1], b"msg")
+    with pytest.raises(fp.InvalidInputError):
+        fp.Ed25519Verifier(b"short")
+    with pytest.raises(fp.KeyringError):
+        fp.Ed25519Signer.from_private_bytes(b"short")
+
+
+# -- export and the stand-alone verifier -------------------------------------------------------
+
+
+@pytest.fixture
+def exported(tmp_path: Path) -> tuple[Path, Path, fp.Ed25519Signer]:
+    signer = fp.Ed25519Signer.generate()
+    log = AuditLog("memory:", signer=signer, origin="lotus/audit", clock=fp.FixedClock(T))
+    for i in range(12):
+        log.append("read", actor="amy", subject=f"c{i}", decision="allowed")
+    log.checkpoint()
+    for i in range(5):
+        log.append("read", actor="bob", subject=f"c{i}", decision="allowed")
+    path = tmp_path / "audit.jsonl"
+    log.export(str(path), inclusion_for=[3])
+    key = tmp_path / "audit.pub"
+    key.write_text(signer.public_key_bytes().hex())
+    return path, key, signer
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "finprivacy.audit", *args],
+                          capture_output=True, text=True, check=False, timeout=120)
+
+
+def test_cli_verifies_a_good_export(exported: tuple[Path, Path, fp.Ed25519Signer]) -> None:
+    path, key, _ = exported
+    ok = _cli("verify", str(path), "--public-key", str(key), "--format", "json")
+    assert ok.returncode == 0, ok.stderr
+    report = json.loads(ok.stdout)
+    assert report["ok"] and report["size"] == 17 and report["keys_pinned"]
+    unpinned = _cli("verify", str(path))
+    assert unpinned.returncode == 0 and "not pinned" in unpinned.stdout
+
+
+def test_cli_fails_on_a_tampered_export(exported: tuple[Path, Path, fp.Ed25519Signer],
+                                        tmp_path: Path) -> None:
+    path, key, _ = exported
+    lines = path.read_text().splitlines()
+    idx = next(i for i, ln in enumerate(lines) if '"seq":6' in ln)
+    rec = json.loads(lines[idx])
+    raw = base64.b64decode(rec["entry"]).replace(b'"c6"', b'"c7"')
+    rec["entry"] = base64.b64encode(raw).decode()
+    lines[idx] = json.dumps(rec)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    out = _cli("verify", str(bad), "--public-key", str(key))
+    assert out.returncode == 1 and "position 11" in out.stderr  # the first checkpoint covers 0..11
+    dropped = tmp_path / "dropped.jsonl"
+    dropped.write_text("\n".join(ln for i, ln in enumerate(lines) if i != idx) + "\n")
+    out = _cli("verify", str(dropped), "--public-key", str(key))
+    assert out.returncode == 1 and "position 6" in out.stderr
+    other = tmp_path / "other.pub"
+    other.write_text(fp.Ed25519Signer.generate().public_key_bytes().hex())
+    assert _cli("verify", str(path), "--public-key", str(other)).returncode == 1
+    assert _cli("verify", str(tmp_path / "missing.jsonl")).returncode == 2
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_text("not json\n")
+    assert _cli("verify", str(garbage)).returncode == 1
+
+
+@given(st.lists(st.text(max_size=40), max_size=6))
+def test_export_verifier_garbage_lines(lines: list[str]) -> None:
+    try:
+        fp.verify_export(lines)
+    except (fp.AuditIntegrityError, fp.FormatError):
+        return
+    pytest.fail("garbage verified")
+
+
+def test_export_verifier_each_line_mutation(exported: tuple[Path, Path, fp.Ed25519Signer]) -> None:
+    path, _, signer = exported
+    lines = path.read_text().splitlines()
+    assert fp.verify_export(lines, keys=signer.verifier()).entries == 17
+    for i in range(1, len(lines)):
+        rec = json.loads(lines[i])
+        for field in ("entry", "signature", "body", "hashes"):
+            if field in rec:
+                value = rec[field]
+                if isinstance(value, list):
+                    if not value:
+                        continue
+                    rec[field] = [base64.b64encode(bytes(32)).decode(), *value[1:]]
+                elif field == "body":
+                    rec[field] = value.replace("size", "size 1", 1)
+                else:
+                    data = bytearray(base64.b64decode(value))
+                    data[len(data) // 2] ^= 1
+                    rec[field] = base64.b64encode(bytes(data)).decode()
+        mutated = [*lines[:i], json.dumps(rec), *lines[i + 1:]]
+        with pytest.raises((fp.AuditIntegrityError, fp.FormatError)):
+            fp.verify_export(mutated, keys=signer.verifier())

@@ -1,0 +1,427 @@
+"""AuditLog on every backend: append, sequence, checkpoints, proofs, tampering, segments."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import pickle
+from collections.abc import Iterator
+
+import pytest
+
+import finprivacy as fp
+from finprivacy.audit import (
+    AuditEvent,
+    AuditLog,
+    AuditSink,
+    Checkpoint,
+    ConsistencyProof,
+    InclusionProof,
+    verify_export,
+)
+from finprivacy.audit._merkle import chain_hash, leaf_hash
+from finprivacy.storage._audit import MemoryAuditStore, SqlAuditStore
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+SIGNER = fp.Ed25519Signer.generate()
+
+
+def _log(url: str, **kw: object) -> AuditLog:
+    clock = kw.pop("clock", None) or fp.FixedClock(T0)
+    return AuditLog(url, signer=SIGNER, clock=clock, origin="lotus/audit", **kw)  # type: ignore[arg-type]
+
+
+def _fill(log: AuditLog, n: int, actor: str = "amy", start: int = 0) -> None:
+    for i in range(start, start + n):
+        log.append("read", actor=actor, subject=f"client-{i % 7}", purpose="bookkeeping",
+                   fields_returned=("name", "phone"), fields_masked=("id_number",),
+                   decision="allowed", request_id=f"req-{i}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+
+
+# -- the contract on every backend -------------------------------------------------------------
+
+
+def test_log_roundtrip_on_every_backend(store_url: str) -> None:
+    log = _log(store_url)
+    assert isinstance(log, AuditSink)
+    _fill(log, 25)
+    cp1 = log.checkpoint()
+    assert cp1.size == 25 and cp1.origin == "lotus/audit"
+    receipt = log.record(AuditEvent(action="update", actor="bob", subject="client-3",
+                                    purpose="correction", fields_returned=("address",)))
+    _fill(log, 14, actor="bob", start=100)
+    cp2 = log.checkpoint()
+    assert cp2.size == 40
+    report = log.verify()
+    assert (report.size, report.checked_entries, report.checked_checkpoints) == (40, 40, 2)
+    seq = log.locate(receipt)
+    entry = log.entry(seq)
+    assert (entry.action, entry.actor, entry.fields_returned) == ("update", "bob", ("address",))
+    assert entry.leaf_hash == receipt.leaf_hash
+    proof = log.inclusion_proof(seq, cp2.size)
+    proof.verify(entry.raw, cp2, SIGNER.verifier())
+    log.consistency_proof(cp1.size, cp2.size).verify(cp1, cp2, SIGNER.verifier())
+    # queries by actor, subject, purpose and time
+    assert len(log.query(actor="bob")) == 15
+    assert [e.seq for e in log.query(subject="client-3", actor="amy")] == [3, 10, 17, 24]
+    assert len(log.query(purpose="correction")) == 1
+    assert len(log.query(start=T0, end=T0 + dt.timedelta(seconds=1))) == 40
+    assert log.query(end=T0) == []
+    assert len(log.query(actor="amy", limit=5)) == 5
+    # export and the stand-alone verifier
+    buf = io.StringIO()
+    final = log.export(buf, inclusion_for=[0, seq])
+    got = verify_export(buf.getvalue().splitlines(), keys=SIGNER.verifier())
+    assert (got.size, got.entries, got.proofs, got.keys_pinned) == (40, 40, 3, True)
+    assert final.size == 40
+    log.close()
+
+
+def test_reopen_sees_the_same_log(db_url: str) -> None:
+    log = _log(db_url)
+    _fill(log, 10)
+    cp = log.checkpoint()
+    log.close()
+    again = _log(db_url)
+    assert again.size == 10
+    assert again.latest_checkpoint() == cp
+    again.verify()
+
+
+def test_strict_and_break_glass_are_sequenced_before_return(store_url: str) -> None:
+    log = _log(store_url, sequence_every=None)
+    _fill(log, 3)
+    assert log.pending() == 3
+    receipt = log.append("read", actor="dr-li", subject="client-9", break_glass=True,
+                         reason="client locked out during audit", decision="allowed")
+    assert receipt.seq == 3 and log.pending() == 0
+    strict = log.append("export", actor="amy", strict=True)
+    assert strict.seq == 4
+    assert log.entry(3).break_glass is True
+
+
+def test_append_many_is_one_batch(store_url: str) -> None:
+    log = _log(store_url, sequence_every=None)
+    events = [AuditEvent(action="read", actor="amy", subject=f"c{i}") for i in range(50)]
+    receipts = log.append_many(events)
+    assert log.pending() == 50
+    assert log.sequence() == 50
+    assert [log.locate(r) for r in receipts] == list(range(50))
+    log.verify()
+
+
+def test_retried_write_does_not_duplicate(store_url: str) -> None:
+    log = _log(store_url, sequence_every=None)
+    row, _ = log._encode(AuditEvent(action="read", actor="amy", subject="c1"))
+    log.store.add_pending([row])
+    log.store.add_pending([row])  # e.g. a retry after a lost commit acknowledgement
+    assert log.sequence() == 1
+
+
+# -- tampering ------------------------------------------------------------------------------
+
+
+def _sql(log: AuditLog, sql: str, params: tuple[object, ...] = ()) -> None:
+    store = log.store
+    assert isinstance(store, SqlAuditStore)
+    with store.db.transaction() as tx:
+        tx.execute(sql, params)
+
+
+def _raw(log: AuditLog, seq: int) -> bytes:
+    return log.entry(seq).raw
+
+
+@pytest.fixture
+def tlog(db_url: str) -> Iterator[AuditLog]:
+    log = _log(db_url)
+    _fill(log, 20)
+    log.checkpoint()
+    _fill(log, 10, start=20)
+    yield log
+    log.close()
+
+
+def _position(log: AuditLog) -> int | None:
+    with pytest.raises(fp.AuditIntegrityError) as info:
+        log.verify()
+    return info.value.position
+
+
+def test_modified_entry_detected_at_its_position(tlog: AuditLog) -> None:
+    tlog.sequence()
+    raw = _raw(tlog, 7).replace(b'"amy"', b'"eve"')
+    _sql(tlog, "UPDATE audit_entries SET raw = ? WHERE seq = ?", (raw, 7))
+    assert _position(tlog) == 7
+
+
+def test_modified_entry_with_rehashed_leaf_detected_by_chain(tlog: AuditLog) -> None:
+    tlog.sequence()
+    raw = _raw(tlog, 12).replace(b'"amy"', b'"eve"')
+    _sql(tlog, "UPDATE audit_entries SET raw = ?, leaf = ? WHERE seq = ?",
+         (raw, leaf_hash(raw), 12))
+    assert _position(tlog) == 12
+
+
+def test_rewritten_history_detected_by_checkpoint(tlog: AuditLog) -> None:
+    # A capable attacker rewrites entry 5 and recomputes every later leaf, chain value
+    # and the head: only the signed checkpoint at size 20 can tell, at its last entry.
+    tlog.sequence()
+    raws = [_raw(tlog, i) for i in range(30)]
+    raws[5] = raws[5].replace(b'"amy"', b'"eve"')
+    chain = bytes(32)
+    for i, raw in enumerate(raws):
+        chain = chain_hash(chain, leaf_hash(raw))
+        _sql(tlog, "UPDATE audit_entries SET raw = ?, leaf = ?, chain = ? WHERE seq = ?",
+             (raw, leaf_hash(raw), chain, i))
+    from finprivacy.audit._log import _integrate
+    from finprivacy.audit._store import TreeState
+
+    state = _integrate(TreeState(0, bytes(32), ()), list(enumerate(raws))).state
+    assert state.chain == chain
+    _sql(tlog, "UPDATE audit_state SET chain = ?, frontier = ? WHERE id = 1",
+         (state.chain, b"".join(state.frontier)))
+    assert _position(tlog) == 19
+
+
+def test_deleted_entry_detected(tlog: AuditLog) -> None:
+    tlog.sequence()
+    _sql(tlog, "DELETE FROM audit_entries WHERE seq = ?", (9,))
+    assert _position(tlog) == 9
+
+
+def test_deleted_and_renumbered_entry_detected(tlog: AuditLog) -> None:
+    tlog.sequence()
+    _sql(tlog, "DELETE FROM audit_entries WHERE seq = ?", (9,))
+    for seq in range(10, 30):
+        _sql(tlog, "UPDATE audit_entries SET seq = ? WHERE seq = ?", (seq - 1, seq))
+    assert _position(tlog) == 9
+
+
+def test_inserted_entry_detected(tlog: AuditLog) -> None:
+    tlog.sequence()
+    for seq in range(29, 14, -1):
+        _sql(tlog, "UPDATE audit_entries SET seq = ? WHERE seq = ?", (seq + 1, seq))
+    forged = _raw(tlog, 3).replace(b'"req-3"', b'"req-x"')
+    _sql(tlog, "INSERT INTO audit_entries (entry_id, seq, time_us, tenant, actor, subject, "
+               "purpose, action, decision, break_glass, key_id, raw, leaf, chain) VALUES "
+               "('forged', 15, 0, '', 'amy', 'c', '', 'read', 'allowed', 0, '', ?, ?, ?)",
+         (forged, leaf_hash(forged), bytes(32)))
+    assert _position(tlog) == 15
+
+
+def test_appended_entry_beyond_head_detected(tlog: AuditLog) -> None:
+    tlog.sequence()
+    forged = _raw(tlog, 3)
+    _sql(tlog, "INSERT INTO audit_entries (entry_id, seq, time_us, tenant, actor, subject, "
+               "purpose, action, decision, break_glass, key_id, raw, leaf, chain) VALUES "
+               "('forged', 30, 0, '', 'amy', 'c', '', 'read', 'allowed', 0, '', ?, ?, ?)",
+         (forged, leaf_hash(forged), bytes(32)))
+    assert _position(tlog) == 30
+
+
+def test_reordered_entries_detected(tlog: AuditLog) -> None:
+    tlog.sequence()
+    _sql(tlog, "UPDATE audit_entries SET seq = -1 WHERE seq = 21")
+    _sql(tlog, "UPDATE audit_entries SET seq = 21 WHERE seq = 22")
+    _sql(tlog, "UPDATE audit_entries SET seq = 22 WHERE seq = -1")
+    assert _position(tlog) == 21
+
+
+def test_truncated_tail_detected(tlog: AuditLog) -> None:
+    tlog.sequence()
+    _sql(tlog, "DELETE FROM audit_entries WHERE seq >= 25")
+    assert _position(tlog) == 25
+
+
+def test_truncation_below_a_checkpoint_detected_even_with_head_reset(tlog: AuditLog) -> None:
+    tlog.sequence()
+    _sql(tlog, "DELETE FROM audit_entries WHERE seq >= 15")
+    from finprivacy.audit._log import _integrate
+    from finprivacy.audit._store import TreeState
+
+    raws = [(i, _raw(tlog, i)) for i in range(15)]
+    st = _integrate(TreeState(0, bytes(32), ()), raws).state
+    _sql(tlog, "UPDATE audit_state SET size = 15, chain = ?, frontier = ? WHERE id = 1",
+         (st.chain, b"".join(st.frontier)))
+    assert _position(tlog) == 15  # the checkpoint at size 20 covers entries that are gone
+
+
+def test_bad_checkpoint_signature_detected(tlog: AuditLog) -> None:
+    _sql(tlog, "UPDATE audit_checkpoints SET signature = ? WHERE size = 20", (bytes(64),))
+    assert _position(tlog) == 19
+
+
+def test_checkpoint_with_wrong_root_detected(tlog: AuditLog) -> None:
+    tlog.sequence()
+    cp = tlog.checkpoints()[0]
+    body = Checkpoint.make_body(origin=cp.origin, size=cp.size, root=bytes(32), chain=cp.chain,
+                                time=cp.time, key_id=cp.key_id)
+    _sql(tlog, "UPDATE audit_checkpoints SET body = ?, signature = ? WHERE size = 20",
+         (body, SIGNER.sign(body)))
+    assert _position(tlog) == 19
+
+
+def test_checkpoint_signed_by_an_unknown_key_detected(tlog: AuditLog) -> None:
+    other = AuditLog("memory:", signer=fp.Ed25519Signer.generate(), origin="lotus/audit")
+    _fill(other, 2)
+    forged = other.checkpoint()
+    tlog.store.add_checkpoint(
+        __import__("finprivacy.audit._store", fromlist=["x"]).StoredCheckpoint(
+            forged.body, forged.signature), forged.size)
+    assert _position(tlog) == 1
+
+
+def test_memory_store_tampering_detected() -> None:
+    log = _log("memory:")
+    _fill(log, 10)
+    log.sequence()
+    store = log.store
+    assert isinstance(store, MemoryAuditStore)
+    entry = store._entries[4]
+    store._entries[4] = dataclasses.replace(entry, raw=entry.raw.replace(b"amy", b"eve"))
+    assert _position(log) == 4
+    store._entries[4] = entry
+    log.verify()
+    del store._entries[6]
+    assert _position(log) == 6
+
+
+# -- crash safety -----------------------------------------------------------------------------
+
+
+def test_crash_between_append_and_sequencing_loses_nothing(db_url: str) -> None:
+    log = _log(db_url, sequence_every=None)
+    receipts = [log.append("read", actor="amy", subject=f"c{i}") for i in range(12)]
+    log.close()
+    del log  # the process "crashes": nothing was sequenced
+    again = _log(db_url, sequence_every=None)
+    assert again.pending() == 12 and again.size == 0
+    assert again.sequence() == 12
+    assert sorted(again.locate(r) for r in receipts) == list(range(12))
+    again.checkpoint()
+    assert again.verify().size == 12
+
+
+def test_killed_process_between_append_and_sequencing(sqlite_url: str, tmp_path: object) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import os, finprivacy as fp\n"
+        f"log = fp.AuditLog({sqlite_url!r}, sequence_every=None)\n"
+        "for i in range(7): log.append('read', actor='amy', subject=f'c{i}')\n"
+        "os._exit(9)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=False, timeout=120)
+    assert out.returncode == 9
+    log = _log(sqlite_url)
+    assert log.pending() == 7
+    log.checkpoint()
+    assert log.verify().size == 7
+    assert {e.subject for e in log.query(actor="amy")} == {f"c{i}" for i in range(7)}
+
+
+# -- segments and pruning ---------------------------------------------------------------------
+
+
+def test_segments_close_prune_and_proofs_still_verify(store_url: str) -> None:
+    clock = fp.FixedClock(T0)
+    log = _log(store_url, clock=clock, retention=dt.timedelta(days=365))
+    _fill(log, 13)
+    jan = log.close_segment()
+    clock.advance(dt.timedelta(days=31))
+    _fill(log, 9, start=13)
+    feb = log.close_segment()
+    clock.advance(dt.timedelta(days=28))
+    _fill(log, 11, start=22)
+    mar = log.checkpoint()
+    assert (jan.start, jan.end, feb.start, feb.end) == (0, 13, 13, 22)
+    assert log.prune() == []  # nothing is old enough
+    clock.advance(dt.timedelta(days=340))
+    pruned = log.prune()
+    assert [s.number for s in pruned] == [1, 2]
+    assert [s.pruned for s in log.segments()] == [True, True]
+    with pytest.raises(fp.NotFoundError):
+        log.entry(5)
+    with pytest.raises(fp.NotFoundError):
+        log.inclusion_proof(5)
+    report = log.verify()
+    assert (report.start, report.size, report.checked_entries) == (22, 33, 11)
+    now = log.checkpoint()
+    for seq in range(22, 33):
+        log.inclusion_proof(seq, now.size).verify(log.entry(seq).raw, now, SIGNER.verifier())
+    log.consistency_proof(feb.end, now.size).verify(feb.checkpoint, now, SIGNER.verifier())
+    log.consistency_proof(mar.size, now.size).verify(mar, now, SIGNER.verifier())
+    with pytest.raises(fp.NotFoundError):
+        log.consistency_proof(jan.end, now.size)
+    buf = io.StringIO()
+    log.export(buf)
+    got = verify_export(buf.getvalue().splitlines(), keys=SIGNER.verifier())
+    assert (got.start, got.size) == (22, 33)
+    _fill(log, 5, start=40)
+    assert log.verify().size == 38
+
+
+def test_prune_needs_retention() -> None:
+    log = _log("memory:")
+    with pytest.raises(fp.ConfigurationError):
+        log.prune()
+
+
+# -- safety of the surface --------------------------------------------------------------------
+
+
+def test_no_secret_in_repr_pickle_or_errors() -> None:
+    signer = fp.Ed25519Signer.generate()
+    private = signer.export_private_bytes()
+    log = AuditLog("memory:", signer=signer)
+    for text in (repr(signer), repr(log), str(log)):
+        assert private.hex() not in text and "private" not in text.lower()
+    with pytest.raises(TypeError):
+        pickle.dumps(signer)
+    card = "6222020200112233445"
+    with pytest.raises(fp.InvalidInputError) as info:
+        log.append("read", actor="amy", reason=card * 100)
+    assert card not in str(info.value)
+    with pytest.raises(fp.InvalidInputError) as info2:
+        log.append("read", actor="amy", details={f"card {card}": "x"})
+    assert card not in str(info2.value)
+    with pytest.raises(fp.FormatError) as info3:
+        fp.audit.decode_entry(b'{"card":"' + card.encode() + b'"}')
+    assert card not in str(info3.value)
+
+
+def test_input_errors_are_typed() -> None:
+    log = _log("memory:")
+    with pytest.raises(fp.InvalidInputError):
+        log.append("")
+    with pytest.raises(fp.InvalidInputError):
+        log.append("read", decision="maybe")  # type: ignore[arg-type]
+    with pytest.raises(fp.InvalidTimeError):
+        log.append("read", time=dt.datetime(2026, 1, 1))  # naive
+    with pytest.raises(fp.InvalidInputError):
+        log.inclusion_proof(0)
+    with pytest.raises(fp.ConfigurationError):
+        AuditLog("memory:").checkpoint()
+    with pytest.raises(fp.ConfigurationError):
+        AuditLog("memory:", origin="has space")
+
+
+def test_proof_objects_roundtrip_json() -> None:
+    log = _log("memory:")
+    _fill(log, 9)
+    cp = log.checkpoint()
+    p = log.inclusion_proof(4)
+    assert InclusionProof.from_json(p.to_json()) == p
+    c = log.consistency_proof(3)
+    assert ConsistencyProof.from_json(c.to_json()) == c
+    assert Checkpoint.from_json(cp.to_json()) == cp
+    with pytest.raises(fp.AuditIntegrityError):
+        p.verify(log.entry(5).raw, cp, SIGNER.verifier())
