@@ -181,8 +181,7 @@ class DisposalCertificate:
             "approvals": [dataclasses.asdict(s) for s in self.approvals],
             "witnesses": [dataclasses.asdict(s) for s in self.witnesses],
             "lines": [_line_to_dict(ln) for ln in self.lines],
-            "excluded": [{**dataclasses.asdict(x), "holds": list(x.holds)}
-                         for x in self.excluded],
+            "excluded": [_excluded_to_dict(x) for x in self.excluded],
         }
 
     def to_json(self) -> str:
@@ -240,10 +239,18 @@ class DisposalCertificate:
 
 
 def _line_to_dict(ln: DisposalLine) -> dict[str, object]:
-    d = dataclasses.asdict(ln)
-    d["executed_at"] = ln.executed_at.isoformat()
-    d["fields"] = list(ln.fields)
-    return d
+    return {
+        "record_id": ln.record_id, "name": ln.name, "record_class": ln.record_class,
+        "years_covered": ln.years_covered, "period_required": ln.period_required,
+        "period_kept": ln.period_kept, "rule": ln.rule, "source": ln.source,
+        "action": ln.action, "method": ln.method, "fields": list(ln.fields),
+        "executed_at": ln.executed_at.isoformat(),
+    }
+
+
+def _excluded_to_dict(x: ExcludedRecord) -> dict[str, object]:
+    return {"record_id": x.record_id, "name": x.name, "record_class": x.record_class,
+            "holds": list(x.holds)}
 
 
 def _aware(text: str) -> _dt.datetime:
@@ -391,8 +398,7 @@ def execute(plan: DisposalPlan, handler: DisposalHandler, *,
             excluded = ExcludedRecord(record_id=rid, name=d.record.name or rid,
                                       record_class=d.record.record_class, holds=live)
             store.put_entry(sweep, rid, "excluded",
-                            json.dumps({**dataclasses.asdict(excluded), "holds": list(live)},
-                                       ensure_ascii=False),
+                            json.dumps(_excluded_to_dict(excluded), ensure_ascii=False),
                             utc(clock.now(), "clock"))
             continue
         method = handler(d)

@@ -23,6 +23,8 @@ from ._schedule import RetentionPeriod, RetentionSchedule, governing
 __all__ = ["DisposalPlan", "Disposition", "PlanSummary", "plan"]
 
 Status = Literal["due", "kept", "held"]
+Basis = Literal["minimum_running", "minimum_outlasts_maximum", "maximum_partial", "minimum_run",
+                "maximum_reached", "maximum_running"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -34,32 +36,60 @@ class Disposition:
     * ``kept``: not yet (``period`` says which rule and until when, or that it is
       permanent or waiting for an event);
     * ``held``: due, but active legal holds (``holds``) stop it.
+
+    :attr:`reason` says why in words; it is composed only when read, so planning
+    millions of records builds no text.
     """
 
     record: RecordLike
     """The record."""
     status: Status
     """``due``, ``kept`` or ``held``."""
-    reason: str
-    """Why, in words (names rules and dates, never data)."""
     period: RetentionPeriod
-    """The governing period (its rule, last day kept, disposable instant)."""
+    """The deciding period (its rule, last day kept, disposable instant)."""
     action: DisposalAction
-    """What to do when due (from the governing rule)."""
+    """What to do when due (from the deciding rule)."""
     fields: frozenset[str] = frozenset()
     """Data categories to act on; empty means the whole record."""
     holds: tuple[str, ...] = ()
     """Ids of the active holds that stop a due record."""
+    basis: Basis = "minimum_running"
+    """Which case of the conflict rules decided (a stable code for programs)."""
+    other: RetentionPeriod | None = None
+    """The other period in a minimum/maximum conflict, if any."""
 
     @property
     def kept_through(self) -> _dt.date | None:
-        """The last day the record is kept under the governing rule (None: permanent/pending)."""
+        """The last day the record is kept under the deciding rule (None: permanent/pending)."""
         return self.period.kept_through
 
     @property
     def partial(self) -> bool:
         """True when only some data categories are due (a maximum under a minimum)."""
         return bool(self.fields)
+
+    @property
+    def reason(self) -> str:
+        """Why, in words: names rules and dates, never data."""
+        p, o = self.period, self.other
+        key = p.rule.key
+        if self.basis == "minimum_outlasts_maximum" and o is not None:
+            text = f"minimum {key} outlasts maximum {o.rule.key}: kept {_until(p)}"
+        elif self.basis == "maximum_partial" and o is not None:
+            text = (f"maximum {key} reached; minimum {o.rule.key} keeps only the fields "
+                    f"it needs {_until(o)}")
+        elif self.basis == "minimum_run":
+            gov = o if o is not None else p
+            text = f"{gov.rule.key}: kept through {gov.kept_through}, now due"
+        elif self.basis == "maximum_reached":
+            text = f"maximum {key} reached after {p.kept_through}"
+        elif self.basis == "maximum_running":
+            text = f"maximum {key}: may be kept {_until(p)}"
+        else:
+            text = f"{key}: kept {_until(p)}"
+        if self.holds:
+            text += f"; held by {', '.join(self.holds)}"
+        return text
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -179,6 +209,12 @@ def decide_one(schedule: RetentionSchedule, record: RecordLike, now: _dt.datetim
                holds: HoldIndex) -> Disposition:
     """Decide one record: the conflict rules of the schedule, then the holds."""
     periods = schedule.periods(record)
+    if len(periods) == 1 and periods[0].rule.kind is RuleKind.MINIMUM:  # the common case
+        gov = periods[0]
+        if not gov.is_due(now):
+            return Disposition(record, "kept", gov, gov.rule.action)
+        return _held_or(holds, Disposition(record, "due", gov, gov.rule.action,
+                                           basis="minimum_run"))
     minimums = [p for p in periods if p.rule.kind is RuleKind.MINIMUM]
     maximums = [p for p in periods if p.rule.kind is RuleKind.MAXIMUM]
     gov = governing(periods)
@@ -190,27 +226,19 @@ def decide_one(schedule: RetentionSchedule, record: RecordLike, now: _dt.datetim
             fields = _fields_past_maximum(record, maximums, open_minimums, now)
             if fields:
                 return _held_or(holds, Disposition(
-                    record, "due",
-                    f"maximum {first_max.rule.key} reached; minimum {gov.rule.key} keeps "
-                    f"only the fields it needs until {_until(gov)}",
-                    first_max, first_max.rule.action, fields))
-            return Disposition(record, "kept",
-                               f"minimum {gov.rule.key} outlasts maximum "
-                               f"{first_max.rule.key}: kept {_until(gov)}",
-                               gov, gov.rule.action)
-        return Disposition(record, "kept", f"{gov.rule.key}: kept {_until(gov)}",
-                           gov, gov.rule.action)
+                    record, "due", first_max, first_max.rule.action, fields,
+                    basis="maximum_partial", other=gov))
+            return Disposition(record, "kept", gov, gov.rule.action,
+                               basis="minimum_outlasts_maximum", other=first_max)
+        return Disposition(record, "kept", gov, gov.rule.action)
     if minimums:
         chosen = first_max if (first_max is not None and max_due) else gov
-        return _held_or(holds, Disposition(
-            record, "due", f"{gov.rule.key}: kept through {gov.kept_through}, now due",
-            chosen, chosen.rule.action))
+        return _held_or(holds, Disposition(record, "due", chosen, chosen.rule.action,
+                                           basis="minimum_run", other=gov))
     if max_due:
-        return _held_or(holds, Disposition(
-            record, "due", f"maximum {gov.rule.key} reached after {gov.kept_through}",
-            gov, gov.rule.action))
-    return Disposition(record, "kept", f"maximum {gov.rule.key}: may be kept {_until(gov)}",
-                       gov, gov.rule.action)
+        return _held_or(holds, Disposition(record, "due", gov, gov.rule.action,
+                                           basis="maximum_reached"))
+    return Disposition(record, "kept", gov, gov.rule.action, basis="maximum_running")
 
 
 def _until(p: RetentionPeriod) -> str:
@@ -239,8 +267,7 @@ def _held_or(index: HoldIndex, d: Disposition) -> Disposition:
     ids = index.covering(d.record)
     if not ids:
         return d
-    return dataclasses.replace(d, status="held", holds=ids,
-                               reason=d.reason + f"; held by {', '.join(ids)}")
+    return dataclasses.replace(d, status="held", holds=ids)
 
 
 def plan(records: Iterable[RecordLike], now: _dt.datetime, *, schedule: RetentionSchedule,

@@ -58,6 +58,8 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
 
 def _clamp(year: int, month: int, day: int) -> _dt.date:
     """``year-month-day``, or the last day of that month when ``day`` does not exist."""
+    if day <= 28:
+        return _dt.date(year, month, day)
     return _dt.date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 
@@ -123,9 +125,19 @@ class RetentionPeriod:
         """True when the rule keeps the record for ever."""
         return self.rule.duration.permanent
 
+    _due_utc: _dt.datetime | None = dataclasses.field(default=None, init=False, repr=False,
+                                                      compare=False)
+
+    def __post_init__(self) -> None:
+        if self.disposable_from is not None:
+            object.__setattr__(self, "_due_utc", self.disposable_from.astimezone(_dt.UTC))
+
     def is_due(self, now: _dt.datetime) -> bool:
         """Return True when the period has run at the aware instant ``now``."""
-        return self.disposable_from is not None and now >= self.disposable_from
+        due = self._due_utc
+        if now.tzinfo is None:
+            raise InvalidTimeError("now must be timezone-aware (got a naive datetime)")
+        return due is not None and now >= due
 
     def _order(self) -> tuple[int, _dt.datetime]:
         # Longest first: permanent and pending periods never end.
@@ -148,8 +160,8 @@ class RetentionSchedule:
     duplicate rule keys or an empty schedule.
     """
 
-    __slots__ = ("_by_category", "_by_class", "_cache", "_fye", "_rules", "_tz", "name",
-                 "zone")
+    __slots__ = ("_by_category", "_by_class", "_cache", "_fiscal", "_fye", "_rules", "_tz",
+                 "name", "zone")
 
     def __init__(self, rules: Iterable[RetentionRule], *, zone: str,
                  fiscal_year_end: tuple[int, int] = (12, 31), name: str = "") -> None:
@@ -184,6 +196,7 @@ class RetentionSchedule:
         self._by_class = {k: tuple(v) for k, v in by_class.items()}
         self._by_category = {k: tuple(v) for k, v in by_category.items()}
         self._cache = functools.lru_cache(maxsize=4096)(self._day_period)
+        self._fiscal = functools.lru_cache(maxsize=4096)(self._fiscal_period)
 
     def __repr__(self) -> str:
         return (f"RetentionSchedule(name={self.name!r}, zone={self.zone!r}, "
@@ -231,7 +244,9 @@ class RetentionSchedule:
 
     def fiscal_period(self, value: DateLike) -> FiscalPeriod:
         """Return the fiscal year containing ``value`` (an aware instant or a local date)."""
-        day = self.local_date(value)
+        return self._fiscal(self.local_date(value))
+
+    def _fiscal_period(self, day: _dt.date) -> FiscalPeriod:
         end = self._fy_end_in(day.year)
         if day > end:
             return FiscalPeriod(end + _ONE_DAY, self._fy_end_in(day.year + 1))
@@ -309,7 +324,7 @@ class RetentionSchedule:
 
     def periods(self, record: RecordLike) -> tuple[RetentionPeriod, ...]:
         """Compute the period of every rule that applies to ``record``."""
-        return tuple(self.period(rule, record) for rule in self.rules_for(record))
+        return tuple([self.period(rule, record) for rule in self.rules_for(record)])
 
     def retain_until(self, record: RecordLike) -> RetentionPeriod:
         """Return the period that decides when ``record`` as a whole may be disposed of.
