@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-CHAPTERS = ("encryption", "searchable", "masking", "consent", "access", "audit", "retention")
+CHAPTERS = ("encryption", "searchable", "masking", "consent", "access", "audit", "retention",
+            "rights")
 """The demo's chapters, in the order the story tells them."""
 
 
