@@ -28,6 +28,24 @@ from .access import load_policy as load_policy
 from .access import minimize as minimize
 from .access import requires as requires
 from .access import set_access_control as set_access_control
+from .audit import AccessReview as AccessReview
+from .audit import Alert as Alert
+from .audit import AuditEntry as AuditEntry
+from .audit import AuditLog as AuditLog
+from .audit import AuditReceipt as AuditReceipt
+from .audit import BreakGlassRule as BreakGlassRule
+from .audit import BulkReadRule as BulkReadRule
+from .audit import Checkpoint as Checkpoint
+from .audit import ConsistencyProof as ConsistencyProof
+from .audit import DeniedBurstRule as DeniedBurstRule
+from .audit import IncidentScope as IncidentScope
+from .audit import InclusionProof as InclusionProof
+from .audit import Monitor as Monitor
+from .audit import OffHoursRule as OffHoursRule
+from .audit import verify_checkpoint as verify_checkpoint
+from .audit import verify_consistency as verify_consistency
+from .audit import verify_export as verify_export
+from .audit import verify_inclusion as verify_inclusion
 from .audit.events import AuditEvent as AuditEvent
 from .audit.events import AuditSink as AuditSink
 from .clock import Clock as Clock
@@ -49,6 +67,8 @@ from .crypto import BlindIndex as BlindIndex
 from .crypto import CardTokenizer as CardTokenizer
 from .crypto import CompoundBlindIndex as CompoundBlindIndex
 from .crypto import DeterministicCipher as DeterministicCipher
+from .crypto import Ed25519Signer as Ed25519Signer
+from .crypto import Ed25519Verifier as Ed25519Verifier
 from .crypto import EnvironmentProvider as EnvironmentProvider
 from .crypto import KeyProvider as KeyProvider
 from .crypto import Keyring as Keyring
@@ -103,15 +123,23 @@ __version__ = "0.1.0.dev0"
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "AccessControl",
     "AccessDeniedError",
+    "AccessReview",
     "Actor",
+    "Alert",
     "Attestation",
     "AttestationRequirement",
+    "AuditEntry",
     "AuditEvent",
     "AuditIntegrityError",
+    "AuditLog",
+    "AuditReceipt",
     "AuditSink",
     "AwsKmsProvider",
     "BlindIndex",
+    "BreakGlassRule",
+    "BulkReadRule",
     "CardTokenizer",
+    "Checkpoint",
     "Clock",
     "CompoundBlindIndex",
     "ConfigurationError",
@@ -123,13 +151,17 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "ConsentReceipt",
     "ConsentRequiredError",
     "ConsentStatus",
+    "ConsistencyProof",
     "Controller",
     "CryptoError",
     "DataField",
     "DataInventory",
     "DecryptionError",
     "DelegationGrant",
+    "DeniedBurstRule",
     "DeterministicCipher",
+    "Ed25519Signer",
+    "Ed25519Verifier",
     "Encrypted",
     "EnvironmentProvider",
     "Evidence",
@@ -139,6 +171,8 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "FixedClock",
     "FormatError",
     "Hashed",
+    "IncidentScope",
+    "InclusionProof",
     "InvalidIdentifierError",
     "InvalidInputError",
     "InvalidTimeError",
@@ -150,8 +184,10 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "LegalHold",
     "LegalHoldError",
     "MemoryGrantStore",
+    "Monitor",
     "NotFoundError",
     "NoticeVersion",
+    "OffHoursRule",
     "PassphraseProvider",
     "Permission",
     "Pkcs11Provider",
@@ -192,4 +228,8 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "set_access_control",
     "storage",
     "use_keyring",
+    "verify_checkpoint",
+    "verify_consistency",
+    "verify_export",
+    "verify_inclusion",
 ]

@@ -39,6 +39,9 @@ from ._providers import Argon2Profile as Argon2Profile
 from ._providers import EnvironmentProvider as EnvironmentProvider
 from ._providers import KeyProvider as KeyProvider
 from ._providers import PassphraseProvider as PassphraseProvider
+from ._signing import Ed25519Signer as Ed25519Signer
+from ._signing import Ed25519Verifier as Ed25519Verifier
+from ._signing import ed25519_key_id as ed25519_key_id
 from ._subject_keys import SubjectKeyRecord as SubjectKeyRecord
 from ._subject_keys import SubjectKeys as SubjectKeys
 from ._subject_keys import SubjectKeyStore as SubjectKeyStore
@@ -57,6 +60,8 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "CardTokenizer",
     "CompoundBlindIndex",
     "DeterministicCipher",
+    "Ed25519Signer",
+    "Ed25519Verifier",
     "EnvironmentProvider",
     "FF1",
     "HashProfile",
@@ -79,6 +84,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "SubjectKeys",
     "SubjectTombstone",
     "current_keyring",
+    "ed25519_key_id",
     "is_token",
     "luhn_valid",
     "plan_blind_index",

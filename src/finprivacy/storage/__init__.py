@@ -8,6 +8,7 @@ store is accepted.
 
 from __future__ import annotations
 
+from . import _audit as _audit  # registers the "audit" stores
 from . import _retention as _retention  # registers the "retention" stores
 from . import _subject_keys as _subject_keys  # registers the "subject_keys" stores
 from ._consent import MemoryConsentStore as MemoryConsentStore
