@@ -515,3 +515,31 @@ def test_event_requires_aware_time() -> None:
     with pytest.raises(fp.InvalidInputError):
         ConsentEvent(event_id="e", subject="s", purpose="p", kind="granted",  # type: ignore[arg-type]
                      time=T0)
+
+
+def test_other_processes_notice_changes_seen_after_metadata_ttl(sqlite_url: str) -> None:
+    writer, clock = make(sqlite_url)
+    reader = ConsentLedger(SqlConsentStore.open(sqlite_url), clock=clock, cache_ttl=0,
+                           metadata_ttl=30)
+    tick = FakeMonotonic()
+    reader._monotonic = tick
+    writer.publish_notice("privacy", "v1", purposes=["marketing"])
+    writer.grant("c1", "marketing")
+    assert reader.check("c1", "marketing")
+    clock.advance(dt.timedelta(days=1))
+    writer.publish_notice("privacy", "v2", purposes=["marketing"], change="material")
+    assert not writer.check("c1", "marketing")
+    assert reader.check("c1", "marketing")  # notices are re-read every metadata_ttl
+    tick.t += 30.01
+    assert reader.status("c1", "marketing").reason == "notice_changed"
+
+
+def test_doctests_pass() -> None:
+    import doctest
+
+    from finprivacy.consent import _ledger, _model, _receipt
+
+    for module in (_ledger, _model, _receipt):
+        result = doctest.testmod(module)
+        assert result.failed == 0, module.__name__
+    assert doctest.testmod(_ledger).attempted >= 5

@@ -113,13 +113,18 @@ class ConsentLedger:
     Caching: ``check``/``require``/``status`` keep each (subject, purpose)'s events in an
     in-process LRU of ``cache_size`` entries. Writes through this ledger update it at
     once; writes by *other* processes or ledgers become visible after at most
-    ``cache_ttl`` seconds (monotonic time). ``cache_ttl=0`` reads through to the store
-    on every call.
+    ``cache_ttl`` seconds (monotonic time). ``cache_ttl=0`` reads the events through
+    to the store on every call. Purpose definitions and notice versions change
+    rarely; they are re-read at most every ``metadata_ttl`` seconds (and at once
+    after :meth:`define_purpose` or :meth:`publish_notice` through this ledger), so a
+    material notice change published by another process takes effect here within
+    ``metadata_ttl``.
 
     >>> import datetime as dt, finprivacy as fp
     >>> clock = fp.FixedClock(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     >>> ledger = fp.ConsentLedger("memory:", clock=clock)
-    >>> _ = ledger.define_purpose(fp.Purpose(key="newsletter", description="Monthly tax tips"))
+    >>> tips = fp.ConsentPurpose(key="newsletter", description="Monthly tax tips")
+    >>> _ = ledger.define_purpose(tips)
     >>> ledger.check("client-42", "newsletter")
     False
     >>> _ = ledger.grant("client-42", "newsletter")
@@ -129,20 +134,23 @@ class ConsentLedger:
 
     def __init__(self, store: ConsentStore | str, *, clock: Clock | None = None,
                  audit: AuditSink | None = None, age_rule: AgeRule = PIPL_AGE_RULE,
-                 cache_ttl: float = 1.0, cache_size: int = 100_000) -> None:
+                 cache_ttl: float = 1.0, cache_size: int = 100_000,
+                 metadata_ttl: float = 5.0) -> None:
         if isinstance(store, str):
             store = open_store("consent", store)
         if not isinstance(store, ConsentStore):
             raise ConfigurationError("store must be a ConsentStore or a store URL")
         if not isinstance(age_rule, AgeRule):
             raise ConfigurationError("age_rule must be an AgeRule")
-        if cache_ttl < 0 or cache_size < 0:
-            raise ConfigurationError("cache_ttl and cache_size must not be negative")
+        if cache_ttl < 0 or cache_size < 0 or metadata_ttl < 0:
+            raise ConfigurationError("cache_ttl, cache_size and metadata_ttl must not be "
+                                     "negative")
         self._store: ConsentStore = store
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._audit = audit
         self._age_rule = age_rule
         self._ttl = float(cache_ttl)
+        self._meta_ttl = float(metadata_ttl)
         self._size = int(cache_size)
         self._lock = threading.RLock()
         self._cache: collections.OrderedDict[tuple[str, str], _Entry] = (
@@ -491,7 +499,7 @@ class ConsentLedger:
     def _load_purposes(self, *, force: bool = False) -> dict[str, Purpose]:
         now = self._monotonic()
         with self._lock:
-            if force or now - self._purposes_at > self._ttl:
+            if force or now - self._purposes_at > self._meta_ttl:
                 self._purposes = self._store.purposes()
                 self._purposes_at = now
             return self._purposes
@@ -499,7 +507,7 @@ class ConsentLedger:
     def _load_material(self) -> dict[str, list[_Material]]:
         now = self._monotonic()
         with self._lock:
-            if now - self._notices_at > self._ttl:
+            if now - self._notices_at > self._meta_ttl:
                 material: dict[str, list[_Material]] = {}
                 notices: dict[str, list[NoticeVersion]] = {}
                 for notice_id in self._store.notice_ids():
@@ -548,7 +556,7 @@ class ConsentLedger:
                 ) -> tuple[Purpose, tuple[ConsentEvent, ...], _dt.datetime]:
         _check_id(subject, "subject")
         tick = self._monotonic()
-        purposes = self._purposes if tick - self._purposes_at <= self._ttl \
+        purposes = self._purposes if tick - self._purposes_at <= self._meta_ttl \
             else self._load_purposes()
         definition = purposes.get(_check_id(purpose, "purpose"))
         if definition is None:
@@ -584,7 +592,7 @@ class ConsentLedger:
             return False, "separate_consent_missing", last
         if last.expires_at is not None and at >= last.expires_at:
             return False, "expired", last
-        material = self._material if self._monotonic() - self._notices_at <= self._ttl \
+        material = self._material if self._monotonic() - self._notices_at <= self._meta_ttl \
             else self._load_material()
         for change in material.get(purpose.key, ()):
             if change.effective_from > at:

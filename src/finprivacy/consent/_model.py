@@ -12,6 +12,7 @@ import datetime as _dt
 import hashlib
 import ipaddress
 import json
+import re
 from typing import Literal, get_args
 
 from ..clock import utc
@@ -115,9 +116,11 @@ def _int_between(value: object, low: int, high: int) -> bool:
             and low <= value <= high)
 
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def _is_hex64(value: object) -> bool:
-    return (isinstance(value, str) and len(value) == 64
-            and all(c in "0123456789abcdef" for c in value))
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
 def _set(obj: object, name: str, value: object) -> None:
@@ -128,7 +131,7 @@ def notice_sha256(text: str) -> str:
     """Return the hex SHA-256 of a notice text as shown (UTF-8, exactly as displayed).
 
     >>> notice_sha256("We verify your account.")[:16]
-    '6c34a72dc60b1bdd'
+    'e4aec0fffa42b246'
     """
     if not isinstance(text, str):
         raise InvalidInputError("notice text must be a string")
@@ -469,9 +472,20 @@ class ConsentEvent:
 
     def sealed(self, seq: int, prev_hash: str) -> ConsentEvent:
         """Return a copy placed at ``seq`` after ``prev_hash``, with its hash computed."""
-        placed = dataclasses.replace(self, seq=seq, prev_hash=prev_hash, hash="")
-        return dataclasses.replace(placed, hash=placed.compute_hash())
+        if not _int_between(seq, 1, 2**62) or not _is_hex64(prev_hash):
+            raise InvalidInputError("seq must be positive and prev_hash 64 hex digits")
+        # Copy without re-running validation: every field was checked on construction.
+        placed = object.__new__(ConsentEvent)
+        for name in _EVENT_FIELDS:
+            object.__setattr__(placed, name, getattr(self, name))
+        object.__setattr__(placed, "seq", seq)
+        object.__setattr__(placed, "prev_hash", prev_hash)
+        object.__setattr__(placed, "hash", "")
+        object.__setattr__(placed, "hash", placed.compute_hash())
+        return placed
 
+
+_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(ConsentEvent))
 
 GENESIS_HASH = _GENESIS
 """The ``prev_hash`` of a subject's first event."""
