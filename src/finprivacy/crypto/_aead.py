@@ -29,13 +29,17 @@ _FAILED = "token failed authentication"
 class Aead:
     """AES-GCM with a fixed key; the object is cached per key by the keyring."""
 
-    __slots__ = ("_gcm", "seal")
+    __slots__ = ("_gcm", "open_raw", "seal")
 
     def __init__(self, key: bytes) -> None:
         self._gcm = AESGCM(key)
         # ``seal(nonce, plaintext, aad) -> ciphertext ‖ tag``: the bound AESGCM method
         # itself, so the keyring's hot path pays for no wrapper.
         self.seal: Callable[[bytes, bytes, bytes], bytes] = self._gcm.encrypt
+        # ``open_raw``: the bound AESGCM.decrypt, raising cryptography's InvalidTag.
+        # The keyring calls it on its hot path and maps the failure itself, after
+        # checking the nonce size (AESGCM also takes 8-11 byte nonces).
+        self.open_raw: Callable[[bytes, bytes, bytes], bytes] = self._gcm.decrypt
 
     def open(self, nonce: bytes, sealed: bytes, aad: bytes) -> bytes:
         """Return the plaintext of ``ciphertext ‖ tag``; :class:`DecryptionError` if forged."""

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -121,7 +122,7 @@ class _Key:
     """One key and its cached AEAD object. Never leaves the keyring."""
 
     __slots__ = ("aad_prefix", "aead", "changed_at", "created_at", "derived", "key_id",
-                 "material", "seal", "status", "template", "text_prefix")
+                 "material", "open_raw", "seal", "status", "template", "text_prefix")
 
     def __init__(self, key_id: str, template: KeyTemplate, status: KeyStatus,
                  created_at: _dt.datetime, changed_at: _dt.datetime,
@@ -136,6 +137,7 @@ class _Key:
         self.derived: dict[tuple[bytes, int], bytes] = {}
         self.aead: Aead | None = None
         self.seal: Callable[[bytes, bytes, bytes], bytes] | None = None
+        self.open_raw: Callable[[bytes, bytes, bytes], bytes] | None = None
         self.status = status
         self.set_status(status, changed_at)
 
@@ -149,9 +151,11 @@ class _Key:
         if usable and self.material is not None and self.aead is None:
             self.aead = Aead(_hkdf(self.material, _AEAD_INFO, 32))
             self.seal = self.aead.seal
+            self.open_raw = self.aead.open_raw
         elif not usable:
             self.aead = None
             self.seal = None
+            self.open_raw = None
 
     def info(self) -> KeyInfo:
         return KeyInfo(self.key_id, self.template.name, self.template.algorithm,
@@ -273,36 +277,6 @@ class Keyring:
         return key.text_prefix + _b2a(nonce + seal(nonce, plain, aad), newline=False
                                       ).translate(_FROM_STD).rstrip(b"=").decode("ascii")
 
-    def _open(self, token: str, context: str) -> tuple[_Key, bytes]:
-        # The other hot path, flat on purpose. Decoding is strict and canonical (see
-        # _token.b64url_decode, which this inlines): one text form per token.
-        try:
-            prefix, key_id, data = token.split(".")
-        except (ValueError, TypeError, AttributeError):
-            if type(token) is str:
-                raise DecryptionError(_BAD) from None
-            return self._open(_token_text(token), context)
-        key = self._keys.get(key_id)
-        if key is None or prefix != _PREFIX:
-            raise DecryptionError(_BAD)
-        aead = key.aead
-        if aead is None:
-            raise _state_error(key)
-        try:
-            raw = data.encode("ascii").translate(_TO_STD)
-            rem = len(raw) & 3
-            if b"!" in raw or (rem and raw[-1] in _NON_CANONICAL[rem]):
-                raise ValueError
-            body = _a2b(raw + _PAD[rem])
-            aad = key.aad_prefix + context.encode("utf-8")
-        except (ValueError, TypeError, UnicodeError):
-            raise DecryptionError(_BAD) from None
-        except AttributeError:
-            raise InvalidInputError("context must be a non-empty str") from None
-        if len(body) < _MIN_BODY:
-            raise DecryptionError(_BAD)
-        return key, aead.open(body[:NONCE_SIZE], body[NONCE_SIZE:], aad)
-
     def decrypt(self, token: str, *, context: str) -> str | bytes:
         """Decrypt a token made by :meth:`encrypt` with the same ``context``.
 
@@ -311,7 +285,35 @@ class Keyring:
         unknown version or key id, wrong context, tampered) and
         :class:`~finprivacy.errors.KeyStateError` if its key is retired or destroyed.
         """
-        plain = self._open(token, context)[1]
+        # The decrypt hot path, flat on purpose (see benchmarks/bench_crypto.py).
+        # Decoding is strict and canonical, inlining _token.b64url_decode: every
+        # token has one text form. The key is looked up by id, never by trying keys.
+        try:
+            prefix, key_id, data = token.split(".")
+        except (ValueError, TypeError, AttributeError):
+            if type(token) is str:
+                raise DecryptionError(_BAD) from None
+            return self.decrypt(_token_text(token), context=context)
+        key = self._keys.get(key_id)
+        if key is None or prefix != _PREFIX:
+            raise DecryptionError(_BAD)
+        gcm_open = key.open_raw
+        if gcm_open is None:
+            raise _state_error(key)
+        try:
+            raw = data.encode("ascii").translate(_TO_STD)
+            rem = len(raw) & 3
+            if b"!" in raw or (rem and raw[-1] in _NON_CANONICAL[rem]):
+                raise ValueError
+            body = _a2b(raw + _PAD[rem])
+            if len(body) < _MIN_BODY:
+                raise ValueError
+            plain = gcm_open(body[:NONCE_SIZE], body[NONCE_SIZE:],
+                             key.aad_prefix + context.encode("utf-8"))
+        except (InvalidTag, ValueError, TypeError, OverflowError):
+            raise DecryptionError(_BAD) from None
+        except AttributeError:
+            raise InvalidInputError("context must be a non-empty str") from None
         flag = plain[0]
         if flag == _FLAG_STR:
             try:
@@ -368,11 +370,9 @@ class Keyring:
 
         A token already under the primary is returned unchanged once authenticated.
         """
-        key, plain = self._open(token, context)
-        if key is self._primary:
+        value = self.decrypt(token, context=context)
+        if self.key_id_of(token) == self._primary.key_id:
             return token
-        value: str | bytes = (plain[1:].decode("utf-8") if plain[0] == _FLAG_STR
-                              else plain[1:])
         return self.encrypt(value, context=context)
 
     def rotate(self) -> str:
