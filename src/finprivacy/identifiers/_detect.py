@@ -127,26 +127,29 @@ _EMAIL = re.compile(
     r"(?![A-Za-z0-9\-])"
 )
 _HAS_DIGIT = re.compile(r"[0-9\uff10-\uff19]")
+_ASCII_DIGIT = re.compile(r"[0-9]")
+_LEAD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ+(")
 
 _NANP_EXCLUDED = frozenset(("400", "800", "833", "844", "855", "866", "877", "888", "900"))
 _MULTI_GROUP_KINDS = frozenset(("cn_phone", "phone", "us_ssn"))
 _Cand = tuple[str, float, str]  # kind, confidence, normalised value
 
 
-def _context(text: str, start: int) -> tuple[str, frozenset[str], bool]:
+def _context(text: str, lowered: str, start: int) -> tuple[str, frozenset[str], bool]:
     """Return the nearest context word before ``start`` with its kinds and negativity.
 
-    The word counts only if no digit stands between it and the candidate.
+    ``text`` is the width-folded text and ``lowered`` the same, lower-cased. The word
+    counts only if no digit stands between it and the candidate.
     """
-    lo = max(0, start - _WINDOW)
-    window = text[lo:start].lower()
     last = None
-    for m in _KW.finditer(window):
+    for m in _KW.finditer(lowered, max(0, start - _WINDOW), start):
         last = m
-    if last is None or _HAS_DIGIT.search(window, last.end()):
+    if last is None or _ASCII_DIGIT.search(lowered, last.end(), start):
         return _NO_CONTEXT
-    kinds, neg = _WORDS.get(last.group().translate(_SQUASH), (frozenset(), False))
-    return text[lo + last.start():lo + last.end()], kinds, neg
+    word = last.group()
+    kinds, neg = _WORDS.get(word if " " not in word and "_" not in word and "-" not in word
+                            else word.translate(_SQUASH), (frozenset(), False))
+    return text[last.start():last.end()], kinds, neg
 
 
 def _score(kind: str, base: float, ctx: frozenset[str], neg: bool) -> float:
@@ -243,7 +246,7 @@ def _boundary_ok(text: str, start: int, end: int) -> bool:
 
 
 def _numbers(folded: str, start: int, end: int, today: _dt.date,
-             has_kw: bool) -> Iterator[tuple[int, int, _Cand, str]]:
+             lowered: str) -> Iterator[tuple[int, int, _Cand, str]]:
     """Yield (start, end, candidate, context word) for one digit run."""
     if not _boundary_ok(folded, start, end):
         return
@@ -262,7 +265,7 @@ def _numbers(folded: str, start: int, end: int, today: _dt.date,
             return None
         s0 = groups[i][0] if i else start
         e0 = groups[j - 1][1] + (1 if with_x else 0)
-        word, ctx, neg = _context(folded, s0) if has_kw else ("", frozenset(), False)
+        word, ctx, neg = _context(folded, lowered, s0)
         glens = tuple(e - s for s, e in groups[i:j])
         cand = _classify(d, glens, plus and i == 0, paren and i == 0, today, ctx, neg,
                          multi_part=(i, j) != (0, ng) and j - i > 1, intl00=i == 0)
@@ -318,9 +321,9 @@ def _iban_end(folded: str, start: int) -> tuple[int, str] | None:
 
 
 def _codes(folded: str, start: int, end: int, today: _dt.date,
-           has_kw: bool) -> tuple[int, int, _Cand, str] | None:
+           lowered: str) -> tuple[int, int, _Cand, str] | None:
     token = folded[start:end]
-    word, ctx, neg = _context(folded, start) if has_kw else ("", frozenset(), False)
+    word, ctx, neg = _context(folded, lowered, start)
     n = len(token)
     cand: _Cand | None = None
     if n == 18:
@@ -342,21 +345,35 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
         return []
     folded = fold_width(text)
     today = (clock or SystemClock()).now().date()
-    has_kw = True
+    lowered = folded.lower()
+    if len(lowered) != len(folded):  # a few characters lower-case to two; match as written
+        lowered = folded
     raw: list[tuple[int, int, _Cand, str]] = []
     pos, n = 0, len(folded)
     while pos < n:
-        m = _MAIN.search(folded, pos)
-        if m is None:
+        # Prefilter: jump to the next ASCII digit (a C-speed scan), step back over the
+        # few leading characters a candidate may have (IBAN country, passport letter,
+        # "+", "("), and try the combined pattern right there.
+        dm = _ASCII_DIGIT.search(folded, pos)
+        if dm is None:
             break
+        s = d = dm.start()
+        lo = max(pos, d - 4)
+        while s > lo and folded[s - 1] in _LEAD:
+            s -= 1
+        m = _MAIN.match(folded, s)
+        if m is None:
+            run = _ALNUM_RUN.match(folded, d)
+            pos = run.end() if run is not None else d + 1
+            continue
         kind = m.lastgroup
         s, e = m.span()
         if kind == "num":
             if e - s >= 9:  # shorter runs (amounts, dates, hotlines) hold no identifier
-                raw.extend(_numbers(folded, s, e, today, has_kw))
+                raw.extend(_numbers(folded, s, e, today, lowered))
             pos = e
         elif kind == "code":
-            found = _codes(folded, s, e, today, has_kw)
+            found = _codes(folded, s, e, today, lowered)
             if found is not None:
                 raw.append(found)
             pos = e
@@ -366,14 +383,14 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
                 pos = walked[0]  # an IBAN with wrong check digits: skip it whole
                 continue
             if walked is not None:
-                word, ctx, neg = _context(folded, s) if has_kw else ("", frozenset(), False)
+                word, ctx, neg = _context(folded, lowered, s)
                 raw.append((s, walked[0], ("iban", _score("iban", 0.97, ctx, neg), walked[1]),
                             word))
                 pos = walked[0]
                 continue
             code = _CODE.match(folded, s)
             if code is not None:
-                found = _codes(folded, s, code.end(), today, has_kw)
+                found = _codes(folded, s, code.end(), today, lowered)
                 if found is not None:
                     raw.append(found)
             run = _ALNUM_RUN.match(folded, s)
@@ -382,8 +399,7 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
         for m in _EMAIL.finditer(folded):
             value = m.group()
             if email._problem(email.compact(value)) is None:
-                word, ctx, neg = _context(folded, m.start()) if has_kw else ("", frozenset(),
-                                                                             False)
+                word, ctx, neg = _context(folded, lowered, m.start())
                 raw.append((m.start(), m.end(), ("email", _score("email", 0.95, ctx, neg),
                                                  email.compact(value)), word))
     wanted = None if kinds is None else frozenset(kinds)
