@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import finprivacy as fp
 from finprivacy import retention as rt
@@ -121,7 +123,9 @@ def test_execute_disposes_due_records_and_certifies() -> None:
     (event,) = sink.events
     assert event.action == "retention.disposal_certificate"
     assert event.details["certificate_sha256"] == cert.digest
-    assert rt.DisposalCertificate.from_json(event.details["certificate"]) == cert
+    stored = journal.sweep_certificate(plan.sweep_id)
+    assert stored is not None and rt.DisposalCertificate.from_json(stored) == cert
+    assert "银行对账单" not in str(event)  # names stay out of the audit log
     text = cert.render()
     for column in ("名称", "类别", "所属年度", "应保管期限", "已保管期限", "监销人", "Zhao Lei"):
         assert column in text
@@ -271,6 +275,11 @@ def test_nothing_personal_leaks_into_errors_or_reprs() -> None:
     plan = rt.plan([rec], NOW, schedule=SCHEDULE)
     assert secret_name not in repr(plan)
     assert "110101199003070079" not in repr(SCHEDULE)
+    assert secret_name not in repr(rec) and "r-1" in repr(rec)
+    (d,) = rt.plan([rt.RetentionRecord(id="r-2", record_class="bank_statement",
+                                       created=dt.date(2010, 1, 1), name=secret_name)],
+                   NOW, schedule=SCHEDULE)
+    assert secret_name not in repr(d) and secret_name not in d.reason
     # Domain objects pickle (they hold no secrets) and round-trip.
     assert pickle.loads(pickle.dumps(rec)) == rec
 
@@ -326,3 +335,43 @@ def test_erasure_with_holds_and_partial_categories() -> None:
     assert held.outcome == "restrict" and held.holds == ("L-1",)
     with pytest.raises(fp.InvalidInputError, match="'c'"):
         rt.assess_erasure([rec], NOW, schedule=s, subject="someone-else")
+
+
+# -- fuzzing the certificate parser ----------------------------------------------------
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                    lambda kids: st.lists(kids, max_size=4)
+                    | st.dictionaries(st.text(max_size=12), kids, max_size=5), max_leaves=20)
+
+
+@given(st.text(max_size=200))
+def test_certificate_parser_rejects_text_with_format_error(text: str) -> None:
+    with pytest.raises(fp.FormatError):
+        rt.DisposalCertificate.from_json(text)
+
+
+@given(JSON)
+def test_certificate_parser_rejects_json_with_format_error(value: object) -> None:
+    with pytest.raises(fp.FormatError):
+        rt.DisposalCertificate.from_json(json.dumps(value))
+
+
+@given(st.sampled_from(["sweep_id", "issued_at", "lines", "approvals", "excluded"]), JSON)
+def test_certificate_parser_mutations(key: str, value: object) -> None:
+    cert = _CERT
+    data = json.loads(cert.to_json())
+    data[key] = value
+    try:
+        parsed = rt.DisposalCertificate.from_json(json.dumps(data))
+    except fp.FormatError:
+        return
+    assert isinstance(parsed, rt.DisposalCertificate)
+
+
+_CERT = rt.DisposalCertificate(
+    sweep_id="s", schedule="x", zone="UTC", planned_at=NOW, issued_at=NOW, executed_by="a",
+    approvals=(rt.Signatory("a", "b"),), witnesses=(), lines=(rt.DisposalLine(
+        record_id="r", name="n", record_class="c", years_covered="2014", period_required="10 years",
+        period_kept="11 years", rule="k", source="s", action="delete", method="m", fields=(),
+        executed_at=NOW),), excluded=(rt.ExcludedRecord(record_id="q", name="q",
+                                                        record_class="c", holds=("H",)),))

@@ -355,8 +355,10 @@ def execute(plan: DisposalPlan, handler: DisposalHandler, *,
     * **Holds re-checked**: just before each record, the hold store is asked again;
       a record a hold now covers is excluded and listed on the certificate.
     * **Evidence**: returns a :class:`DisposalCertificate` covering the whole sweep
-      and, the first time the sweep completes, records it in ``audit`` as a
-      ``retention.disposal_certificate`` event. A sweep once certified is closed:
+      and, the first time the sweep completes, stores it in the journal and records
+      a ``retention.disposal_certificate`` event in ``audit`` carrying its SHA-256
+      (record names, which may name people, stay out of the audit log; the digest
+      binds the stored certificate to the tamper-evident log). A sweep once certified is closed:
       executing it again calls no handler and returns the certificate (plan a new
       sweep, with a new ``sweep_id``, for records that became due since).
 
@@ -458,7 +460,6 @@ def _certify(plan: DisposalPlan, store: ExecutionJournal, *, actor: str,
             action="retention.disposal_certificate", actor=actor,
             reason=f"disposal sweep {plan.sweep_id}", time=issued,
             details={"sweep_id": plan.sweep_id, "disposed": str(len(lines)),
-                     "excluded": str(len(excluded)), "certificate_sha256": cert.digest,
-                     "certificate": cert.to_json()},
+                     "excluded": str(len(excluded)), "certificate_sha256": cert.digest},
         ))
     return cert

@@ -344,8 +344,10 @@ class RetentionRecord:
     """When the record was made: an aware datetime or a date in the organisation's zone."""
     subject: str = ""
     """The data subject (client) id, if the record is about one person."""
-    name: str = ""
-    """A human name for the disposal certificate (档案名称); defaults to the id."""
+    name: str = dataclasses.field(default="", repr=False)
+    """A human name for the disposal certificate (档案名称); defaults to the id.
+
+    Left out of ``repr`` because a name may name a person."""
     data_categories: frozenset[str] = frozenset()
     """The data categories the record holds (``identity``, ``contact``, ``transactions`` …)."""
     period_end: DateLike | None = None

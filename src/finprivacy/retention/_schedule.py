@@ -280,8 +280,10 @@ class RetentionSchedule:
         """Compute ``rule``'s period for ``record``: start, last day kept, disposable instant."""
         trigger = rule.trigger
         if trigger is Trigger.FISCAL_YEAR_END or trigger is Trigger.CALENDAR_YEAR_END:
-            basis = record.period_end if record.period_end is not None else record.created
-            day = self.local_date(basis, f"record {record.id!r}: created")
+            if record.period_end is not None:
+                day = self.local_date(record.period_end, f"record {record.id!r}: period_end")
+            else:
+                day = self.local_date(record.created, f"record {record.id!r}: created")
             if trigger is Trigger.FISCAL_YEAR_END:
                 event_day = self.fiscal_period(day).end
             else:
