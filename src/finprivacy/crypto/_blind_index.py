@@ -173,36 +173,44 @@ def _check_name(name: str) -> str:
 class _Hasher:
     """Keyed, truncated hashing for one index and one key version."""
 
-    __slots__ = ("_bits", "_fn", "_hexlen", "_mask", "key", "key_id")
+    __slots__ = ("key", "key_id", "value")
 
     def __init__(self, key_id: str, key: bytes, algorithm: str, bits: int) -> None:
         self.key_id = key_id
         self.key = key
-        self._bits = bits
         nbytes = (bits + 7) // 8
-        self._hexlen = (bits + 3) // 4
-        shift = nbytes * 8 - bits
-        self._mask = ((1 << bits) - 1) << shift if shift else 0
+        hexlen = (bits + 3) // 4
+        drop = nbytes * 8 - bits  # low bits to clear when bits is not a multiple of 8
+        prefix = key_id + ":"
         if algorithm == "blake2b":
-            def fn(data: bytes) -> bytes:
-                return hashlib.blake2b(data, key=key, digest_size=nbytes,
-                                       person=_BLAKE_PERSON).digest()
+            blake2b = hashlib.blake2b
+
+            def digest(data: bytes) -> bytes:
+                return blake2b(data, key=key, digest_size=nbytes, person=_BLAKE_PERSON).digest()
         else:
             base = hmac.new(key, digestmod=hashlib.sha256)
 
-            def fn(data: bytes) -> bytes:
+            def digest(data: bytes) -> bytes:
                 h = base.copy()
                 h.update(data)
                 return h.digest()[:nbytes]
-        self._fn = fn
 
-    def value(self, data: bytes) -> str:
-        raw = self._fn(data)
-        if self._mask:
-            # Keep the top ``bits`` bits; print them right-aligned in hex.
-            n = (int.from_bytes(raw, "big") & self._mask) >> (len(raw) * 8 - self._bits)
-            return f"{self.key_id}:{n:0{self._hexlen}x}"
-        return f"{self.key_id}:{raw.hex()}"
+        if not drop and hexlen == 2 * nbytes:
+            if algorithm == "blake2b":
+                blake = hashlib.blake2b
+
+                def value(data: bytes) -> str:
+                    return prefix + blake(data, key=key, digest_size=nbytes,
+                                          person=_BLAKE_PERSON).hexdigest()
+            else:
+                def value(data: bytes) -> str:
+                    return prefix + digest(data).hex()
+        else:
+            def value(data: bytes) -> str:
+                # Keep the top ``bits`` bits; print them right-aligned in hex.
+                n = int.from_bytes(digest(data), "big") >> drop
+                return f"{prefix}{n:0{hexlen}x}"
+        self.value = value
 
 
 class _IndexBase:
@@ -248,6 +256,11 @@ class _IndexBase:
         raise TypeError("blind index objects hold keys and cannot be pickled")
 
     def _hasher(self, key_id: str | None) -> _Hasher:
+        if key_id is None:
+            # The primary key is always usable: skip derive_key's status check.
+            found = self._hashers.get(self._keyring.primary_id)
+            if found is not None:
+                return found
         # derive_key checks the key's status on every call (a retired key refuses) and
         # caches the HKDF output; the hasher is cached per derived key.
         info = _INFO + self._algorithm.encode() + b"\x00" + self._name.encode()
@@ -312,6 +325,8 @@ class BlindIndex(_IndexBase):
         return _apply(self._steps, value, f"value for index {self._name!r}")
 
     def _data(self, value: str | bytes) -> bytes:
+        if type(value) is bytes and not self._steps:
+            return value
         if isinstance(value, bytes | bytearray):
             if self._steps:
                 raise InvalidInputError(
@@ -322,6 +337,10 @@ class BlindIndex(_IndexBase):
 
     def compute(self, value: str | bytes, *, key_id: str | None = None) -> str:
         """Return the index value to store for ``value`` (primary key unless ``key_id``)."""
+        if key_id is None:
+            found = self._hashers.get(self._keyring.primary_id)
+            if found is not None:
+                return found.value(self._data(value))
         return self._compute(self._data(value), key_id)
 
     def lookup_values(self, value: str | bytes) -> list[str]:

@@ -115,6 +115,12 @@ class DeterministicCipher:
 
     # -- keys ---------------------------------------------------------------------------
     def _siv(self, key_id: str | None, context: str) -> tuple[str, AESSIV]:
+        primary = self._keyring.primary_id
+        if key_id is None or key_id == primary:
+            # The primary key is always usable: skip derive_key's status check.
+            hit = self._cache.get((primary, context))
+            if hit is not None:
+                return primary, hit[1]
         # derive_key checks the key's status on every call (a retired key refuses) and
         # caches the HKDF output; the AES-SIV object is cached per derived key.
         got_id, key = self._keyring.derive_key(_INFO + context.encode("utf-8"), key_id=key_id,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Final, cast
+from typing import Final, NamedTuple, cast
 
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
@@ -43,6 +43,7 @@ MIN_DOMAIN: Final = 1_000_000
 _MAX_LENGTH: Final = 4096
 _MAX_TWEAK: Final = 1 << 16
 _ROUNDS: Final = 10
+_PLAN_CACHE: Final = 1024
 
 
 class FF1:
@@ -60,7 +61,8 @@ class FF1:
     threads; the key never appears in its repr.
     """
 
-    __slots__ = ("_aes", "_alphabet", "_index", "_local", "_min_len", "_radix")
+    __slots__ = ("_aes", "_alphabet", "_decimal", "_index", "_local", "_min_len", "_plans",
+                 "_radix")
 
     def __init__(self, key: bytes, *, radix: int = 10, alphabet: str | None = None) -> None:
         key_obj: object = key
@@ -87,6 +89,8 @@ class FF1:
         self._index = {ch: i for i, ch in enumerate(alphabet)}
         self._min_len = max(2, math.ceil(math.log(MIN_DOMAIN) / math.log(radix) - 1e-9))
         self._local = threading.local()
+        self._decimal = alphabet == "0123456789"
+        self._plans: dict[tuple[int, bytes], _Plan] = {}
 
     @property
     def radix(self) -> int:
@@ -138,8 +142,15 @@ class FF1:
             raise InvalidInputError(f"FF1 numerals must be integers from 0 to {self._radix - 1}")
 
     def _run(self, text: str, tweak: bytes, *, encrypt: bool) -> str:
-        if not isinstance(text, str):
+        if not isinstance(cast(object, text), str):
             raise InvalidInputError("FF1 input must be a str")
+        if self._decimal and text.isascii() and text.isdigit():
+            # Fast path for the default radix-10 alphabet: numerals are the digits.
+            n = len(text)
+            plan = self._plan(n, tweak)
+            u = plan.u
+            a_num, b_num = self._rounds(plan, int(text[:u]), int(text[u:]), encrypt)
+            return str(a_num).zfill(u) + str(b_num).zfill(n - u)
         index = self._index
         try:
             numerals = [index[ch] for ch in text]
@@ -159,9 +170,21 @@ class FF1:
         return enc
 
     def _cipher(self, numerals: list[int], tweak: bytes, *, encrypt: bool) -> list[int]:
-        if not isinstance(tweak, bytes | bytearray):
+        radix = self._radix
+        plan = self._plan(len(numerals), tweak)
+        a_num, b_num = self._rounds(plan, _num(numerals[:plan.u], radix),
+                                    _num(numerals[plan.u:], radix), encrypt)
+        return _str(a_num, plan.u, radix) + _str(b_num, plan.v, radix)
+
+    def _plan(self, n: int, tweak: bytes) -> _Plan:
+        """Everything that depends only on the length and the tweak (cached)."""
+        if not isinstance(cast(object, tweak), bytes | bytearray):
             raise InvalidInputError("FF1 tweak must be bytes")
-        n = len(numerals)
+        key = (n, bytes(tweak))
+        plans = self._plans
+        plan = plans.get(key)
+        if plan is not None:
+            return plan
         if n < self._min_len:
             raise InvalidInputError(
                 f"FF1 input too short: radix-{self._radix} strings need at least "
@@ -174,8 +197,7 @@ class FF1:
             raise InvalidInputError(f"FF1 tweak too long (at most {_MAX_TWEAK} bytes)")
         radix = self._radix
         update = self._encryptor().update
-
-        # Steps 1-5 of Algorithm 7.
+        # Steps 1-5 of Algorithm 7 (SP 800-38G section 5.1).
         u = n // 2
         v = n - u
         b = math.ceil(math.ceil(v * math.log2(radix) - 1e-12) / 8)
@@ -185,27 +207,53 @@ class FF1:
         d = 4 * math.ceil(b / 4) + 4
         p_block = (bytes((1, 2, 1)) + radix.to_bytes(3, "big") + bytes((10, u % 256))
                    + n.to_bytes(4, "big") + t.to_bytes(4, "big"))
-        y0 = int.from_bytes(update(p_block), "big")  # CBC-MAC state after P
+        state = int.from_bytes(update(p_block), "big")  # CBC-MAC state after P
         pad = (-t - b - 1) % 16
         prefix = bytes(tweak) + bytes(pad)
-        # CBC-MAC over the whole blocks of T || 0^pad that do not depend on the round.
+        # CBC-MAC over the whole blocks of T || 0^pad, which no round changes.
         fixed = len(prefix) // 16 * 16
-        state = y0
         for off in range(0, fixed, 16):
             block = state ^ int.from_bytes(prefix[off:off + 16], "big")
             state = int.from_bytes(update(block.to_bytes(16, "big")), "big")
         tail = prefix[fixed:]
-        extra_blocks = (d - 1) // 16  # blocks of S beyond R
-        mod_u = radix**u
-        mod_v = radix**v
+        single = len(tail) + 1 + b == 16 and d <= 16
+        if single:
+            # Q's last block is tail || [i] || NUM(B): one AES call per round, and the
+            # block is (state ^ tail ^ i) ^ NUM(B) with the first part fixed per round.
+            tail_int = int.from_bytes(tail, "big") << (8 * (b + 1)) if tail else 0
+            consts = tuple(state ^ tail_int ^ (i << (8 * b)) for i in range(_ROUNDS))
+        else:
+            consts = ()
+        plan = _Plan(u, v, b, d, radix**u, radix**v, state, tail, consts, 128 - 8 * d)
+        if len(plans) >= _PLAN_CACHE:
+            plans.clear()
+        plans[key] = plan
+        return plan
 
-        a_num = _num(numerals[:u], radix)
-        b_num = _num(numerals[u:], radix)
+    def _rounds(self, plan: _Plan, a_num: int, b_num: int, encrypt: bool) -> tuple[int, int]:
+        """Step 6 of Algorithms 7 (encrypt) and 8 (decrypt): the ten Feistel rounds."""
+        update = self._encryptor().update
+        mod_u, mod_v = plan.mod_u, plan.mod_v
+        if plan.consts:
+            shift = plan.shift
+            consts = plan.consts
+            frm = int.from_bytes
+            if encrypt:
+                for i in range(_ROUNDS):
+                    y = frm(update((consts[i] ^ b_num).to_bytes(16, "big")), "big") >> shift
+                    a_num, b_num = b_num, (a_num + y) % (mod_v if i & 1 else mod_u)
+            else:
+                for i in range(_ROUNDS - 1, -1, -1):
+                    y = frm(update((consts[i] ^ a_num).to_bytes(16, "big")), "big") >> shift
+                    b_num, a_num = a_num, (b_num - y) % (mod_v if i & 1 else mod_u)
+            return a_num, b_num
+        b, d, tail = plan.b, plan.d, plan.tail
+        extra_blocks = (d - 1) // 16  # blocks of S beyond R
         rounds = range(_ROUNDS) if encrypt else range(_ROUNDS - 1, -1, -1)
         for i in rounds:
             src = b_num if encrypt else a_num
             q_rest = tail + bytes((i,)) + src.to_bytes(b, "big")
-            y = state
+            y = plan.state
             for off in range(0, len(q_rest), 16):
                 y = int.from_bytes(
                     update((y ^ int.from_bytes(q_rest[off:off + 16], "big")).to_bytes(16, "big")),
@@ -221,12 +269,23 @@ class FF1:
                 y_num = int.from_bytes(r_bytes[:d], "big")
             m_mod = mod_u if i % 2 == 0 else mod_v
             if encrypt:
-                c = (a_num + y_num) % m_mod
-                a_num, b_num = b_num, c
+                a_num, b_num = b_num, (a_num + y_num) % m_mod
             else:
-                c = (b_num - y_num) % m_mod
-                b_num, a_num = a_num, c
-        return _str(a_num, u, radix) + _str(b_num, v, radix)
+                b_num, a_num = a_num, (b_num - y_num) % m_mod
+        return a_num, b_num
+
+
+class _Plan(NamedTuple):
+    u: int
+    v: int
+    b: int
+    d: int
+    mod_u: int
+    mod_v: int
+    state: int
+    tail: bytes
+    consts: tuple[int, ...]
+    shift: int
 
 
 def _num(numerals: list[int], radix: int) -> int:
