@@ -543,3 +543,21 @@ def test_doctests_pass() -> None:
         result = doctest.testmod(module)
         assert result.failed == 0, module.__name__
     assert doctest.testmod(_ledger).attempted >= 5
+
+
+def test_demo_chapter_tells_the_story(tmp_path: Path) -> None:
+    import json
+
+    from finprivacy.cli._demo_consent import chapter
+
+    lines: list[str] = []
+    chapter(tmp_path, lines.append)
+    chapter(tmp_path, lines.append)  # re-runnable in the same folder
+    text = "\n".join(lines)
+    assert "separate_consent_missing" in text
+    assert "notice_changed" in text
+    assert "guardian_needed" in text
+    assert "203.0.113.57" not in text
+    receipt = json.loads((tmp_path / "receipt-client-1.json").read_text(encoding="utf-8"))
+    assert receipt["version"] == "KI-CR-v1.1.0"
+    assert receipt["spiCat"]

@@ -224,6 +224,8 @@ class Database:
             with contextlib.suppress(Exception):
                 conn.close()
         self._local = threading.local()
+        # The file or database may be replaced while closed: check schemas again on reuse.
+        self._migrated.clear()
 
     # -- schema ------------------------------------------------------------------
     def sql(self, text: str) -> str:
