@@ -85,20 +85,30 @@ def _box(value: object) -> _MaskedInput:
     return _MaskedInput(value)
 
 
+_KNOWN_PREFIXES = frozenset({"fp1", "fpd1", "fps1"})
+
+
 def _looks_like_token(value: str) -> bool:
     # Cheap shape test: "<prefix>.<key id>.<body>" with a finprivacy prefix.
     head, dot, _ = value.partition(".")
-    return bool(dot) and value.count(".") == 2 and PREFIX_PATTERN.fullmatch(head) is not None
+    return (bool(dot) and value.count(".") == 2
+            and (head in _KNOWN_PREFIXES or PREFIX_PATTERN.fullmatch(head) is not None))
 
 
 def _keyring_from(context: object) -> Keyring:
-    if isinstance(context, Mapping):
+    if context is not None and (type(context) is dict or isinstance(context, Mapping)):
         kr = context.get("keyring")
         if kr is not None:
-            if not isinstance(kr, Keyring):
+            if type(kr) is not Keyring and not isinstance(kr, Keyring):
                 raise ConfigurationError("context['keyring'] must be a finprivacy Keyring")
             return kr
     return current_keyring()
+
+
+def _require_tokens(context: object) -> bool:
+    if context is None or not (type(context) is dict or isinstance(context, Mapping)):
+        return False
+    return bool(context.get("require_tokens"))
 
 
 def _inner_type(source: Any) -> tuple[type[str] | type[bytes], bool]:
@@ -160,34 +170,31 @@ class Encrypted:
 
         def validate(boxed: _MaskedInput, info: core_schema.ValidationInfo) -> Secret[Any]:
             value = boxed.value
-            field = info.field_name
+            if type(value) is str and _looks_like_token(value):
+                if bound is None:
+                    context = marker.context
+                else:
+                    data = info.data
+                    if bound not in data:
+                        raise ConfigurationError(
+                            f"field {info.field_name} is bound to {bound!r}, which must be "
+                            "declared before it and be valid")
+                    context = marker._context_for(data[bound], info.field_name)
+                keyring = _keyring_from(info.context)
+                plain = keyring.decrypt(value, context=context)
+                if type(plain) is not kind:
+                    raise PydanticCustomError(
+                        "finprivacy_encrypted_type",
+                        "the token holds {held}, the field expects {kind}",
+                        {"held": type(plain).__name__, "kind": kind.__name__})
+                return _Loaded(plain, value.split(".", 2)[1])
             if isinstance(value, Secret):
-                inner = value.reveal()
-                if not isinstance(inner, kind):
+                if not isinstance(value.reveal(), kind):
                     raise PydanticCustomError(
                         "finprivacy_encrypted_type", "expected Secret[{kind}]",
                         {"kind": kind.__name__})
                 return value
             is_json = info.mode == "json"
-            require_tokens = is_json or (isinstance(info.context, Mapping)
-                                         and bool(info.context.get("require_tokens")))
-            if isinstance(value, str) and _looks_like_token(value):
-                record_id = None
-                if bound is not None:
-                    if bound not in info.data:
-                        raise ConfigurationError(
-                            f"field {field} is bound to {bound!r}, which must be declared "
-                            "before it and be valid")
-                    record_id = info.data[bound]
-                keyring = _keyring_from(info.context)
-                key_id = keyring.key_id_of(value)
-                plain = keyring.decrypt(value, context=marker._context_for(record_id, field))
-                if not isinstance(plain, kind):
-                    raise PydanticCustomError(
-                        "finprivacy_encrypted_type",
-                        "the token holds {held}, the field expects {kind}",
-                        {"held": type(plain).__name__, "kind": kind.__name__})
-                return _Loaded(plain, key_id)
             if kind is bytes and isinstance(value, bytearray | memoryview):
                 value = bytes(value)
             if is_json and kind is bytes and isinstance(value, str) and marker.accept_plaintext:
@@ -199,7 +206,7 @@ class Encrypted:
                     {"kind": kind.__name__, "got": type(value).__name__})
             if marker.accept_plaintext:
                 return _Loaded(value, None)
-            if require_tokens:
+            if is_json or _require_tokens(info.context):
                 raise PydanticCustomError(
                     "finprivacy_token_required",
                     "expected an fp1 token; use fp.Encrypted(accept_plaintext=True) to "
@@ -215,9 +222,10 @@ class Encrypted:
                     "an encrypted field holds something other than a Secret; "
                     "refusing to serialise it")
             keyring = _keyring_from(info.context)
-            record_id = getattr(args[0], bound) if bound is not None else None
-            return keyring.encrypt(value.reveal(),
-                                   context=marker._context_for(record_id, None))
+            if bound is None:
+                return keyring.encrypt(value.reveal(), context=marker.context)
+            return keyring.encrypt(value.reveal(), context=marker._context_for(
+                getattr(args[0], bound), None))
 
         ser = core_schema.plain_serializer_function_ser_schema(
             serialize, info_arg=True, is_field_serializer=bound is not None,
