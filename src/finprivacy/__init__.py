@@ -88,8 +88,12 @@ from .errors import CryptoError as CryptoError
 from .errors import DecryptionError as DecryptionError
 from .errors import FinPrivacyError as FinPrivacyError
 from .errors import FormatError as FormatError
+from .errors import InvalidChecksumError as InvalidChecksumError
+from .errors import InvalidComponentError as InvalidComponentError
+from .errors import InvalidFormatError as InvalidFormatError
 from .errors import InvalidIdentifierError as InvalidIdentifierError
 from .errors import InvalidInputError as InvalidInputError
+from .errors import InvalidLengthError as InvalidLengthError
 from .errors import InvalidTimeError as InvalidTimeError
 from .errors import KeyProviderError as KeyProviderError
 from .errors import KeyringError as KeyringError
@@ -173,8 +177,12 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "Hashed",
     "IncidentScope",
     "InclusionProof",
+    "InvalidChecksumError",
+    "InvalidComponentError",
+    "InvalidFormatError",
     "InvalidIdentifierError",
     "InvalidInputError",
+    "InvalidLengthError",
     "InvalidTimeError",
     "KeyProvider",
     "KeyProviderError",

@@ -30,10 +30,10 @@ from ._detect import KINDS as KINDS
 from ._finding import Finding as Finding
 from ._util import fold_width as fold_width
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "DEFAULT_MIN_CONFIDENCE",
-    "KINDS",
     "Finding",
+    "KINDS",
     "bank_card",
     "cn_bank_account",
     "cn_id",

@@ -28,15 +28,15 @@ from ._redact import redact_json as redact_json
 from ._redact import redact_text as redact_text
 from ._scan import scan as scan
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "COMPOUND_SURNAMES",
     "DEFAULT_MIN_CONFIDENCE",
     "DEFAULT_PRESETS",
     "FIELD_KINDS",
+    "Finding",
     "KINDS",
     "MASK_KINDS",
     "PRESETS",
-    "Finding",
     "Preset",
     "kind_for_field",
     "mask",
