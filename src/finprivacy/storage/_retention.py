@@ -184,6 +184,9 @@ _HOLD_COLUMNS = ("hold_id, matter, reason, placed_by, placed_us, reference, rele
 class SqlRetentionStore:
     """Holds and journal on SQLite or PostgreSQL, through :class:`Database`."""
 
+    page_size = 1000
+    """Journal entries read per query by :meth:`entries`."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
         db.migrate(COMPONENT, MIGRATIONS)
@@ -323,12 +326,12 @@ class SqlRetentionStore:
                 rows = tx.fetchall(
                     "SELECT seq, record_id, status, payload FROM retention_journal "
                     "WHERE sweep_id = ? AND (seq > ? OR (seq = ? AND record_id > ?)) "
-                    "ORDER BY seq, record_id LIMIT 1000",
-                    (sweep_id, last_seq, last_seq, last_id))
+                    "ORDER BY seq, record_id LIMIT ?",
+                    (sweep_id, last_seq, last_seq, last_id, self.page_size))
             for _seq, record_id, status, payload in rows:
                 yield JournalEntry(record_id, "done" if status == "done" else "excluded",
                                    payload)
-            if len(rows) < 1000:
+            if len(rows) < self.page_size:
                 return
             last_seq, last_id = rows[-1][0], rows[-1][1]
 
