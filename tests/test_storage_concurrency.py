@@ -1,7 +1,7 @@
 """Four processes append consent events at once: nothing is lost, duplicated or forked.
 
-Runs on SQLite (one file, WAL) and PostgreSQL, with the ``spawn`` start method so every
-worker opens its own connections exactly as separate application servers would.
+Runs on SQLite (one file, WAL) and PostgreSQL, with the ``forkserver`` start method so
+every worker opens its own connections exactly as separate application servers would.
 """
 
 from __future__ import annotations
@@ -21,6 +21,15 @@ BATCHES = 2
 
 def _worker(url: str, worker: int, start: multiprocessing.synchronize.Event,
             out: multiprocessing.Queue[list[str]]) -> None:
+    try:
+        _write(url, worker, start, out)
+    except BaseException as exc:  # report instead of leaving the parent waiting
+        out.put([f"ERROR {type(exc).__name__}: {exc}"])
+        raise
+
+
+def _write(url: str, worker: int, start: multiprocessing.synchronize.Event,
+           out: multiprocessing.Queue[list[str]]) -> None:
     import finprivacy as fp
     from finprivacy.consent import GrantRequest
 
@@ -47,7 +56,10 @@ def _run(url: str) -> None:
 
     ledger = fp.ConsentLedger(url)
     ledger.define_purpose(fp.consent.Purpose(key="marketing", description="Tax tips"))
-    ctx = multiprocessing.get_context("spawn")
+    # forkserver: one server process imports finprivacy once, then forks fresh workers
+    # (no inherited connections or threads); each worker opens its own connections.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["finprivacy"])
     start = ctx.Event()
     out: multiprocessing.Queue[list[str]] = ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(url, w, start, out)) for w in range(PROCESSES)]
@@ -58,6 +70,8 @@ def _run(url: str) -> None:
     for p in procs:
         p.join(timeout=60)
         assert p.exitcode == 0
+    errors = [item for chunk in results for item in chunk if item.startswith("ERROR")]
+    assert not errors, errors
     written = [event_id for chunk in results for event_id in chunk]
     per_worker = SINGLE + BATCH * BATCHES
     assert len(written) == PROCESSES * per_worker
