@@ -601,3 +601,85 @@ def test_no_plaintext_in_errors_events_logs_or_reprs(control: AccessControl, sin
     decision = control.decide("account_verification", "c-1", principal=ALICE)
     assert CARD not in repr(decision)
     assert pickle.loads(pickle.dumps(sink.events[-1])) == sink.events[-1]
+
+
+# -- the audit queue ----------------------------------------------------------------------------
+
+def test_audit_queue_defers_and_flushes_in_order(clock: fp.FixedClock) -> None:
+    durable = Sink()
+    queue = fp.access.AuditQueue(durable)
+    control = AccessControl(POLICY, INVENTORY, audit=queue, clock=clock, masker=masker)
+
+    @control.requires("account_verification", subject="client_id")
+    def load(client_id: str) -> dict[str, Any]:
+        return record(client_id)
+
+    with acting_as(ALICE):
+        load("c-1")
+        clock.advance(dt.timedelta(seconds=1))
+        load("c-2")
+    with acting_as(IVAN), pytest.raises(fp.AccessDeniedError):
+        load("c-3")
+    assert len(queue) == 3 and durable.events == []
+    assert queue.flush() == 3
+    assert [(e.subject, e.decision) for e in durable.events] == [
+        ("c-1", "masked"), ("c-2", "masked"), ("c-3", "denied")]
+    assert durable.events[1].time == NOW + dt.timedelta(seconds=1)  # decision time kept
+    assert set(durable.events[0].fields_masked) == {"card_no", "balance", "cvv"}
+    assert len(queue) == 0 and "0 waiting" in repr(queue)
+
+
+def test_audit_queue_keeps_events_when_the_sink_fails() -> None:
+    class Flaky:
+        def __init__(self) -> None:
+            self.events: list[fp.AuditEvent] = []
+            self.fail = True
+
+        def record(self, event: fp.AuditEvent) -> object:
+            if self.fail and len(self.events) == 1:
+                raise fp.StoreError("down")
+            self.events.append(event)
+            return None
+
+    flaky = Flaky()
+    queue = fp.access.AuditQueue(flaky)
+    for i in range(3):
+        queue.record(fp.AuditEvent(action="read", subject=f"c-{i}"))
+    with pytest.raises(fp.StoreError):
+        queue.flush()
+    assert len(queue) == 2
+    flaky.fail = False
+    assert queue.flush() == 2
+    assert [e.subject for e in flaky.events] == ["c-0", "c-1", "c-2"]
+
+
+def test_audit_queue_auto_flush_and_validation() -> None:
+    durable = Sink()
+    queue = fp.access.AuditQueue(durable, flush_every=2)
+    queue.record(fp.AuditEvent(action="a"))
+    assert durable.events == []
+    queue.record(fp.AuditEvent(action="b"))
+    assert [e.action for e in durable.events] == ["a", "b"]
+    assert fp.access.AuditQueue().drain() == []
+    with pytest.raises(fp.ConfigurationError):
+        fp.access.AuditQueue(flush_every=3)
+    with pytest.raises(fp.ConfigurationError):
+        fp.access.AuditQueue().flush()
+
+
+def test_flat_rows_with_changing_keys(control: AccessControl) -> None:
+    @control.requires("account_verification", subject="client_id")
+    def load(client_id: str, extra: bool) -> dict[str, Any]:
+        row = {"client_id": client_id, "card_no": CARD}
+        if extra:
+            row["cvv"] = CVV
+            row["nested"] = {"cvv": CVV}  # type: ignore[assignment]
+        return row
+
+    with acting_as(ALICE):
+        for extra in (False, True, False, True):
+            out = load("c-1", extra)
+            assert out["card_no"] == "622202*********3445"
+            assert "cvv" not in out
+            if extra:
+                assert out["nested"] == {}

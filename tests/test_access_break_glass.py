@@ -239,3 +239,20 @@ def test_minimize_dicts_models_dataclasses(control: AccessControl) -> None:
         fp.set_access_control(previous)
     with pytest.raises(fp.ConfigurationError, match="unknown purpose"):
         control.minimize(rec, "nope")
+
+
+def test_break_glass_with_an_audit_queue_writes_through(clock: fp.FixedClock) -> None:
+    durable = Sink()
+    queue = fp.access.AuditQueue(durable)
+    control = AccessControl(POLICY, INVENTORY, audit=queue, clock=clock)
+    with acting_as(ACCT):
+        control.decide("account_verification", "c-1")
+        control.protect({"client_id": "c-1"}, "account_verification", "c-1")
+    assert len(queue) == 1 and durable.events == []
+    with acting_as(SUPER), control.break_glass(reason="x", ttl=dt.timedelta(minutes=1)):
+        # The earlier decision was flushed first, then the start entry, synchronously.
+        assert [e.action for e in durable.events] == ["read", "break_glass.start"]
+    memory_only = AccessControl(POLICY, INVENTORY, audit=fp.access.AuditQueue(), clock=clock)
+    with acting_as(SUPER), pytest.raises(fp.ConfigurationError, match="durable"), \
+            memory_only.break_glass(reason="x", ttl=dt.timedelta(minutes=1)):
+        pass

@@ -51,6 +51,7 @@ from ._principal import Principal as Principal
 from ._principal import acting_as as acting_as
 from ._principal import current_principal as current_principal
 from ._principal import require_principal as require_principal
+from ._queue import AuditQueue as AuditQueue
 from ._requires import SubjectSpec as SubjectSpec
 from ._requires import requires as requires
 
@@ -59,6 +60,7 @@ __all__ = [
     "AccessDecision",
     "Attestation",
     "AttestationRequirement",
+    "AuditQueue",
     "BreakGlassReview",
     "BreakGlassSession",
     "CasbinImport",

@@ -16,7 +16,7 @@ import datetime as _dt
 import importlib
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -51,7 +51,8 @@ from ._policy import (
     _positive_duration,
 )
 from ._principal import Principal, _nonempty, current_principal
-from ._shape import HIDE, MASK, RAW, Rule, Shaper
+from ._queue import AuditQueue
+from ._shape import _SCALARS, HIDE, MASK, RAW, FlatPlan, Rule, Shaper, _text
 
 __all__ = [
     "AccessControl",
@@ -95,6 +96,7 @@ _TREATMENT: Final[tuple[FieldTreatment, ...]] = ("raw", "masked", "hidden")
 _FULL_MASK: Final = "****"
 _PLAN_CACHE_MAX: Final = 65536
 _RULE_CACHE_MAX: Final = 4096
+_MISS: Final[Any] = object()
 
 
 @runtime_checkable
@@ -145,7 +147,8 @@ def _action(perm: Permission, keys: tuple[tuple[str, ...], ...], level: str) -> 
 class _Plan:
     """Per field path: raw, masked or hidden. Built once per (roles, tenant, purpose)."""
 
-    __slots__ = ("_cache", "_filter", "_inventory", "_perms", "requirements", "shown_levels")
+    __slots__ = ("_cache", "_filter", "_flat", "_inventory", "_last_flat", "_perms",
+                 "requirements", "shown_levels", "verdict")
 
     def __init__(self, perms: tuple[Permission, ...], inventory: DataInventory,
                  requirements: tuple[AttestationRequirement, ...] = (),
@@ -154,11 +157,14 @@ class _Plan:
         self._inventory = inventory
         self._filter = only
         self._cache: dict[str, Rule] = {}
+        self._flat: dict[tuple[Any, ...], FlatPlan] = {}
+        self._last_flat: FlatPlan | None = None
         fields = [*inventory, inventory.default]
         shown = {f.sensitivity for f in fields
                  if self._compute(f.name if f is not inventory.default else "", f)[0] != HIDE}
         self.shown_levels = frozenset(shown)
         self.requirements = tuple(r for r in requirements if r.levels & self.shown_levels)
+        self.verdict = _Verdict(self, "role")
 
     def rule(self, path: str) -> Rule:
         r = self._cache.get(path)
@@ -421,6 +427,9 @@ class AccessControl:
         self._audit = audit
         self._glass_audit = break_glass_audit or audit
         self._grants = grants
+        self._queue = audit if isinstance(audit, AuditQueue) else None
+        self._att_cache: dict[int, tuple[Principal, tuple[AttestationRequirement, ...],
+                                         str, _dt.datetime, _dt.datetime | None]] = {}
         self._masker: Masker = masker or _default_masker()
         self.reviews: Final[ReviewQueue] = reviews or ReviewQueue()
         self.delegations: Final[Delegations | None] = (
@@ -445,6 +454,7 @@ class AccessControl:
             role for role, anc in closure.items() if anc & glass_roles)
         self._plans: dict[tuple[frozenset[str], str, str], _Plan | None] = {}
         self._self_plans: dict[str, _Plan] = {}
+        self._req_cache: dict[frozenset[str], tuple[AttestationRequirement, ...]] = {}
         self._grant_plans: dict[tuple[str, frozenset[str]], _Plan] = {}
         self._glass_plan = _Plan((Permission("*break_glass*", "*", raw=frozenset({"*"})),),
                                  self.inventory)
@@ -488,10 +498,17 @@ class AccessControl:
         return plan
 
     def _requirements(self, roles: frozenset[str]) -> tuple[AttestationRequirement, ...]:
-        expanded: set[str] = set()
-        for r in roles:
-            expanded |= self._closure.get(r, frozenset({r}))
-        return tuple(a for a in self.policy.attestations if not a.roles or a.roles & expanded)
+        found = self._req_cache.get(roles)
+        if found is None:
+            expanded: set[str] = set()
+            for r in roles:
+                expanded |= self._closure.get(r, frozenset({r}))
+            found = tuple(a for a in self.policy.attestations
+                          if not a.roles or a.roles & expanded)
+            if len(self._req_cache) >= _PLAN_CACHE_MAX:
+                self._req_cache.clear()
+            self._req_cache[roles] = found
+        return found
 
     def _self_plan(self, purpose: str) -> _Plan:
         plan = self._self_plans.get(purpose)
@@ -516,6 +533,24 @@ class AccessControl:
             self._grant_plans[key] = plan
         return plan
 
+    def _attestation_problem(self, principal: Principal,
+                             reqs: tuple[AttestationRequirement, ...], now: _dt.datetime) -> str:
+        """Deny reason if the principal's attestations are not current at ``now``, else ""."""
+        cached = self._att_cache.get(id(principal))
+        if cached is None or cached[0] is not principal or cached[1] is not reqs:
+            missing, start, end = _attestation_window(principal, reqs)
+            if len(self._att_cache) >= _PLAN_CACHE_MAX:
+                self._att_cache.clear()
+            # The principal is immutable and kept alive by the entry, so its id is stable.
+            self._att_cache[id(principal)] = (principal, reqs, missing, start, end)
+        else:
+            _, _, missing, start, end = cached
+        if missing or now < start:
+            return "attestation_missing"
+        if end is not None and now >= end:
+            return "attestation_expired"
+        return ""
+
     # -- deciding -------------------------------------------------------------------------
 
     def _authorize(self, principal: Principal | None, purpose_name: str, subject: str | None,
@@ -531,25 +566,33 @@ class AccessControl:
                                   or glass.session.principal != principal.id
                                   or now >= glass.session.expires):
             glass = None
-        plan = self._plan_for(principal.roles, principal.tenant, purpose_name)
+        plan: _Plan | None = self._plans.get((principal.roles, principal.tenant, purpose_name),
+                                             _MISS)
+        if plan is _MISS:
+            plan = self._plan_for(principal.roles, principal.tenant, purpose_name)
         if glass is not None:
             plan = self._glass_plan
             reqs = self._requirements(principal.roles)
-            problem = _attestation_problem(principal, reqs, now)
+            problem = self._attestation_problem(principal, reqs, now)
             if problem:
                 return problem
             return _Verdict(plan, "break_glass", glass=glass)
         if plan is not None:
-            if plan.requirements:
-                problem = _attestation_problem(principal, plan.requirements, now)
-                if problem:
-                    return problem
+            reqs = plan.requirements
+            if reqs:
+                cached = self._att_cache.get(id(principal))
+                if (cached is None or cached[0] is not principal or cached[1] is not reqs
+                        or cached[2] or now < cached[3]
+                        or (cached[4] is not None and now >= cached[4])):
+                    problem = self._attestation_problem(principal, reqs, now)
+                    if problem:
+                        return problem
             if self._consent is not None and purpose.legal_basis == "consent":
                 if subject is None:
                     return "subject_unknown"
                 if not self._consent.check(subject, purpose.ledger_purpose, at=now):
                     return "consent_missing"
-            return _Verdict(plan, "role")
+            return plan.verdict
         if subject is None:
             return "purpose_not_allowed"
         if principal.id == subject and self.policy.self_access:
@@ -603,12 +646,15 @@ class AccessControl:
         glass = _glass.get()
         in_glass = glass is not None and glass.control is self and principal is not None and (
             glass.session.principal == principal.id)
-        if self._audit is not None:
-            self._audit.record(AuditEvent(
-                action=action, actor=principal.id if principal else "", subject=subject or "",
-                purpose=purpose, decision="denied", reason=reason, time=now,
-                tenant=principal.tenant if principal else "", break_glass=in_glass,
-                policy_version=self._version))
+        event = AuditEvent(
+            action=action, actor=principal.id if principal else "", subject=subject or "",
+            purpose=purpose, decision="denied", reason=reason, time=now,
+            tenant=principal.tenant if principal else "", break_glass=in_glass,
+            policy_version=self._version)
+        if self._queue is not None:
+            self._queue.record(event)
+        elif self._audit is not None:
+            self._audit.record(event)
         who = repr(principal.id) if principal else "(none)"
         raise AccessDeniedError(f"access denied to purpose {purpose!r} for principal {who}: "
                                 f"{reason}", reason=reason)
@@ -616,42 +662,65 @@ class AccessControl:
     def _finish(self, verdict: _Verdict, principal: Principal, purpose: str,
                 subject: str | None, action: str, now: _dt.datetime, result: Any,
                 returns: str) -> Any:
-        shaper = Shaper(verdict.plan.rule, self._masker)
+        plan = verdict.plan
+        if type(result) is dict and not returns and _SCALARS.issuperset(
+                map(type, result.values())):
+            # The hot path: a flat row. Shaping is a copy plus one masker call per
+            # masked field; the audit record is a tuple on the queue.
+            flat = plan._last_flat
+            if flat is None or result.keys() != flat.keyset:
+                keys = tuple(result)
+                flat = plan._flat.get(keys)
+                if flat is None:
+                    flat = FlatPlan(keys, plan.rule)
+                    if len(plan._flat) < _RULE_CACHE_MAX:
+                        plan._flat[keys] = flat
+                plan._last_flat = flat
+            shaped = result.copy()
+            masker = self._masker
+            for key, kind in flat.masks:
+                v = shaped[key]
+                if v is not None:
+                    shaped[key] = masker(v if type(v) is str else _text(v), kind)
+            for key in flat._hidden_keys:
+                del shaped[key]
+            glass = verdict.glass
+            queue = self._queue
+            if glass is None and queue is not None:
+                queue._items.append((
+                    _access_event, self._version, verdict.via, verdict.grant_id,
+                    verdict.on_behalf_of, "", principal.id, principal.tenant, purpose,
+                    subject, action, now, flat.returned, flat.masked, flat.hidden, ""))
+                if queue._flush_every and len(queue._items) >= queue._flush_every:
+                    queue.flush()
+            else:
+                self._record_access(verdict, principal, purpose, subject, action, now,
+                                    flat.returned, flat.masked, flat.hidden, "")
+            return shaped
+        shaper = Shaper(plan.rule, self._masker, plan._cache)
         keep, out = shaper.walk(result, returns)
         if not keep:
             out = None
-        self._record_access(verdict, principal, purpose, subject, action, now, shaper, "")
+        self._record_access(verdict, principal, purpose, subject, action, now,
+                            shaper.returned, shaper.masked, shaper.hidden, "")
         return out
 
     def _record_access(self, verdict: _Verdict, principal: Principal, purpose: str,
                        subject: str | None, action: str, now: _dt.datetime,
-                       shaper: Shaper | None, error: str) -> None:
+                       returned: Iterable[str], masked: Iterable[str], hidden: Iterable[str],
+                       error: str) -> None:
         glass = verdict.glass
         if glass is not None:
             glass.accesses += 1
-        if self._audit is None:
-            return
-        details: dict[str, str] = {"basis": verdict.via}
-        masked: tuple[str, ...] = ()
-        returned: tuple[str, ...] = ()
-        decision: Literal["allowed", "masked"] = "allowed"
-        if shaper is not None:
-            returned = tuple(shaper.returned)
-            masked = (*shaper.masked, *shaper.hidden)
-            if shaper.hidden:
-                details["fields_hidden"] = ",".join(shaper.hidden)
-            if masked:
-                decision = "masked"
-        if error:
-            details["error"] = error
-        if glass is not None:
-            details["break_glass_session"] = glass.session.id
-        self._audit.record(AuditEvent(
-            action=action, actor=principal.id, subject=subject or "", purpose=purpose,
-            decision=decision, reason=verdict.via, time=now, tenant=principal.tenant,
-            on_behalf_of=verdict.on_behalf_of, grant_id=verdict.grant_id,
-            fields_returned=returned, fields_masked=masked, break_glass=glass is not None,
-            policy_version=self._version, details=details))
+        item = (_access_event, self._version, verdict.via, verdict.grant_id,
+                verdict.on_behalf_of, glass.session.id if glass is not None else "",
+                principal.id, principal.tenant, purpose, subject, action, now,
+                returned, masked, hidden, error)
+        queue = self._queue
+        if queue is not None:
+            queue._push(item)
+        elif self._audit is not None:
+            self._audit.record(_access_event(*item[1:]))
 
     def protect(self, value: T, purpose: str, subject: str | None = None, *,
                 scope: Scope | None = None, action: str = "read", field: str = "") -> T:
@@ -741,7 +810,7 @@ class AccessControl:
                        "break_glass.start", now)
         session = BreakGlassSession("bg_" + secrets.token_hex(8), principal.id, principal.tenant,
                                     reason, now, now + ttl)
-        self._glass_audit.record(AuditEvent(
+        self._durable_record(AuditEvent(
             action="break_glass.start", actor=principal.id, decision="alert", reason=reason,
             time=now, tenant=principal.tenant, break_glass=True, policy_version=self._version,
             details={"break_glass_session": session.id, "expires": session.expires.isoformat()}))
@@ -749,11 +818,27 @@ class AccessControl:
         self.reviews._add(state)
         return state
 
+    def _durable_record(self, event: AuditEvent) -> None:
+        """Record ``event`` synchronously in a durable sink (never only in memory)."""
+        sink = self._glass_audit
+        if isinstance(sink, AuditQueue):
+            target = sink.target
+            if target is None:
+                raise ConfigurationError(
+                    "break-glass needs a durable audit sink: give the AuditQueue a target or "
+                    "pass break_glass_audit")
+            sink.flush()  # keep the log in order: earlier decisions first
+            target.record(event)
+        elif sink is not None:
+            sink.record(event)
+        else:
+            raise ConfigurationError("break_glass needs an audit sink to record the emergency")
+
     def _close_glass(self, state: _GlassState) -> None:
         if self._glass_audit is None:  # pragma: no cover - checked on open
             return
         s = state.session
-        self._glass_audit.record(AuditEvent(
+        self._durable_record(AuditEvent(
             action="break_glass.end", actor=s.principal, decision="info", time=self.clock.now(),
             tenant=s.tenant, break_glass=True, policy_version=self._version,
             details={"break_glass_session": s.id, "accesses": str(state.accesses)}))
@@ -773,10 +858,9 @@ class AccessControl:
             raise InvalidInputError("reviewer must be a principal id")
         now = self.clock.now()
         review = self.reviews._review(session_id, reviewer, outcome, note, now)
-        sink = self._glass_audit
-        if sink is not None:
+        if self._glass_audit is not None:
             session = self.reviews.session(session_id)
-            sink.record(AuditEvent(
+            self._durable_record(AuditEvent(
                 action="break_glass.review", actor=reviewer, decision=(
                     "alert" if outcome == "unjustified" else "info"), reason=outcome, time=now,
                 tenant=session.tenant, break_glass=True, policy_version=self._version,
@@ -785,18 +869,43 @@ class AccessControl:
         return review
 
 
-def _attestation_problem(principal: Principal, reqs: tuple[AttestationRequirement, ...],
-                         now: _dt.datetime) -> str:
+def _attestation_window(principal: Principal, reqs: tuple[AttestationRequirement, ...]
+                        ) -> tuple[str, _dt.datetime, _dt.datetime | None]:
+    """(missing reason or "", valid from, valid until) of the principal's attestations."""
+    start = _dt.datetime.min.replace(tzinfo=_dt.UTC)
+    end: _dt.datetime | None = None
     for req in reqs:
         att = principal.attested(req.kind)
-        if att is None or att.at > now:
-            return "attestation_missing"
+        if att is None:
+            return "attestation_missing", start, end
         until = req.valid_until(att.at)
         if att.expires is not None and (until is None or att.expires < until):
             until = att.expires
-        if until is not None and now >= until:
-            return "attestation_expired"
-    return ""
+        start = max(start, att.at)
+        if until is not None and (end is None or until < end):
+            end = until
+    return "", start, end
+
+
+def _access_event(version: str, via: str, grant_id: str, on_behalf_of: str, session: str,
+                  actor: str, tenant: str, purpose: str, subject: str | None, action: str,
+                  now: _dt.datetime, returned: Iterable[str], masked: Iterable[str],
+                  hidden: Iterable[str], error: str) -> AuditEvent:
+    """Build the audit event of an allowed access (possibly late, from an AuditQueue)."""
+    details: dict[str, str] = {"basis": via}
+    fields_masked = (*masked, *hidden)
+    if hidden:
+        details["fields_hidden"] = ",".join(hidden)
+    if error:
+        details["error"] = error
+    if session:
+        details["break_glass_session"] = session
+    return AuditEvent(
+        action=action, actor=actor, subject=subject or "", purpose=purpose,
+        decision="masked" if fields_masked else "allowed", reason=via, time=now,
+        tenant=tenant, on_behalf_of=on_behalf_of, grant_id=grant_id,
+        fields_returned=tuple(returned), fields_masked=fields_masked,
+        break_glass=bool(session), policy_version=version, details=details)
 
 
 # -- the module default ------------------------------------------------------------------------

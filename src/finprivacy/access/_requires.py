@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import inspect
 import uuid
@@ -9,9 +10,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, ParamSpec, TypeAlias, TypeVar, cast
 
 from ..errors import ConfigurationError
+from . import _control as _control_module
 from ._control import AccessControl, get_access_control
 from ._policy import _SCOPES, Scope
-from ._principal import _nonempty, current_principal
+from ._principal import Principal, _current, _nonempty, current_principal
 
 __all__ = ["SubjectSpec", "requires"]
 
@@ -129,23 +131,32 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                     ac: AccessControl) -> str | None:
             if getter is None:
                 return None
-            subj = _subject_id(getter(args, kwargs))
+            raw = getter(args, kwargs)
+            subj = raw if type(raw) is str and raw else _subject_id(raw)
             if subj is None:
                 ac._deny(current_principal(), purpose, None, "subject_unknown", act,
                          ac.clock.now())
             return subj
 
+        def begin(ac: AccessControl, subj: str | None) -> tuple[Any, Principal, _dt.datetime]:
+            principal = _current.get()
+            now = ac.clock.now()
+            verdict = ac._authorize(principal, purpose, subj, scope, now)
+            if isinstance(verdict, str):
+                ac._deny(principal, purpose, subj, verdict, act, now)
+            return verdict, cast(Principal, principal), now
+
         if inspect.iscoroutinefunction(fn):
             afn = cast(Callable[..., Awaitable[Any]], fn)
 
             async def async_guarded(*args: Any, **kwargs: Any) -> Any:
-                ac = control or get_access_control()
+                ac = control or _control_module._default or get_access_control()
                 subj = resolve(args, kwargs, ac)
-                verdict, principal, now = ac._begin(purpose, subj, scope, act)
+                verdict, principal, now = begin(ac, subj)
                 try:
                     result = await afn(*args, **kwargs)
                 except BaseException as exc:
-                    ac._record_access(verdict, principal, purpose, subj, act, now, None,
+                    ac._record_access(verdict, principal, purpose, subj, act, now, (), (), (),
                                       type(exc).__name__)
                     raise
                 return ac._finish(verdict, principal, purpose, subj, act, now, result, returns)
@@ -154,14 +165,23 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
 
         @functools.wraps(fn)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-            ac = control or get_access_control()
-            subj = resolve(args, kwargs, ac)
-            verdict, principal, now = ac._begin(purpose, subj, scope, act)
+            ac = control or _control_module._default or get_access_control()
+            if getter is None:
+                subj = None
+            else:
+                raw = getter(args, kwargs)
+                subj = raw if type(raw) is str and raw else resolve(args, kwargs, ac)
+            principal = _current.get()
+            now = ac.clock.now()
+            verdict = ac._authorize(principal, purpose, subj, scope, now)
+            if isinstance(verdict, str) or principal is None:
+                ac._deny(principal, purpose, subj,
+                         verdict if isinstance(verdict, str) else "no_principal", act, now)
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:
-                ac._record_access(verdict, principal, purpose, subj, act, now, None,
-                                  type(exc).__name__)
+                ac._record_access(verdict, principal, purpose, subj, act, now,
+                                  (), (), (), type(exc).__name__)
                 raise
             out: R = ac._finish(verdict, principal, purpose, subj, act, now, result, returns)
             return out

@@ -63,19 +63,85 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-class Shaper:
-    """One walk over one result: applies a rule function and collects field paths."""
+class FlatPlan:
+    """The precomputed shaping of a flat mapping with a given key order.
 
-    __slots__ = ("drop_empty", "hidden", "masked", "masker", "returned", "rule")
+    A result that is a ``dict`` of scalars (a database row) is the common case; for
+    each key signature the plan keeps which keys are masked (with their kinds) or
+    dropped, and the field lists the audit record names, so shaping one row is a
+    copy plus one masker call per masked field.
+    """
+
+    __slots__ = ("_hidden_keys", "hidden", "keyset", "masked", "masks", "returned")
+
+    def __init__(self, keys: tuple[Any, ...], rule: Callable[[str], Rule]) -> None:
+        self.keyset = frozenset(keys)
+        returned: list[str] = []
+        masked: list[str] = []
+        hidden: list[str] = []
+        masks: list[tuple[Any, str | None]] = []
+        for key in keys:
+            path = key if type(key) is str else str(key)
+            action, kind, _ = rule(path)
+            if action == RAW:
+                returned.append(path)
+            elif action == MASK:
+                masked.append(path)
+                masks.append((key, kind))
+            else:
+                hidden.append(path)
+        self.returned = tuple(returned)
+        self.masked = tuple(masked)
+        self.hidden = tuple(hidden)
+        self.masks = tuple(masks)
+        self._hidden_keys = tuple(k for k in keys if (k if type(k) is str else str(k))
+                                  in set(hidden))
+
+    def apply(self, row: dict[Any, Any],
+              masker: Callable[[str, str | None], str]) -> dict[Any, Any]:
+        """Return a shaped copy of ``row`` (its values must all be scalars)."""
+        out = row.copy()
+        for key, kind in self.masks:
+            v = out[key]
+            if v is None:
+                continue
+            out[key] = masker(v if type(v) is str else _text(v), kind)
+        for key in self._hidden_keys:
+            del out[key]
+        return out
+
+
+class Shaper:
+    """One walk over one result: applies a rule function and collects field paths.
+
+    ``rule`` computes the rule of a path; ``cache`` (the plan's own memo of those
+    rules, possibly empty) is consulted first, which keeps the common case to one
+    dict lookup per field.
+    """
+
+    __slots__ = ("cache", "drop_empty", "hidden", "masked", "masker", "returned", "rule")
 
     def __init__(self, rule: Callable[[str], Rule], masker: Callable[[str, str | None], str],
-                 *, drop_empty: bool = False) -> None:
+                 cache: Mapping[str, Rule] | None = None, *, drop_empty: bool = False) -> None:
         self.rule = rule
-        self.drop_empty = drop_empty
+        self.cache: Mapping[str, Rule] = cache if cache is not None else {}
         self.masker = masker
+        self.drop_empty = drop_empty
         self.returned: dict[str, None] = {}
         self.masked: dict[str, None] = {}
         self.hidden: dict[str, None] = {}
+
+    def _mask(self, value: Any, kind: str | None, typed: bool) -> Any:
+        """Mask one scalar (see :meth:`scalar` for the typed rules)."""
+        if value is None:
+            return None
+        if type(value) is str:
+            return self.masker(value, kind)
+        if isinstance(value, Secret):
+            return Secret(self.masker(_text(value), kind))
+        if typed:
+            return None
+        return self.masker(_text(value), kind)
 
     def scalar(self, value: Any, path: str, typed: bool = False) -> tuple[bool, Any]:
         """Apply the rule for ``path`` to a scalar; (keep, new value).
@@ -84,37 +150,51 @@ class Shaper:
         not text becomes ``None`` there (a masked string would not fit an ``int``
         field), and a masked :class:`~finprivacy.secret.Secret` stays a Secret.
         """
-        action, kind, _ = self.rule(path)
+        r = self.cache.get(path) or self.rule(path)
+        action = r[0]
         if action == RAW:
             self.returned[path] = None
             return True, value
         if action == MASK:
             self.masked[path] = None
-            if value is None:
-                return True, None
-            if isinstance(value, Secret):
-                return True, Secret(self.masker(_text(value), kind))
-            if typed and not isinstance(value, str):
-                return True, None
-            return True, self.masker(_text(value), kind)
+            return True, self._mask(value, r[1], typed)
         self.hidden[path] = None
         return False, None
 
     def walk(self, value: Any, path: str, typed: bool = False) -> tuple[bool, Any]:
         """Shape ``value`` found at ``path``; (keep, new value)."""
-        k = _kind(type(value))
+        tp = type(value)
+        if tp in _SCALARS:
+            return self.scalar(value, path, typed)
+        k = _kind(tp)
         if k == _K_SCALAR:
             # A bare scalar result with no field name ("") gets the default classification.
             return self.scalar(value, path, typed)
-        if path and k != _K_SEQ and (r := self.rule(path))[2] and r[0] == HIDE:
+        if path and k != _K_SEQ and (r := self.cache.get(path) or self.rule(path))[2] and (
+                r[0] == HIDE):
             # A container the inventory declares, and the plan hides, is withheld whole.
             self.hidden[path] = None
             return False, None
         prefix = path + "." if path else ""
         if k == _K_MAPPING:
             out = {}
+            cache, rule = self.cache, self.rule
+            returned, masked, hidden = self.returned, self.masked, self.hidden
             for key, v in value.items():
-                keep, nv = self.walk(v, prefix + str(key))
+                p = prefix + (key if type(key) is str else str(key))
+                if type(v) in _SCALARS:
+                    r = cache.get(p) or rule(p)
+                    action = r[0]
+                    if action == RAW:
+                        returned[p] = None
+                        out[key] = v
+                    elif action == MASK:
+                        masked[p] = None
+                        out[key] = self._mask(v, r[1], False)
+                    else:
+                        hidden[p] = None
+                    continue
+                keep, nv = self.walk(v, p)
                 if keep:
                     out[key] = nv
             if self.drop_empty and not out and value:
@@ -129,7 +209,7 @@ class Shaper:
             except TypeError:
                 return True, tuple(items)
         changes: dict[str, Any] = {}
-        for name in _model_fields[type(value)]:
+        for name in _model_fields[tp]:
             v = getattr(value, name)
             keep, nv = self.walk(v, prefix + name, True)
             if not keep:
