@@ -23,7 +23,7 @@ LAYERS: dict[str, float] = {
     "access": 3, "rights": 3,
     "storage": 4,
     "pydantic": 5, "_pydantic_hashed": 5, "sqlalchemy": 5, "logging": 5, "testing": 5,
-    "cli": 6, "__main__": 6,
+    "cli": 6, "__main__": 6.5,
 }
 SIDEWAYS = {("masking", "audit.events"), ("consent", "audit.events"),
             ("retention", "audit.events"), ("inventory", "audit.events")}

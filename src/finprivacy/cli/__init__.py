@@ -60,9 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     if args.version:
-        from .. import __version__
+        from importlib.metadata import PackageNotFoundError, version
 
-        print(__version__)
+        try:
+            print(version("finprivacy"))
+        except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+            print("unknown")
         return EXIT_OK
     handler = getattr(args, "handler", None)
     if handler is None:

@@ -29,15 +29,15 @@ from ._requests import RequestStatus as RequestStatus
 from ._requests import RequestStore as RequestStore
 from ._requests import SubjectRequest as SubjectRequest
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "CCPA",
-    "EXPORT_FORMAT",
-    "GDPR",
-    "PIPL",
     "DataSource",
     "DeadlinePolicy",
+    "EXPORT_FORMAT",
     "ErasureHandler",
     "ErasureReport",
+    "GDPR",
+    "PIPL",
     "RequestEvent",
     "RequestKind",
     "RequestRegister",
