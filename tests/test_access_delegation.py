@@ -118,7 +118,11 @@ def test_delegate_reads_within_fields_until_expiry(control: AccessControl, sink:
             statement("c-1")
         assert info.value.reason == "grant_expired"
     assert sink.events[0].action == "delegation.grant"
-    assert sink.events[-1].decision == "denied"
+    denied = sink.events[-1]
+    assert (denied.decision, denied.reason, denied.grant_id, denied.on_behalf_of) == (
+        "denied", "grant_expired", grant.id, "c-1")
+    other = [e for e in sink.events if e.subject == "c-9"]
+    assert other[0].grant_id == "" and other[0].on_behalf_of == ""
 
 
 def test_grant_revoked_mid_way(control: AccessControl, sink: Sink,

@@ -646,10 +646,20 @@ class AccessControl:
         glass = _glass.get()
         in_glass = glass is not None and glass.control is self and principal is not None and (
             glass.session.principal == principal.id)
+        grant_id = ""
+        if reason.startswith("grant_") and principal is not None and subject is not None and (
+                self._grants is not None):
+            # Name the grant that was tried: the audit trail of a delegation is complete.
+            status = reason.removeprefix("grant_")
+            for g in self._grants.find(principal.id, subject):
+                if g.status(now) == status or (status == "scope" and g.status(now) == "active"):
+                    grant_id = g.id
+                    break
         event = AuditEvent(
             action=action, actor=principal.id if principal else "", subject=subject or "",
             purpose=purpose, decision="denied", reason=reason, time=now,
             tenant=principal.tenant if principal else "", break_glass=in_glass,
+            grant_id=grant_id, on_behalf_of=(subject or "") if grant_id else "",
             policy_version=self._version)
         if self._queue is not None:
             self._queue.record(event)
