@@ -33,7 +33,7 @@ from ..errors import FormatError, InvalidInputError
 from ._merkle import leaf_hash
 from .events import AuditEvent, Decision
 
-__all__ = ["FORMAT_VERSION", "AuditEntry", "decode_entry", "encode_event"]
+__all__ = ["FORMAT_VERSION", "AuditEntry", "decode_entry", "encode_event", "encode_parts"]
 
 FORMAT_VERSION = 1
 """The entry format version written into every entry's ``v`` key."""
@@ -53,6 +53,22 @@ _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                             allow_nan=False, check_circular=False)
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+
+
+def _no_default(value: object) -> object:
+    raise TypeError("not JSON serialisable")
+
+
+# The C encoder, built once (JSONEncoder.encode rebuilds it on every call): same output.
+_C_MAKE = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE = None if _C_MAKE is None else _C_MAKE(
+    None, _no_default, json.encoder.encode_basestring, None, ":", ",", True, False, False)
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    if _C_ENCODE is not None:
+        return "".join(_C_ENCODE(obj, 0))
+    return _ENCODER.encode(obj)  # pragma: no cover - interpreters without the C encoder
 _DECISION_OF: dict[str, Decision] = {d: d for d in get_args(Decision)}
 
 
@@ -65,8 +81,10 @@ def _small_mapping(value: object) -> bool:
 
 
 def format_time(when: _dt.datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` for an aware datetime (converted to UTC)."""
-    return when.astimezone(_dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    """Format an aware datetime as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC."""
+    if when.tzinfo is not _dt.UTC:
+        when = when.astimezone(_dt.UTC)
+    return when.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def time_us(when: _dt.datetime) -> int:
@@ -102,41 +120,66 @@ def encode_event(event: AuditEvent, when: _dt.datetime, *, entry_id: str | None 
         raise InvalidInputError("expected an AuditEvent")
     if entry_id is not None and not _matches(_ID, entry_id):
         raise InvalidInputError("entry_id must be 32 lowercase hex digits")
-    obj: dict[str, Any] = {
-        "v": FORMAT_VERSION,
-        "id": os.urandom(16).hex() if entry_id is None else entry_id,
-        "time": format_time(utc(when, "time")),
-    }
-    if not event.action or not isinstance(event.action, str):
-        raise InvalidInputError("audit field 'action' must be non-empty text")
-    for name in _TEXT_FIELDS:
-        value = getattr(event, name)
-        if value:
-            obj[name] = _text(value, name)
-    if event.decision not in _DECISIONS:
+    return encode_parts(
+        event.action, event.actor, event.subject, event.purpose, event.decision, event.reason,
+        event.tenant, event.on_behalf_of, event.grant_id, event.fields_returned,
+        event.fields_masked, event.break_glass, event.request_id, event.policy_version,
+        event.key_id, event.details, format_time(utc(when, "time")),
+        os.urandom(16).hex() if entry_id is None else entry_id)
+
+
+def _bad_text(value: object, name: str) -> InvalidInputError:
+    if not isinstance(value, str):
+        return InvalidInputError(f"audit field {name!r} must be text")
+    return InvalidInputError(f"audit field {name!r} is longer than {_MAX_TEXT} characters")
+
+
+def encode_parts(action: object, actor: object, subject: object, purpose: object,
+                 decision: object, reason: object, tenant: object, on_behalf_of: object,
+                 grant_id: object, fields_returned: object, fields_masked: object,
+                 break_glass: object, request_id: object, policy_version: object,
+                 key_id: object, details: object, time_text: str, entry_id: str) -> bytes:
+    """Encode the fields of one entry (the fast path behind :func:`encode_event`).
+
+    Every field is checked here (so the parameters accept any object). ``time_text``
+    must come from :func:`format_time` and ``entry_id`` be 32 hex digits.
+    """
+    if not isinstance(action, str) or not action or len(action) > _MAX_TEXT:
+        raise InvalidInputError("audit field 'action' must be non-empty text "
+                                f"of at most {_MAX_TEXT} characters")
+    if decision not in _DECISIONS:
         raise InvalidInputError(f"audit field 'decision' must be one of {sorted(_DECISIONS)}")
-    obj["decision"] = event.decision
-    for name in _LIST_FIELDS:
-        value = getattr(event, name)
+    obj: dict[str, Any] = {"v": FORMAT_VERSION, "id": entry_id, "time": time_text,
+                           "action": action, "decision": decision}
+    for name, value in (("actor", actor), ("subject", subject), ("purpose", purpose),
+                        ("reason", reason), ("tenant", tenant), ("on_behalf_of", on_behalf_of),
+                        ("grant_id", grant_id), ("request_id", request_id),
+                        ("policy_version", policy_version), ("key_id", key_id)):
         if value:
-            obj[name] = _names(value, name)
-    if event.break_glass is True:
+            if not isinstance(value, str) or len(value) > _MAX_TEXT:
+                raise _bad_text(value, name)
+            obj[name] = value
+    if fields_returned:
+        obj["fields_returned"] = _names(fields_returned, "fields_returned")
+    if fields_masked:
+        obj["fields_masked"] = _names(fields_masked, "fields_masked")
+    if break_glass is True:
         obj["break_glass"] = True
-    elif event.break_glass is not False:
+    elif break_glass is not False:
         raise InvalidInputError("audit field 'break_glass' must be a bool")
-    if event.details:
-        if not _small_mapping(event.details):
+    if details:
+        if not _small_mapping(details):
             raise InvalidInputError(
                 f"audit field 'details' must be a mapping of at most {_MAX_DETAILS} items")
-        details: dict[str, str] = {}
-        for key, value in event.details.items():
+        clean: dict[str, str] = {}
+        for key, value in details.items():  # type: ignore[attr-defined]
             if not _matches(_DETAIL_KEY, key):
                 raise InvalidInputError(
                     "audit 'details' keys are 1-64 characters of A-Z a-z 0-9 _ . -")
-            details[key] = _text(value, f"details.{key}")
-        obj["details"] = details
+            clean[key] = _text(value, f"details.{key}")
+        obj["details"] = clean
     try:
-        return _ENCODER.encode(obj).encode("utf-8")
+        return _dumps(obj).encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInputError("audit fields must be valid Unicode text "
                                 "(no lone surrogates)") from None

@@ -31,7 +31,14 @@ from ..errors import (
     InvalidInputError,
     NotFoundError,
 )
-from ._entry import AuditEntry, decode_entry, encode_event, time_us
+from ._entry import (
+    AuditEntry,
+    decode_entry,
+    encode_event,
+    encode_parts,
+    format_time,
+    time_us,
+)
 from ._merkle import (
     GENESIS_CHAIN,
     CompactRange,
@@ -217,6 +224,7 @@ class AuditLog:
         self._flushing = False
         self._since_sequence = 0
         self._seq_lock = threading.Lock()
+        self._group = bool(getattr(store, "group_commit", True))
 
     def __repr__(self) -> str:
         key = self._signer.key_id if self._signer is not None else None
@@ -262,29 +270,49 @@ class AuditLog:
         commits this entry alone and sequences it before returning, so the receipt
         carries its sequence number.
         """
-        event = AuditEvent(
-            action=action, actor=actor, subject=subject, purpose=purpose, decision=decision,
-            reason=reason, time=time, tenant=tenant, on_behalf_of=on_behalf_of,
-            grant_id=grant_id, fields_returned=tuple(fields_returned),
-            fields_masked=tuple(fields_masked), break_glass=break_glass,
-            request_id=request_id, policy_version=policy_version, key_id=key_id,
-            details=dict(details or {}))
-        return self.record(event, strict=strict)
+        when = self._now() if time is None else utc(time, "time")
+        entry_id = os.urandom(16).hex()
+        raw = encode_parts(action, actor, subject, purpose, decision, reason, tenant,
+                           on_behalf_of, grant_id, fields_returned, fields_masked, break_glass,
+                           request_id, policy_version, key_id, details, format_time(when),
+                           entry_id)
+        row = PendingRow(entry_id, raw, time_us(when), tenant, actor, subject, purpose, action,
+                         decision, break_glass, key_id)
+        receipt = self._write(row, strict or break_glass)
+        if self.monitors:
+            self._monitor(AuditEvent(
+                action=action, actor=actor, subject=subject, purpose=purpose,
+                decision=decision, reason=reason, time=when, tenant=tenant,
+                on_behalf_of=on_behalf_of, grant_id=grant_id,
+                fields_returned=tuple(fields_returned), fields_masked=tuple(fields_masked),
+                break_glass=break_glass, request_id=request_id,
+                policy_version=policy_version, key_id=key_id, details=dict(details or {})),
+                when)
+        return receipt
 
     def record(self, event: AuditEvent, *, strict: bool = False) -> AuditReceipt:
         """Append an :class:`AuditEvent` (the :class:`AuditSink` method); see :meth:`append`."""
         row, when = self._encode(event)
-        if strict or event.break_glass:
-            self.store.add_pending([row])
-            self._sequence_all()
-            receipt = AuditReceipt(row.entry_id, _sha256(b"\x00" + row.raw).digest(),
-                                   self.store.seq_of(row.entry_id))
-        else:
-            self._group_commit(row)
-            receipt = AuditReceipt(row.entry_id, _sha256(b"\x00" + row.raw).digest())
-            self._maybe_sequence(1)
+        receipt = self._write(row, strict or event.break_glass)
         self._monitor(event, when)
         return receipt
+
+    def _now(self) -> _dt.datetime:
+        now = self.clock.now()
+        return now if now.tzinfo is _dt.UTC else utc(now, "clock time")
+
+    def _write(self, row: PendingRow, strict: bool) -> AuditReceipt:
+        leaf = _sha256(b"\x00" + row.raw).digest()
+        if strict:
+            self.store.add_pending([row])
+            self._sequence_all()
+            return AuditReceipt(row.entry_id, leaf, self.store.seq_of(row.entry_id))
+        if self._group:
+            self._group_commit(row)
+        else:
+            self.store.add_pending((row,))
+        self._maybe_sequence(1)
+        return AuditReceipt(row.entry_id, leaf)
 
     def append_many(self, events: Sequence[AuditEvent]) -> list[AuditReceipt]:
         """Append several events in one durable transaction (batch import, bulk reads)."""
@@ -300,7 +328,7 @@ class AuditLog:
     def _encode(self, event: AuditEvent) -> tuple[PendingRow, _dt.datetime]:
         if not isinstance(event, AuditEvent):
             raise InvalidInputError("expected an AuditEvent")
-        when = utc(event.time, "time") if event.time is not None else utc(self.clock.now())
+        when = utc(event.time, "time") if event.time is not None else self._now()
         entry_id = os.urandom(16).hex()
         raw = encode_event(event, when, entry_id=entry_id)
         row = PendingRow(entry_id, raw,

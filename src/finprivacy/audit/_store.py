@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 __all__ = [
     "AuditQuery",
@@ -26,12 +26,14 @@ __all__ = [
 ]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class PendingRow:
-    """An encoded entry waiting for the sequencer, with its indexed columns."""
+class PendingRow(NamedTuple):
+    """An encoded entry waiting for the sequencer, with its indexed columns.
+
+    A named tuple rather than a dataclass: one is built per append, on the hot path.
+    """
 
     entry_id: str
-    raw: bytes = dataclasses.field(repr=False)
+    raw: bytes
     time_us: int
     tenant: str
     actor: str
@@ -41,6 +43,9 @@ class PendingRow:
     decision: str
     break_glass: bool
     key_id: str
+
+    def __repr__(self) -> str:
+        return f"PendingRow(entry_id={self.entry_id!r})"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -66,14 +71,16 @@ class Integration:
     """The head after the batch."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class StoredEntry:
+class StoredEntry(NamedTuple):
     """A sequenced entry as read back: position, exact bytes, stored leaf and chain hashes."""
 
     seq: int
-    raw: bytes = dataclasses.field(repr=False)
+    raw: bytes
     leaf: bytes
     chain: bytes
+
+    def __repr__(self) -> str:
+        return f"StoredEntry(seq={self.seq})"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -140,7 +147,11 @@ class AuditStore(Protocol):
         ...
 
     def sequence(self, integrate: Integrate, limit: int) -> int:
-        """Under the sequencer lock, place up to ``limit`` pending rows; return how many."""
+        """Under the sequencer lock, place up to ``limit`` pending rows.
+
+        Returns how many pending rows were consumed (placed, or dropped as duplicates
+        of an entry id already in the log).
+        """
         ...
 
     def state(self) -> TreeState:

@@ -12,6 +12,7 @@ One audit log per database.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -27,7 +28,7 @@ from ..audit._store import (
     StoredEntry,
     TreeState,
 )
-from ..errors import AuditIntegrityError, NotFoundError, StoreError
+from ..errors import AuditIntegrityError, ConflictError, NotFoundError, StoreError
 from ._db import Database, Tx, open_database
 
 __all__ = ["MemoryAuditStore", "SqlAuditStore"]
@@ -66,6 +67,9 @@ def _matches(row: PendingRow, seq: int, q: AuditQuery) -> bool:
 class MemoryAuditStore:
     """An audit store in this process's memory: for tests, demos and benchmarks."""
 
+    group_commit = False
+    """Appends are already cheap here: the log skips its group-commit queue."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seq_lock = threading.Lock()
@@ -100,7 +104,7 @@ class MemoryAuditStore:
         """Place up to ``limit`` pending rows under the sequencer lock."""
         with self._seq_lock:
             with self._lock:
-                batch = list(self._pending.items())[:limit]
+                batch = list(itertools.islice(self._pending.items(), limit))
             if not batch:
                 return 0
             result = integrate(self._state, [(k, r.raw) for k, r in batch])
@@ -209,10 +213,23 @@ class MemoryAuditStore:
 
 _MIGRATIONS: list[Any] = [
     """
-    CREATE TABLE audit_entries (
+    CREATE TABLE audit_pending (
         id {autoid},
         entry_id {text} NOT NULL UNIQUE,
-        seq {bigint} UNIQUE,
+        time_us {bigint} NOT NULL,
+        tenant {text} NOT NULL,
+        actor {text} NOT NULL,
+        subject {text} NOT NULL,
+        purpose {text} NOT NULL,
+        action {text} NOT NULL,
+        decision {text} NOT NULL,
+        break_glass {bigint} NOT NULL,
+        key_id {text} NOT NULL,
+        raw {blob} NOT NULL
+    );
+    CREATE TABLE audit_entries (
+        seq {bigint} PRIMARY KEY,
+        entry_id {text} NOT NULL UNIQUE,
         time_us {bigint} NOT NULL,
         tenant {text} NOT NULL,
         actor {text} NOT NULL,
@@ -223,10 +240,9 @@ _MIGRATIONS: list[Any] = [
         break_glass {bigint} NOT NULL,
         key_id {text} NOT NULL,
         raw {blob} NOT NULL,
-        leaf {blob},
-        chain {blob}
+        leaf {blob} NOT NULL,
+        chain {blob} NOT NULL
     );
-    CREATE INDEX audit_entries_pending ON audit_entries (id) WHERE seq IS NULL;
     CREATE INDEX audit_entries_actor ON audit_entries (actor, time_us);
     CREATE INDEX audit_entries_subject ON audit_entries (subject, time_us);
     CREATE INDEX audit_entries_purpose ON audit_entries (purpose, time_us);
@@ -266,6 +282,29 @@ _MIGRATIONS: list[Any] = [
 
 _COLUMNS = ("entry_id, time_us, tenant, actor, subject, purpose, action, decision, "
             "break_glass, key_id, raw")
+_P_COLUMNS = ", ".join(f"p.{c.strip()}" for c in _COLUMNS.split(","))
+
+
+def _pg_binary(tx: Tx, sql: str, params: Sequence[Any]) -> None:
+    """Run a PostgreSQL statement with binary parameters (arrays dump much faster)."""
+    try:
+        tx._conn.execute(sql.replace("?", "%s"), params, binary=True)
+    except Exception as exc:
+        if type(exc).__name__ in ("UniqueViolation", "IntegrityError"):
+            raise ConflictError("constraint violated in the audit store") from None
+        raise
+
+
+def _pg_copy(tx: Tx, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Stream rows into PostgreSQL with ``COPY`` (psycopg's C row writer)."""
+    try:
+        with tx._conn.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except Exception as exc:
+        if type(exc).__name__ in ("UniqueViolation", "IntegrityError"):
+            raise ConflictError("constraint violated in the audit store") from None
+        raise
 
 
 def _row_tuple(row: PendingRow) -> tuple[Any, ...]:
@@ -290,14 +329,26 @@ class SqlAuditStore:
 
     # -- writers --------------------------------------------------------------------------
     def add_pending(self, rows: Sequence[PendingRow]) -> None:
-        """Durably insert rows in one transaction; known entry ids are skipped."""
+        """Durably insert rows into ``audit_pending`` in one transaction.
+
+        No lock beyond the insert itself. An entry id already pending is skipped; one
+        already sequenced is dropped by the sequencer, so retries never duplicate.
+        """
         if not rows:
             return
+        if self.db.dialect == "postgresql":
+            try:
+                with self.db.transaction() as tx:
+                    _pg_copy(tx, f"COPY audit_pending ({_COLUMNS}) FROM STDIN",
+                             [_row_tuple(r) for r in rows])
+                return
+            except ConflictError:
+                pass  # a retried entry id: fall back to the idempotent insert below
         with self.db.transaction() as tx:
             if tx.dialect == "postgresql":
                 cols = list(zip(*(_row_tuple(r) for r in rows), strict=True))
-                tx.execute(
-                    f"INSERT INTO audit_entries ({_COLUMNS}) SELECT * FROM unnest("  # noqa: S608
+                _pg_binary(
+                    tx, f"INSERT INTO audit_pending ({_COLUMNS}) SELECT * FROM unnest("  # noqa: S608
                     "?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], "
                     "?::text[], ?::text[], ?::bigint[], ?::text[], ?::bytea[]) "
                     "ON CONFLICT (entry_id) DO NOTHING",
@@ -305,7 +356,7 @@ class SqlAuditStore:
                 )
             else:
                 tx.executemany(
-                    f"INSERT OR IGNORE INTO audit_entries ({_COLUMNS}) "  # noqa: S608
+                    f"INSERT OR IGNORE INTO audit_pending ({_COLUMNS}) "  # noqa: S608
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [_row_tuple(r) for r in rows],
                 )
@@ -313,7 +364,7 @@ class SqlAuditStore:
     def pending_count(self) -> int:
         """Return the number of rows not yet sequenced."""
         with self.db.transaction(write=False) as tx:
-            row = tx.fetchone("SELECT COUNT(*) FROM audit_entries WHERE seq IS NULL")
+            row = tx.fetchone("SELECT COUNT(*) FROM audit_pending")
         return int(row[0])
 
     # -- sequencer ------------------------------------------------------------------------
@@ -328,39 +379,54 @@ class SqlAuditStore:
         return TreeState(int(row[0]), bytes(row[1]), _unpack(bytes(row[2])), int(row[3]))
 
     def sequence(self, integrate: Integrate, limit: int) -> int:
-        """Place up to ``limit`` pending rows under the sequencer lock, in one transaction."""
+        """Place up to ``limit`` pending rows under the sequencer lock, in one transaction.
+
+        Moves the rows from ``audit_pending`` to the indexed ``audit_entries`` table with
+        their sequence number, leaf and chain hashes, adds the new tree nodes and moves
+        the head. Entry ids already sequenced (a retried write) are dropped.
+        """
         with self.db.transaction() as tx:
             state = self._read_state(tx, lock=True)
             rows = tx.fetchall(
-                "SELECT id, raw FROM audit_entries WHERE seq IS NULL ORDER BY id LIMIT ?",
-                (limit,))
+                "SELECT id, entry_id, raw FROM audit_pending ORDER BY id LIMIT ?", (limit,))
             if not rows:
                 return 0
-            result = integrate(state, [(int(r[0]), bytes(r[1])) for r in rows])
+            marks = ", ".join("?" * len(rows))
+            sql = f"SELECT entry_id FROM audit_entries WHERE entry_id IN ({marks})"  # noqa: S608
+            done = {r[0] for r in tx.fetchall(sql, [r[1] for r in rows])}
+            fresh = [(int(r[0]), bytes(r[2])) for r in rows if r[1] not in done]
+            result = integrate(state, fresh) if fresh else None
+            ids = [(int(r[0]),) for r in rows]
             if tx.dialect == "postgresql":
-                a = result.assigned
-                tx.execute(
-                    "UPDATE audit_entries AS e SET seq = v.seq, leaf = v.leaf, chain = v.chain "
-                    "FROM unnest(?::bigint[], ?::bigint[], ?::bytea[], ?::bytea[]) "
-                    "AS v(id, seq, leaf, chain) WHERE e.id = v.id",
-                    ([x[0] for x in a], [x[1] for x in a], [x[2] for x in a],
-                     [x[3] for x in a]))
-                if result.nodes:
+                tx.execute("CREATE TEMP TABLE IF NOT EXISTS audit_seq_batch (id BIGINT, "
+                           "seq BIGINT, leaf BYTEA, chain BYTEA) ON COMMIT DELETE ROWS")
+                if result is not None:
+                    _pg_copy(tx, "COPY audit_seq_batch (id, seq, leaf, chain) FROM STDIN",
+                             result.assigned)
                     tx.execute(
-                        "INSERT INTO audit_nodes (k, hash) SELECT * FROM "
-                        "unnest(?::bigint[], ?::bytea[]) ON CONFLICT (k) DO NOTHING",
-                        ([_key(lv, ix) for lv, ix, _ in result.nodes],
-                         [h for _, _, h in result.nodes]))
+                        f"INSERT INTO audit_entries (seq, {_COLUMNS}, leaf, chain) "  # noqa: S608
+                        f"SELECT v.seq, {_P_COLUMNS}, v.leaf, v.chain FROM audit_seq_batch "
+                        "AS v JOIN audit_pending AS p ON p.id = v.id")
+                    if result.nodes:
+                        _pg_copy(tx, "COPY audit_nodes (k, hash) FROM STDIN",
+                                 [(_key(lv, ix), h) for lv, ix, h in result.nodes])
+                _pg_binary(tx, "DELETE FROM audit_pending WHERE id = ANY(?::bigint[])",
+                           [[i for (i,) in ids]])
             else:
-                tx.executemany(
-                    "UPDATE audit_entries SET seq = ?, leaf = ?, chain = ? WHERE id = ?",
-                    [(seq, leaf, chain, key) for key, seq, leaf, chain in result.assigned])
-                tx.executemany("INSERT OR IGNORE INTO audit_nodes (k, hash) VALUES (?, ?)",
-                               [(_key(lv, ix), h) for lv, ix, h in result.nodes])
-            st = result.state
-            tx.execute("UPDATE audit_state SET size = ?, chain = ?, frontier = ? WHERE id = 1",
-                       (st.size, st.chain, _pack(st.frontier)))
-            return len(result.assigned)
+                if result is not None:
+                    tx.executemany(
+                        f"INSERT INTO audit_entries (seq, {_COLUMNS}, leaf, chain) "  # noqa: S608
+                        f"SELECT ?, {_P_COLUMNS}, ?, ? FROM audit_pending AS p WHERE p.id = ?",
+                        [(seq, leaf, chain, key) for key, seq, leaf, chain in result.assigned])
+                    tx.executemany("INSERT INTO audit_nodes (k, hash) VALUES (?, ?)",
+                                   [(_key(lv, ix), h) for lv, ix, h in result.nodes])
+                tx.executemany("DELETE FROM audit_pending WHERE id = ?", ids)
+            if result is not None:
+                st = result.state
+                tx.execute(
+                    "UPDATE audit_state SET size = ?, chain = ?, frontier = ? WHERE id = 1",
+                    (st.size, st.chain, _pack(st.frontier)))
+            return len(rows)
 
     def state(self) -> TreeState:
         """Return the current sequenced head."""
@@ -493,7 +559,7 @@ class SqlAuditStore:
             if row is None:
                 raise NotFoundError(f"no audit segment {segment}")
             end = int(row[0])
-            tx.execute("DELETE FROM audit_entries WHERE seq IS NOT NULL AND seq < ?", (end,))
+            tx.execute("DELETE FROM audit_entries WHERE seq < ?", (end,))
             for level in range(end.bit_length() + 1):
                 count = end >> level
                 if count:
