@@ -326,6 +326,27 @@ def test_use_keyring_as_decorator(kr: fp.Keyring) -> None:
     assert inner() is kr
 
 
+def test_use_keyring_decorates_async_functions(kr: fp.Keyring) -> None:
+    @use_keyring(kr)
+    async def job() -> fp.Keyring:
+        await asyncio.sleep(0)
+        return current_keyring()
+
+    assert asyncio.run(job()) is kr
+    with pytest.raises(fp.ConfigurationError):
+        current_keyring()
+
+
+def test_use_keyring_object_can_be_reentered(kr: fp.Keyring) -> None:
+    other = fp.Keyring.generate()
+    cm = use_keyring(kr)
+    with cm, use_keyring(other), cm:
+        assert current_keyring() is kr
+    with pytest.raises(fp.ConfigurationError):
+        current_keyring()
+    assert "Keyring" in repr(cm)
+
+
 def test_use_keyring_refuses_non_keyrings() -> None:
     with pytest.raises(fp.ConfigurationError), use_keyring("k"):  # type: ignore[arg-type]
         pass
