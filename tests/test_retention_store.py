@@ -107,6 +107,20 @@ def test_journal_pages_through_many_entries(store_url: str,
     assert ids == [f"r{i:05d}" for i in range(30)]
 
 
+def test_sweep_lease_contract(store_url: str) -> None:
+    j: rt.ExecutionJournal = open_store("retention", store_url)
+    later = T0 + dt.timedelta(minutes=5)
+    assert j.lock_sweep("s", "a", now=T0, until=later)
+    assert not j.lock_sweep("s", "b", now=T0 + dt.timedelta(minutes=1), until=later)
+    assert j.lock_sweep("s", "a", now=T0 + dt.timedelta(minutes=1), until=later)  # renew
+    assert j.lock_sweep("other", "b", now=T0, until=later)  # leases are per sweep
+    j.unlock_sweep("s", "b")  # not b's: no effect
+    assert not j.lock_sweep("s", "b", now=T0 + dt.timedelta(minutes=2), until=later)
+    assert j.lock_sweep("s", "b", now=later, until=later + dt.timedelta(minutes=5))  # expired
+    j.unlock_sweep("s", "b")
+    assert j.lock_sweep("s", "c", now=T0, until=later)
+
+
 def test_legal_holds_facade_audits(store_url: str) -> None:
     events: list[AuditEvent] = []
 

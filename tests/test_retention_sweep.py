@@ -210,6 +210,51 @@ def test_crash_in_the_middle_then_rerun(backend: str, sqlite_url: str) -> None:
     assert again == cert and len(disposed) == 10
 
 
+def test_a_second_executor_of_the_same_sweep_is_refused() -> None:
+    store = fp.storage._retention.MemoryRetentionStore()
+    seen: list[str] = []
+    errors: list[Exception] = []
+
+    def handler(d: rt.Disposition) -> None:
+        seen.append(d.record.id)
+        if len(seen) == 1:  # while the first run is busy, a second one starts
+            try:
+                run(rt.plan(statements(3), NOW, schedule=SCHEDULE, sweep_id="s"),
+                    lambda d: None, store)
+            except fp.ConflictError as exc:
+                errors.append(exc)
+
+    cert = run(rt.plan(statements(3), NOW, schedule=SCHEDULE, sweep_id="s"), handler, store)
+    assert len(errors) == 1 and "'s'" in str(errors[0])
+    assert seen == [r.id for r in statements(3)] and len(cert.lines) == 3
+    # The lease is given up at the end, and even when the handler fails.
+    assert store.lock_sweep("s", "someone", now=NOW, until=NOW + dt.timedelta(minutes=1))
+
+    def boom(d: rt.Disposition) -> None:
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        run(rt.plan(statements(2), NOW, schedule=SCHEDULE, sweep_id="t"), boom, store)
+    assert store.lock_sweep("t", "someone", now=NOW, until=NOW + dt.timedelta(minutes=1))
+
+
+def test_a_dead_executors_lease_runs_out() -> None:
+    store = fp.storage._retention.MemoryRetentionStore()
+    clock = FixedClock(dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    assert store.lock_sweep("s", "dead-process", now=clock.now(),
+                            until=clock.now() + dt.timedelta(minutes=5))
+    plan = rt.plan(statements(2), NOW, schedule=SCHEDULE, sweep_id="s")
+    with pytest.raises(fp.ConflictError):
+        run(plan, lambda d: None, store, clock=clock)
+    clock.advance(dt.timedelta(minutes=5))
+    cert = run(rt.plan(statements(2), NOW, schedule=SCHEDULE, sweep_id="s"), lambda d: None,
+               store, clock=clock)
+    assert len(cert.lines) == 2
+    with pytest.raises(fp.InvalidInputError):
+        run(rt.plan([], NOW, schedule=SCHEDULE), lambda d: None, store,
+            lease=dt.timedelta(0))
+
+
 def test_audit_event_is_written_once_per_sweep() -> None:
     store = fp.storage._retention.MemoryRetentionStore()
     sink = Sink()

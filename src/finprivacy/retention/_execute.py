@@ -23,13 +23,16 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import json
+import os
+import secrets
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Literal, Protocol, runtime_checkable
 
 from .._stores import open_store
 from ..audit.events import AuditEvent, AuditSink
 from ..clock import Clock, SystemClock, utc
-from ..errors import FormatError, InvalidInputError, RetentionError
+from ..errors import ConflictError, FormatError, InvalidInputError, RetentionError
 from ._model import is_name
 from ._plan import DisposalPlan, Disposition
 from ._schedule import RetentionSchedule
@@ -92,6 +95,19 @@ class ExecutionJournal(Protocol):
 
     def sweep_certificate(self, sweep_id: str) -> str | None:
         """Return the certificate JSON stored when the sweep was closed, or None."""
+        ...
+
+    def lock_sweep(self, sweep_id: str, owner: str, *, now: _dt.datetime,
+                   until: _dt.datetime) -> bool:
+        """Take or renew the sweep's lease until ``until``.
+
+        Succeeds (True) when the sweep is unlocked, its lease has expired at ``now``, or
+        ``owner`` already holds it; False when another owner holds a live lease.
+        """
+        ...
+
+    def unlock_sweep(self, sweep_id: str, owner: str) -> None:
+        """Give up ``owner``'s lease on the sweep (no effect if it holds none)."""
         ...
 
 
@@ -344,7 +360,8 @@ def resolve_journal(journal: ExecutionJournal | str) -> ExecutionJournal:
 def execute(plan: DisposalPlan, handler: DisposalHandler, *,
             journal: ExecutionJournal | str, actor: str,
             approvals: Sequence[Signatory | str], witnesses: Sequence[Signatory | str],
-            audit: AuditSink | None = None, clock: Clock | None = None) -> DisposalCertificate:
+            audit: AuditSink | None = None, clock: Clock | None = None,
+            lease: _dt.timedelta = _dt.timedelta(minutes=5)) -> DisposalCertificate:
     """Carry out ``plan``: call ``handler`` for each due record not yet done, and certify.
 
     * **Idempotent and resumable**: each completion is journalled under the plan's
@@ -362,6 +379,12 @@ def execute(plan: DisposalPlan, handler: DisposalHandler, *,
       executing it again calls no handler and returns the certificate (plan a new
       sweep, with a new ``sweep_id``, for records that became due since).
 
+    * **One executor at a time**: the sweep is leased in the journal for ``lease``
+      (renewed as the sweep runs, given up at the end, even on error). A second
+      ``execute`` of the same sweep while the lease is live raises
+      :class:`~finprivacy.errors.ConflictError`; after a process died mid-sweep, the
+      re-run can start once the lease has run out.
+
     ``approvals`` must name at least one approver (会计档案管理办法 Art. 18);
     ``witnesses`` lists the supervising witnesses (监销人) and may be empty where no law
     requires them.
@@ -378,17 +401,42 @@ def execute(plan: DisposalPlan, handler: DisposalHandler, *,
     witnessed = _signatories(witnesses, "witnesses")
     store = resolve_journal(journal)
     clock = clock or SystemClock()
-    schedule = plan.schedule
     sweep = plan.sweep_id
-    holds = plan.holds
+    lease_obj: object = lease
+    if not isinstance(lease_obj, _dt.timedelta) or lease_obj <= _dt.timedelta(0):
+        raise InvalidInputError("lease must be a positive timedelta")
     stored = store.sweep_certificate(sweep)
     if stored is not None:
         # Already certified: do nothing again, hand back the same evidence.
         return DisposalCertificate.from_json(stored)
+    owner = f"{actor}:{os.getpid()}:{secrets.token_hex(6)}"
 
+    def take() -> None:
+        now = utc(clock.now(), "clock")
+        if not store.lock_sweep(sweep, owner, now=now, until=now + lease):
+            raise ConflictError(f"sweep {sweep!r} is being executed by another process")
+
+    take()
+    try:
+        renew_at = time.monotonic() + lease.total_seconds() / 3
+        _run(plan, handler, store, clock, renew_at, lease, take)
+        return _certify(plan, store, actor=actor, approvals=approved, witnesses=witnessed,
+                        audit=audit, clock=clock)
+    finally:
+        store.unlock_sweep(sweep, owner)
+
+
+def _run(plan: DisposalPlan, handler: DisposalHandler, store: ExecutionJournal, clock: Clock,
+         renew_at: float, lease: _dt.timedelta, take: Callable[[], None]) -> None:
+    schedule = plan.schedule
+    sweep = plan.sweep_id
+    holds = plan.holds
     for d in plan:
         if d.status == "kept":
             continue
+        if time.monotonic() >= renew_at:
+            take()
+            renew_at = time.monotonic() + lease.total_seconds() / 3
         rid = d.record.id
         if store.entry_status(sweep, rid) == "done":
             continue
@@ -420,9 +468,6 @@ def execute(plan: DisposalPlan, handler: DisposalHandler, *,
         )
         store.put_entry(sweep, rid, "done", json.dumps(_line_to_dict(line), ensure_ascii=False),
                         at)
-
-    return _certify(plan, store, actor=actor, approvals=approved, witnesses=witnessed,
-                    audit=audit, clock=clock)
 
 
 _DEFAULT_METHOD = {

@@ -52,6 +52,7 @@ class MemoryRetentionStore:
         self._holds: dict[str, LegalHold] = {}
         self._journal: dict[str, dict[str, JournalEntry]] = {}
         self._sweeps: dict[str, str] = {}
+        self._leases: dict[str, tuple[str, _dt.datetime]] = {}
 
     def __repr__(self) -> str:
         return f"MemoryRetentionStore(holds={len(self._holds)})"
@@ -136,6 +137,23 @@ class MemoryRetentionStore:
         with self._lock:
             return self._sweeps.get(sweep_id)
 
+    def lock_sweep(self, sweep_id: str, owner: str, *, now: _dt.datetime,
+                   until: _dt.datetime) -> bool:
+        """Take or renew the sweep's lease; False if another owner holds a live one."""
+        with self._lock:
+            held = self._leases.get(sweep_id)
+            if held is not None and held[0] != owner and held[1] > now:
+                return False
+            self._leases[sweep_id] = (owner, until)
+            return True
+
+    def unlock_sweep(self, sweep_id: str, owner: str) -> None:
+        """Give up ``owner``'s lease on the sweep."""
+        with self._lock:
+            held = self._leases.get(sweep_id)
+            if held is not None and held[0] == owner:
+                del self._leases[sweep_id]
+
 
 MIGRATIONS: list[Migration] = [
     # 1: holds with their scopes, the journal, and certified sweeps.
@@ -172,6 +190,14 @@ MIGRATIONS: list[Migration] = [
         sweep_id {text} PRIMARY KEY,
         closed_us {bigint} NOT NULL,
         certificate {text} NOT NULL
+    )
+    """,
+    # 2: one executor per sweep at a time (leases).
+    """
+    CREATE TABLE retention_sweep_leases (
+        sweep_id {text} PRIMARY KEY,
+        owner {text} NOT NULL,
+        expires_us {bigint} NOT NULL
     )
     """,
 ]
@@ -350,6 +376,31 @@ class SqlRetentionStore:
             row = tx.fetchone("SELECT certificate FROM retention_sweeps WHERE sweep_id = ?",
                               (sweep_id,))
         return None if row is None else str(row[0])
+
+    def lock_sweep(self, sweep_id: str, owner: str, *, now: _dt.datetime,
+                   until: _dt.datetime) -> bool:
+        """Take or renew the sweep's lease; False if another owner holds a live one."""
+        with self._db.transaction() as tx:
+            row = tx.fetchone(
+                "SELECT owner, expires_us FROM retention_sweep_leases WHERE sweep_id = ?"  # noqa: S608
+                + (" FOR UPDATE" if tx.dialect == "postgresql" else ""), (sweep_id,))
+            if row is None:
+                got = tx.fetchone(
+                    "INSERT INTO retention_sweep_leases (sweep_id, owner, expires_us) "
+                    "VALUES (?, ?, ?) ON CONFLICT (sweep_id) DO NOTHING RETURNING sweep_id",
+                    (sweep_id, owner, _us(until)))
+                return got is not None
+            if row[0] != owner and int(row[1]) > _us(now):
+                return False
+            tx.execute("UPDATE retention_sweep_leases SET owner = ?, expires_us = ? "
+                       "WHERE sweep_id = ?", (owner, _us(until), sweep_id))
+            return True
+
+    def unlock_sweep(self, sweep_id: str, owner: str) -> None:
+        """Give up ``owner``'s lease on the sweep."""
+        with self._db.transaction() as tx:
+            tx.execute("DELETE FROM retention_sweep_leases WHERE sweep_id = ? AND owner = ?",
+                       (sweep_id, owner))
 
 
 register_store(COMPONENT, "memory", lambda url: MemoryRetentionStore())
