@@ -378,3 +378,37 @@ def test_save_is_durable_and_replaces(kr: fp.Keyring, tmp_path: Path,
     kr.save(path, provider=_cheap())
     assert len(synced) == 2  # the file, then its folder
     assert fp.Keyring.load(path, provider=_cheap()).primary_id == kr.primary_id
+
+
+@settings(max_examples=40)
+@given(st.one_of(st.text(max_size=300), st.binary(max_size=300),
+                 st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                              lambda c: st.lists(c, max_size=4)
+                              | st.dictionaries(st.text(max_size=10), c, max_size=4),
+                              max_leaves=12).map(json.dumps)))
+def test_loads_random_input_raises_keyring_error_only(junk: str | bytes) -> None:
+    with pytest.raises(fp.KeyringError):
+        fp.Keyring.loads(junk, provider=_cheap(), source="junk.json")
+
+
+@settings(max_examples=30)
+@given(st.dictionaries(st.sampled_from(["id", "template", "status", "created_at",
+                                        "changed_at", "material", "extra"]),
+                       st.none() | st.integers() | st.text(max_size=30), max_size=7),
+       st.none() | st.text(max_size=10))
+def test_random_key_lists_raise_keyring_error_only(entry: dict[str, object],
+                                                   primary: str | None) -> None:
+    class Fixed:
+        kind = "fixed"
+
+        def wrap_key(self, dek: bytes) -> dict[str, str]:
+            self.dek = dek
+            return {}
+
+        def unwrap_key(self, params: Mapping[str, str]) -> bytes:
+            return self.dek
+
+    prov = Fixed()
+    text = _keyfile.seal_document({"keys": [entry], "primary": primary}, prov)
+    with pytest.raises(fp.KeyringError):
+        fp.Keyring.loads(text, provider=prov)
