@@ -114,6 +114,7 @@ def test_dump_without_keyring_never_writes_plaintext() -> None:
     with pytest.raises(PydanticSerializationError) as info:
         c.model_dump_json()
     assert "no keyring" in str(info.value)
+    assert isinstance(info.value.__cause__, fp.ConfigurationError)
     assert CARD not in str(info.value)
     with pytest.raises(PydanticSerializationError):
         c.model_dump(mode="json")
