@@ -18,10 +18,10 @@
   ``Secret``, so its repr, str and validation errors show only ``**********``.
 * **Dumping** with ``mode="json"`` (and ``model_dump_json()``) encrypts under the
   keyring passed as ``context={"keyring": kr}`` or else the current one
-  (:class:`~finprivacy.crypto.use_keyring`). Without a keyring it raises (pydantic
+  (:class:`~finprivacy.crypto.use_keyring`). Without a keyring it raises: pydantic
   wraps the :class:`~finprivacy.errors.ConfigurationError` in its
-  ``PydanticSerializationError``, as ``__cause__``); plaintext is never written in place
-  of a token. ``mode="python"`` keeps the ``Secret``.
+  ``PydanticSerializationError``, whose message names it. Plaintext is never written in
+  place of a token. ``mode="python"`` keeps the ``Secret``.
 * **Loading** a token decrypts it. A token that fails to decrypt raises
   :class:`~finprivacy.errors.DecryptionError` (a retired or destroyed key
   :class:`~finprivacy.errors.KeyStateError`); the stored value is never handed back.
