@@ -561,3 +561,81 @@ def test_demo_chapter_tells_the_story(tmp_path: Path) -> None:
     receipt = json.loads((tmp_path / "receipt-client-1.json").read_text(encoding="utf-8"))
     assert receipt["version"] == "KI-CR-v1.1.0"
     assert receipt["spiCat"]
+
+
+def test_withdraw_all_and_context_manager(tmp_path: Path) -> None:
+    clock = fp.FixedClock(T0)
+    with ConsentLedger(f"sqlite:///{tmp_path / 'c.db'}", clock=clock) as ledger:
+        for p in (VERIFY, MARKETING, ANNUAL):
+            ledger.define_purpose(p)
+        ledger.grant("c1", "marketing")
+        ledger.grant("c1", "account_verification")
+        ledger.refuse("c1", "statement_import")
+        clock.advance(dt.timedelta(seconds=1))
+        events = ledger.withdraw_all("c1")
+        assert sorted(e.purpose for e in events) == ["account_verification", "marketing"]
+        assert not any(s.granted for s in ledger.state("c1").values())
+        assert ledger.withdraw_all("c1") == []
+        assert ledger.check("c1", "marketing", at=T0)
+
+
+# -- properties ----------------------------------------------------------------------
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+EDITS: list[tuple[str, Any]] = [
+    ("event_id", "forged-id"), ("subject", "c2"), ("purpose", "account_verification"),
+    ("kind", "refused"), ("time", T0 + dt.timedelta(microseconds=1)),
+    ("actor", Actor("staff", "s-1")), ("method", "signature"), ("separate", False),
+    ("subject_age", 40), ("notice_id", "other"), ("notice_version", 2),
+    ("expires_at", T0 + dt.timedelta(days=1)), ("evidence", Evidence(channel="phone")),
+    ("receipt_id", "r-forged"), ("reason_code", "x"), ("seq", 9),
+    ("prev_hash", "f" * 64),
+]
+
+
+def test_every_field_is_covered_by_the_hash() -> None:
+    import dataclasses
+
+    covered = {name for name, _ in EDITS} | {"hash"}
+    assert covered == {f.name for f in dataclasses.fields(ConsentEvent)}
+
+
+@given(st.integers(min_value=1, max_value=4), st.sampled_from(EDITS))
+def test_any_single_edit_is_detected_at_its_position(position: int,
+                                                    edit: tuple[str, Any]) -> None:
+    store = MemoryConsentStore()
+    ledger, clock = make(store)
+    ledger.publish_notice("privacy", "text", purposes=["marketing"])
+    for i in range(4):
+        (ledger.withdraw if i % 2 else ledger.grant)("c1", "marketing")
+        clock.advance(dt.timedelta(minutes=1))
+    name, value = edit
+    changes: dict[str, Any] = {name: value}
+    if name == "notice_id":
+        changes["notice_version"] = 1
+    if name == "notice_version":
+        changes["notice_id"] = "privacy"
+    store._tamper("c1", position, **changes)
+    with pytest.raises(fp.ConsentIntegrityError) as info:
+        ledger.verify("c1")
+    assert info.value.position == position
+
+
+@given(st.ip_addresses(v=4))
+def test_ipv4_keeps_only_the_24_network(address: Any) -> None:
+    import ipaddress
+
+    net = ipaddress.ip_network(fp.consent.anonymise_ip(str(address)))
+    assert net.prefixlen == 24
+    assert address in net
+    assert str(address) not in repr(Evidence(ip=str(address))) or str(address).endswith(".0")
+
+
+@given(st.ip_addresses(v=6))
+def test_ipv6_keeps_at_most_the_48_network(address: Any) -> None:
+    import ipaddress
+
+    net = ipaddress.ip_network(fp.consent.anonymise_ip(str(address)))
+    assert address in net or address.ipv4_mapped in net
+    assert net.prefixlen <= 48

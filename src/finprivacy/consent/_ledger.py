@@ -136,6 +136,7 @@ class ConsentLedger:
                  audit: AuditSink | None = None, age_rule: AgeRule = PIPL_AGE_RULE,
                  cache_ttl: float = 1.0, cache_size: int = 100_000,
                  metadata_ttl: float = 5.0) -> None:
+        self._owns_store = isinstance(store, str)
         if isinstance(store, str):
             store = open_store("consent", store)
         if not isinstance(store, ConsentStore):
@@ -164,6 +165,19 @@ class ConsentLedger:
 
     def __repr__(self) -> str:
         return f"ConsentLedger({type(self._store).__name__}, age_rule={self._age_rule.minimum_age})"
+
+    def __enter__(self) -> ConsentLedger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the store if this ledger opened it from a URL, and drop the cache."""
+        with self._lock:
+            self._cache.clear()
+        if self._owns_store:
+            self._store.close()
 
     @property
     def store(self) -> ConsentStore:
@@ -332,6 +346,21 @@ class ConsentLedger:
         ``check(..., at=<earlier time>)`` still answers True for instants before it.
         """
         return self._simple(subject, purpose, "withdrawn", actor, method, evidence, "")
+
+    def withdraw_all(self, subject: str, *, actor: Actor | None = None,
+                     method: str = "click",
+                     evidence: Evidence | None = None) -> list[ConsentEvent]:
+        """Withdraw every consent of ``subject`` now in force, in one transaction.
+
+        Purposes whose consent is not in force are left alone. Returns the events written.
+        """
+        now = self._now()
+        drafts = [
+            self._draft(subject, key, "withdrawn", actor, method, evidence, now,
+                        receipt_id=status.event.receipt_id if status.event else "")
+            for key, status in self.state(subject, at=now).items() if status.granted
+        ]
+        return self._write(drafts)
 
     def refuse(self, subject: str, purpose: str, *, actor: Actor | None = None,
                method: str = "click", evidence: Evidence | None = None) -> ConsentEvent:

@@ -289,7 +289,7 @@ class MemoryConsentStore:
         """Nothing to release."""
 
     # test seam: edit a stored event in place, as an attacker with memory access could
-    def _tamper(self, subject: str, seq: int, **changes: Any) -> None:
+    def _tamper(self, subject: str, seq: int, /, **changes: Any) -> None:
         with self._lock:
             chain = self._events[subject]
             chain[seq - 1] = dataclasses.replace(chain[seq - 1], **changes)
