@@ -219,3 +219,9 @@ def test_planner_low_entropy_and_other_indexes() -> None:
 def test_planner_bad_inputs(kwargs: dict[str, float]) -> None:
     with pytest.raises(fp.InvalidInputError):
         plan_blind_index(**kwargs)  # type: ignore[arg-type]
+
+
+def test_secret_values_are_accepted(kr: fp.Keyring) -> None:
+    idx = BlindIndex(kr, "customers.card_no", normalize="digits")
+    assert idx.compute(fp.Secret(CARD)) == idx.compute(CARD)
+    assert idx.lookup_values(fp.Secret(CARD)) == idx.lookup_values(CARD)

@@ -151,3 +151,10 @@ def test_no_secrets_in_repr_or_pickle(kr: fp.Keyring) -> None:
     assert repr(det) == "DeterministicCipher(AES-256-SIV)"
     with pytest.raises(TypeError):
         pickle.dumps(det)
+
+
+def test_secret_values_are_accepted(kr: fp.Keyring) -> None:
+    det = DeterministicCipher(kr)
+    assert det.encrypt(fp.Secret(CARD), context=CTX) == det.encrypt(CARD, context=CTX)
+    assert det.lookup_tokens(fp.Secret(CARD), context=CTX) == det.lookup_tokens(CARD,
+                                                                                context=CTX)

@@ -282,3 +282,9 @@ def test_no_secrets_in_repr_or_pickle(kr: fp.Keyring) -> None:
             pickle.dumps(obj)
 
 
+
+
+def test_secret_values_are_accepted(kr: fp.Keyring) -> None:
+    sk = SubjectKeys(kr, "memory:")
+    tok = sk.encrypt("client-42", fp.Secret(CARD), context=CTX)
+    assert sk.decrypt(tok, context=CTX) == CARD

@@ -47,6 +47,7 @@ from ..errors import (
     KeyStateError,
     NotFoundError,
 )
+from ..secret import Secret
 from ._deterministic import _KeySource, usable_key_ids
 
 __all__ = [
@@ -324,9 +325,11 @@ class BlindIndex(_IndexBase):
         """Return ``value`` after this index's normalisers (what actually gets hashed)."""
         return _apply(self._steps, value, f"value for index {self._name!r}")
 
-    def _data(self, value: str | bytes) -> bytes:
+    def _data(self, value: str | bytes | Secret[str] | Secret[bytes]) -> bytes:
         if type(value) is bytes and not self._steps:
             return value
+        if isinstance(value, Secret):
+            value = value.reveal()
         if isinstance(value, bytes | bytearray):
             if self._steps:
                 raise InvalidInputError(
@@ -335,7 +338,8 @@ class BlindIndex(_IndexBase):
             return bytes(value)
         return self.normalize(value).encode("utf-8")
 
-    def compute(self, value: str | bytes, *, key_id: str | None = None) -> str:
+    def compute(self, value: str | bytes | Secret[str] | Secret[bytes], *,
+                key_id: str | None = None) -> str:
         """Return the index value to store for ``value`` (primary key unless ``key_id``)."""
         if key_id is None:
             found = self._hashers.get(self._keyring.primary_id)
@@ -343,7 +347,7 @@ class BlindIndex(_IndexBase):
                 return found.value(self._data(value))
         return self._compute(self._data(value), key_id)
 
-    def lookup_values(self, value: str | bytes) -> list[str]:
+    def lookup_values(self, value: str | bytes | Secret[str] | Secret[bytes]) -> list[str]:
         """Return the index of ``value`` under every usable key version, primary first.
 
         Select candidate rows with ``WHERE column IN (...)`` over all of them; rows

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from .._types import StrOrBytes
 from ..errors import DecryptionError, InvalidInputError
+from ..secret import Secret
 from ._token import decode_token, encode_token
 
 __all__ = ["DeterministicCipher"]
@@ -73,17 +74,44 @@ def usable_key_ids(keyring: _KeySource) -> list[str]:
     return [k.key_id for k in infos if str(k.status) in _USABLE]
 
 
+class SivKey:
+    """One AES-SIV key (RFC 5297; 32, 48 or 64 bytes) with the one way it is used here.
+
+    :class:`DeterministicCipher` seals and opens every token through this class, and
+    the Wycheproof ``aes_siv_cmac_test.json`` vectors are run through it.
+    """
+
+    __slots__ = ("_siv",)
+
+    def __init__(self, key: bytes) -> None:
+        self._siv = AESSIV(key)
+
+    def __repr__(self) -> str:
+        return "SivKey(AES-SIV)"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("key objects cannot be pickled")
+
+    def seal(self, plaintext: bytes, associated_data: list[bytes]) -> bytes:
+        """Return ``SIV ‖ ciphertext``."""
+        return self._siv.encrypt(plaintext, associated_data)
+
+    def open(self, sealed: bytes, associated_data: list[bytes]) -> bytes:
+        """Invert :meth:`seal`; raise :class:`DecryptionError` on any failure."""
+        try:
+            return self._siv.decrypt(sealed, associated_data)
+        except (InvalidTag, ValueError):
+            raise DecryptionError("not a valid finprivacy token") from None
+
+
 def siv_seal(key: bytes, plaintext: bytes, associated_data: Sequence[bytes]) -> bytes:
     """Return ``SIV ‖ ciphertext`` (RFC 5297) using ``cryptography``'s :class:`AESSIV`."""
-    return AESSIV(key).encrypt(plaintext, list(associated_data))
+    return SivKey(key).seal(plaintext, list(associated_data))
 
 
 def siv_open(key: bytes, sealed: bytes, associated_data: Sequence[bytes]) -> bytes:
     """Invert :func:`siv_seal`; raise :class:`DecryptionError` on any failure."""
-    try:
-        return AESSIV(key).decrypt(sealed, list(associated_data))
-    except (InvalidTag, ValueError):
-        raise DecryptionError("not a valid finprivacy token") from None
+    return SivKey(key).open(sealed, list(associated_data))
 
 
 class DeterministicCipher:
@@ -104,7 +132,7 @@ class DeterministicCipher:
         if not hasattr(keyring, "derive_key"):
             raise InvalidInputError("DeterministicCipher needs a Keyring")
         self._keyring = keyring
-        self._cache: OrderedDict[tuple[str, str], tuple[bytes, AESSIV]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], tuple[bytes, SivKey]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -114,7 +142,7 @@ class DeterministicCipher:
         raise TypeError("DeterministicCipher objects hold keys and cannot be pickled")
 
     # -- keys ---------------------------------------------------------------------------
-    def _siv(self, key_id: str | None, context: str) -> tuple[str, AESSIV]:
+    def _siv(self, key_id: str | None, context: str) -> tuple[str, SivKey]:
         primary = self._keyring.primary_id
         if key_id is None or key_id == primary:
             # The primary key is always usable: skip derive_key's status check.
@@ -130,7 +158,7 @@ class DeterministicCipher:
             if cached is not None and cached[0] is key:
                 self._cache.move_to_end((got_id, context))
                 return got_id, cached[1]
-        siv = AESSIV(key)
+        siv = SivKey(key)
         with self._lock:
             self._cache[(got_id, context)] = (key, siv)
             while len(self._cache) > _CACHE_SIZE:
@@ -141,12 +169,12 @@ class DeterministicCipher:
         return usable_key_ids(self._keyring)
 
     # -- API -----------------------------------------------------------------------------
-    def encrypt(self, value: StrOrBytes, *, context: str) -> str:
+    def encrypt(self, value: StrOrBytes | Secret[str] | Secret[bytes], *, context: str) -> str:
         """Return the ``fpd1`` token of ``value`` under the primary key (deterministic)."""
         _check_context(context)
         plaintext = _pack(value)
         key_id, siv = self._siv(None, context)
-        return encode_token(PREFIX, key_id, siv.encrypt(plaintext, _ad(key_id, context)))
+        return encode_token(PREFIX, key_id, siv.seal(plaintext, _ad(key_id, context)))
 
     @overload
     def decrypt(self, token: str, *, context: str, as_type: type[str]) -> str: ...
@@ -173,16 +201,14 @@ class DeterministicCipher:
         except Exception:
             # An unknown or destroyed key: the same opaque error as a bad tag.
             raise DecryptionError("not a valid finprivacy token") from None
-        try:
-            plaintext = siv.decrypt(body, _ad(key_id, context))
-        except (InvalidTag, ValueError):
-            raise DecryptionError("not a valid finprivacy token") from None
+        plaintext = siv.open(body, _ad(key_id, context))
         value = _unpack(plaintext)
         if as_type is not None and not isinstance(value, as_type):
             raise DecryptionError(f"token holds {type(value).__name__}, not {as_type.__name__}")
         return value
 
-    def lookup_tokens(self, value: StrOrBytes, *, context: str) -> list[str]:
+    def lookup_tokens(self, value: StrOrBytes | Secret[str] | Secret[bytes], *,
+                      context: str) -> list[str]:
         """Return the token of ``value`` under every usable key, primary first.
 
         Search with ``WHERE column IN (...)`` so rows written under an older key are
@@ -195,7 +221,7 @@ class DeterministicCipher:
         out = []
         for kid in ids:
             got, siv = self._siv(kid, context)
-            out.append(encode_token(PREFIX, got, siv.encrypt(plaintext, _ad(got, context))))
+            out.append(encode_token(PREFIX, got, siv.seal(plaintext, _ad(got, context))))
         return out
 
     def needs_reencrypt(self, token: str) -> bool:
@@ -219,7 +245,9 @@ def _ad(key_id: str, context: str) -> list[bytes]:
     return [PREFIX.encode("ascii"), key_id.encode("ascii"), context.encode("utf-8")]
 
 
-def _pack(value: StrOrBytes) -> bytes:
+def _pack(value: StrOrBytes | Secret[str] | Secret[bytes]) -> bytes:
+    if isinstance(value, Secret):
+        value = value.reveal()
     if isinstance(value, str):
         return _TAG_STR + value.encode("utf-8")
     if isinstance(value, bytes | bytearray | memoryview):

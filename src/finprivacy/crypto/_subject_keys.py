@@ -52,6 +52,7 @@ from ..errors import (
     InvalidInputError,
     SubjectErasedError,
 )
+from ..secret import Secret
 from ._token import KEY_ID_PATTERN, decode_token, encode_token
 
 __all__ = [
@@ -245,7 +246,8 @@ class SubjectKeys:
         return found.key_ref, aead_hit
 
     # -- API ----------------------------------------------------------------------------
-    def encrypt(self, subject: str, value: StrOrBytes, *, context: str) -> str:
+    def encrypt(self, subject: str, value: StrOrBytes | Secret[str] | Secret[bytes], *,
+                context: str) -> str:
         """Encrypt ``value`` under ``subject``'s key (made on first use); return an ``fps1`` token.
 
         Raises :class:`~finprivacy.errors.SubjectErasedError` if the subject was shredded.
@@ -370,7 +372,9 @@ def _aad(key_ref: str, context: str) -> bytes:
                          context.encode("utf-8")))
 
 
-def _pack(value: StrOrBytes) -> bytes:
+def _pack(value: StrOrBytes | Secret[str] | Secret[bytes]) -> bytes:
+    if isinstance(value, Secret):
+        value = value.reveal()
     if isinstance(value, str):
         return _F_STR + value.encode("utf-8")
     if isinstance(value, bytes | bytearray | memoryview):
