@@ -49,6 +49,7 @@ def consent_usage(clock: fp.Clock, sink: fp.AuditSink) -> None:
     batch: list[ConsentEvent] = ledger.grant_many(
         [GrantRequest(subject=f"client-{i}", purpose="marketing") for i in range(3)])
     gone: ConsentEvent = ledger.withdraw("client-42", "marketing")
+    everything: list[ConsentEvent] = ledger.withdraw_all("client-42")
     ok: bool = ledger.check("client-42", "account_verification",
                             at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     try:
@@ -71,5 +72,8 @@ def consent_usage(clock: fp.Clock, sink: fp.AuditSink) -> None:
                                                    controller=lotus)
     rule: AgeRule = PIPL_AGE_RULE
     network: str = fp.consent.anonymise_ip("198.51.100.7")
-    print(store, notice, event, bundle, batch, gone, ok, when, reason, why, history, count,
-          again, imported, record, rule, network)
+    with fp.ConsentLedger("memory:") as scoped:
+        scoped.check("client-1", "marketing")
+    ledger.close()
+    print(everything, store, notice, event, bundle, batch, gone, ok, when, reason, why,
+          history, count, again, imported, record, rule, network)
