@@ -46,7 +46,7 @@ from ._aead import NONCE_SIZE, TAG_SIZE, Aead
 from ._providers import KeyProvider, PassphraseProvider
 from ._token import _NON_CANONICAL, _PAD, _TO_STD, KEY_ID_PATTERN, b64url_decode, b64url_encode
 
-__all__ = ["AES256_GCM", "KeyInfo", "KeyStatus", "KeyTemplate", "Keyring"]
+__all__ = ["AES256_GCM", "KeyInfo", "KeyStatus", "KeyTemplate", "Keyring", "record_context"]
 
 _PREFIX = "fp1"
 _FLAG_STR = 0x01
@@ -452,7 +452,7 @@ class Keyring:
 
     def keys(self) -> list[KeyInfo]:
         """Describe every key (ids, templates, statuses, times), oldest first."""
-        return sorted((k.info() for k in self._keys.values()),
+        return sorted((k.info() for k in list(self._keys.values())),
                       key=lambda i: (i.created_at, i.key_id))
 
     def key(self, key_id: str) -> KeyInfo:
@@ -650,7 +650,7 @@ class Keyring:
 
     def __repr__(self) -> str:
         keys = ", ".join(f"{k.key_id} {k.template.algorithm} {k.status.value}"
-                         for k in sorted(self._keys.values(), key=lambda k: k.created_at))
+                         for k in sorted(list(self._keys.values()), key=lambda k: k.created_at))
         return f"<Keyring primary={self._primary.key_id} keys=[{keys}]>"
 
     def __reduce_ex__(self, protocol: object) -> NoReturn:
