@@ -288,3 +288,17 @@ def test_secret_values_are_accepted(kr: fp.Keyring) -> None:
     sk = SubjectKeys(kr, "memory:")
     tok = sk.encrypt("client-42", fp.Secret(CARD), context=CTX)
     assert sk.decrypt(tok, context=CTX) == CARD
+
+
+def test_encrypt_after_shred_elsewhere_is_refused_once_cache_expires(kr: fp.Keyring) -> None:
+    store = open_store("subject_keys", "memory:")
+    writer = SubjectKeys(kr, store, cache_ttl=0)
+    writer.encrypt("client-42", "a", context=CTX)
+    SubjectKeys(kr, store).shred("client-42", reason="erasure")
+    with pytest.raises(fp.SubjectErasedError):
+        writer.encrypt("client-42", "b", context=CTX)
+    cached = SubjectKeys(kr, store)
+    cached.encrypt("client-43", "a", context=CTX)
+    cached.shred("client-43", reason="erasure")  # same object: effective at once
+    with pytest.raises(fp.SubjectErasedError):
+        cached.encrypt("client-43", "b", context=CTX)

@@ -20,9 +20,10 @@ same for a subject with 10 tokens as for one with 100,000.
 * :meth:`SubjectKeys.shred` overwrites the wrapped DEK with nothing and keeps a
   tombstone (when and why). Decrypting any token of that subject afterwards raises
   :class:`~finprivacy.errors.SubjectErasedError` (a ``DecryptionError``).
-* Unwrapped DEKs are cached in memory (bounded, with a time-to-live so a shred done by
-  another process takes effect within ``cache_ttl`` seconds; a shred in this process
-  takes effect at once). The keyring, and so any KMS or HSM behind it, is used once
+* Unwrapped DEKs (and which key belongs to which subject) are cached in memory
+  (bounded, with a time-to-live so a shred done by another process takes effect here,
+  for reading and writing, within ``cache_ttl`` seconds; a shred in this process takes
+  effect at once). The keyring, and so any KMS or HSM behind it, is used once
   per DEK unwrap, never per field.
 
 Backups of the *key store* bring shredded keys back: keep the key store's backups on
@@ -145,8 +146,16 @@ class SubjectKeys:
     shredded by another process can still decrypt here.
     """
 
-    __slots__ = ("_cache", "_cache_size", "_cache_ttl", "_clock", "_keyring", "_lock",
-                 "_store")
+    __slots__ = (
+        "_cache",
+        "_cache_size",
+        "_cache_ttl",
+        "_clock",
+        "_keyring",
+        "_lock",
+        "_store",
+        "_subjects",
+    )
 
     def __init__(self, keyring: Any, store: SubjectKeyStore | str, *,
                  clock: Clock | None = None, cache_size: int = 4096,
@@ -167,6 +176,7 @@ class SubjectKeys:
         self._store = store
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._cache: OrderedDict[str, tuple[AESGCM, float]] = OrderedDict()
+        self._subjects: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._cache_size = cache_size
         self._cache_ttl = float(cache_ttl)
         self._lock = threading.Lock()
@@ -206,14 +216,36 @@ class SubjectKeys:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
-    def _forget(self, key_ref: str) -> None:
+    def _forget(self, key_ref: str, subject: str) -> None:
         with self._lock:
             self._cache.pop(key_ref, None)
+            self._subjects.pop(subject, None)
+
+    def _subject_ref(self, subject: str) -> str | None:
+        with self._lock:
+            hit = self._subjects.get(subject)
+            if hit is None:
+                return None
+            if hit[1] < time.monotonic():
+                del self._subjects[subject]
+                return None
+            self._subjects.move_to_end(subject)
+            return hit[0]
+
+    def _remember_subject(self, subject: str, key_ref: str) -> None:
+        if not self._cache_size:
+            return
+        with self._lock:
+            self._subjects[subject] = (key_ref, time.monotonic() + self._cache_ttl)
+            self._subjects.move_to_end(subject)
+            while len(self._subjects) > self._cache_size:
+                self._subjects.popitem(last=False)
 
     def clear_cache(self) -> None:
         """Drop every unwrapped key held in memory."""
         with self._lock:
             self._cache.clear()
+            self._subjects.clear()
 
     def _unwrap(self, record: SubjectKeyRecord) -> AESGCM:
         dek = self._keyring.decrypt(record.wrapped_key,
@@ -223,6 +255,11 @@ class SubjectKeys:
         return AESGCM(dek)
 
     def _key_for_subject(self, subject: str) -> tuple[str, AESGCM]:
+        ref = self._subject_ref(subject)
+        if ref is not None:
+            hit = self._cached(ref)
+            if hit is not None:
+                return ref, hit
         found = self._store.for_subject(subject)
         if found is None:
             key_ref = _new_ref()
@@ -233,6 +270,7 @@ class SubjectKeys:
             if isinstance(found, SubjectKeyRecord) and found.key_ref == key_ref:
                 aead = AESGCM(dek)
                 self._remember(key_ref, aead)
+                self._remember_subject(subject, key_ref)
                 return key_ref, aead
         if isinstance(found, SubjectTombstone):
             raise SubjectErasedError(
@@ -243,6 +281,7 @@ class SubjectKeys:
         if aead_hit is None:
             aead_hit = self._unwrap(found)
             self._remember(found.key_ref, aead_hit)
+        self._remember_subject(subject, found.key_ref)
         return found.key_ref, aead_hit
 
     # -- API ----------------------------------------------------------------------------
@@ -316,7 +355,7 @@ class SubjectKeys:
             raise InvalidInputError(f"reason must be at most {_MAX_REASON} characters")
         now = utc(self._clock.now(), "clock.now()")
         tomb = self._store.shred(subject, reason=reason.strip(), at=now)
-        self._forget(tomb.key_ref)
+        self._forget(tomb.key_ref, subject)
         return tomb
 
     def tombstone(self, subject: str) -> SubjectTombstone | None:
