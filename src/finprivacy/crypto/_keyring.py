@@ -650,7 +650,7 @@ class Keyring:
 
     def __repr__(self) -> str:
         keys = ", ".join(f"{k.key_id} {k.template.algorithm} {k.status.value}"
-                         for k in sorted(list(self._keys.values()), key=lambda k: k.created_at))
+                         for k in sorted(self._keys.values(), key=lambda k: k.created_at))
         return f"<Keyring primary={self._primary.key_id} keys=[{keys}]>"
 
     def __reduce_ex__(self, protocol: object) -> NoReturn:
