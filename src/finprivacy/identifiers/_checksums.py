@@ -5,6 +5,8 @@ Each is cross-checked against python-stdnum in the test suite.
 
 from __future__ import annotations
 
+from operator import mul
+
 __all__ = [
     "gb11643_check",
     "gb32100_check",
@@ -21,7 +23,9 @@ def gb11643_check(body: str) -> str:
     >>> gb11643_check("11010519491231002")
     'X'
     """
-    total = sum(int(c) * w for c, w in zip(body, _GB11643_WEIGHTS, strict=True))
+    if len(body) != 17:
+        raise ValueError("GB 11643 check needs 17 digits")
+    total = sum(map(mul, map(int, body), _GB11643_WEIGHTS))
     value = (12 - total % 11) % 11
     return "X" if value == 10 else str(value)
 
@@ -38,8 +42,13 @@ def gb32100_check(body: str) -> str:
     >>> gb32100_check("91110000600037341")
     'L'
     """
-    total = sum(_GB32100_INDEX[c] * w for c, w in zip(body, _GB32100_WEIGHTS, strict=True))
+    if len(body) != 17:
+        raise ValueError("GB 32100 check needs 17 characters")
+    total = sum(map(mul, map(_GB32100_INDEX.__getitem__, body), _GB32100_WEIGHTS))
     return GB32100_ALPHABET[(31 - total % 31) % 31]
+
+
+_LUHN_DOUBLE = {str(d): (2 * d) // 10 + (2 * d) % 10 for d in range(10)}
 
 
 def luhn_valid(digits: str) -> bool:
@@ -48,17 +57,13 @@ def luhn_valid(digits: str) -> bool:
     >>> luhn_valid("4111111111111111")
     True
     """
-    total = 0
-    double = False
-    for ch in reversed(digits):
-        d = ord(ch) - 48
-        if double:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-        double = not double
-    return total % 10 == 0
+    odd = sum(map(int, digits[-1::-2]))
+    even = sum(map(_LUHN_DOUBLE.__getitem__, digits[-2::-2]))
+    return (odd + even) % 10 == 0
+
+
+_MOD97_TABLE = str.maketrans({chr(c): str(c - 55) for c in range(65, 91)}
+                             | {chr(c): str(c - 87) for c in range(97, 123)})
 
 
 def mod97(alnum: str) -> int:
@@ -67,4 +72,4 @@ def mod97(alnum: str) -> int:
     >>> mod97("370400440532013000DE89")
     1
     """
-    return int("".join(str(int(c, 36)) for c in alnum)) % 97
+    return int(alnum.translate(_MOD97_TABLE)) % 97

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from bisect import bisect_right
 from collections.abc import Collection, Iterator
 from typing import Any
 
@@ -116,11 +117,12 @@ _MAIN = re.compile(
     r"|(?P<code>(?=[0-9A-Z]{0,17}[A-Z])[0-9A-Z]{9,18}+(?![0-9A-Za-z]))"
     r"|(?P<num>(?:\+|\((?=\d{2,4}\)))?\d++(?:(?:\)\ ?|\ ?\(|\ ?-\ ?|\ {1,2})\d++)*+"
     r"(?:[Xx](?![0-9A-Za-z]))?)"
-    r")"
+    r")",
+    re.ASCII,
 )
 _CODE = re.compile(r"(?=[0-9A-Z]{0,17}[A-Z])[0-9A-Z]{9,18}+(?![0-9A-Za-z])")
 _ALNUM_RUN = re.compile(r"[0-9A-Za-z]+")
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"\d+", re.ASCII)
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*"
     r"@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+"
@@ -135,21 +137,36 @@ _MULTI_GROUP_KINDS = frozenset(("cn_phone", "phone", "us_ssn"))
 _Cand = tuple[str, float, str]  # kind, confidence, normalised value
 
 
-def _context(text: str, lowered: str, start: int) -> tuple[str, frozenset[str], bool]:
-    """Return the nearest context word before ``start`` with its kinds and negativity.
+class _Context:
+    """The context words of one text, found in one pass on first use.
 
-    ``text`` is the width-folded text and ``lowered`` the same, lower-cased. The word
-    counts only if no digit stands between it and the candidate.
+    :meth:`at` returns the nearest word ending before a candidate, within
+    ``_WINDOW`` characters and with no digit in between.
     """
-    last = None
-    for m in _KW.finditer(lowered, max(0, start - _WINDOW), start):
-        last = m
-    if last is None or _ASCII_DIGIT.search(lowered, last.end(), start):
-        return _NO_CONTEXT
-    word = last.group()
-    kinds, neg = _WORDS.get(word if " " not in word and "_" not in word and "-" not in word
-                            else word.translate(_SQUASH), (frozenset(), False))
-    return text[last.start():last.end()], kinds, neg
+
+    __slots__ = ("_ends", "_matches", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._matches: list[tuple[int, int, str]] | None = None
+        self._ends: list[int] = []
+
+    def at(self, start: int) -> tuple[str, frozenset[str], bool]:
+        if self._matches is None:
+            lowered = self._text.lower()
+            if len(lowered) != len(self._text):  # some characters lower-case to two
+                lowered = self._text
+            self._matches = [(m.start(), m.end(), m.group()) for m in _KW.finditer(lowered)]
+            self._ends = [m[1] for m in self._matches]
+        i = bisect_right(self._ends, start) - 1
+        if i < 0:
+            return _NO_CONTEXT
+        s, e, word = self._matches[i]
+        if s < start - _WINDOW or _ASCII_DIGIT.search(self._text, e, start):
+            return _NO_CONTEXT
+        kinds, neg = _WORDS.get(word if " " not in word and "_" not in word and "-" not in word
+                                else word.translate(_SQUASH), (frozenset(), False))
+        return self._text[s:e], kinds, neg
 
 
 def _score(kind: str, base: float, ctx: frozenset[str], neg: bool) -> float:
@@ -175,7 +192,23 @@ def _international(digits: str, ctx: frozenset[str], neg: bool) -> _Cand | None:
     return None
 
 
-def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _dt.date,
+class _Today:
+    """Today's date from the clock, read only when a birth date needs checking."""
+
+    __slots__ = ("_clock", "_date")
+
+    def __init__(self, clock: Clock | None) -> None:
+        self._clock = clock
+        self._date: _dt.date | None = None
+
+    @property
+    def date(self) -> _dt.date:
+        if self._date is None:
+            self._date = (self._clock or SystemClock()).now().date()
+        return self._date
+
+
+def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _Today,
               ctx: frozenset[str], neg: bool, multi_part: bool, intl00: bool) -> _Cand | None:
     """Classify the digits ``d`` of one candidate run (``X`` allowed at the end)."""
     n = len(d)
@@ -185,7 +218,7 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _d
             return intl
     if not multi_part:
         if n == 18:
-            if cn_id._problem(d, today) is None and not (
+            if cn_id._problem(d, today.date) is None and not (
                     "bank_card" in ctx and bank_card._problem(d) is None):
                 return "cn_id", _score("cn_id", 0.95, ctx, neg), d
             if _id_shaped(d, today):
@@ -193,7 +226,7 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _d
             if "cn_uscc" in ctx and cn_uscc._problem(d) is None:
                 # an all-digit credit code looks like any 18-digit number: context only
                 return "cn_uscc", _score("cn_uscc", 0.9, ctx, neg), d
-        elif n == 15 and "cn_id" in ctx and cn_id._problem(d, today) is None:
+        elif n == 15 and "cn_id" in ctx and cn_id._problem(d, today.date) is None:
             return "cn_id", _score("cn_id", 0.75, ctx, neg), d
         if 12 <= n <= 19 and bank_card._problem(d) is None:
             return "bank_card", _score("bank_card", 0.85, ctx, neg), d
@@ -220,9 +253,9 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _d
     return None
 
 
-def _id_shaped(value: str, today: _dt.date) -> bool:
+def _id_shaped(value: str, today: _Today) -> bool:
     """Return whether an 18-character value has an ID's province and birth date."""
-    return cn_id._problem(value[:17] + gb11643_check(value[:17]), today) is None \
+    return cn_id._problem(value[:17] + gb11643_check(value[:17]), today.date) is None \
         if value[:17].isdigit() else False
 
 
@@ -245,8 +278,8 @@ def _boundary_ok(text: str, start: int, end: int) -> bool:
     return True
 
 
-def _numbers(folded: str, start: int, end: int, today: _dt.date,
-             lowered: str) -> Iterator[tuple[int, int, _Cand, str]]:
+def _numbers(folded: str, start: int, end: int, today: _Today,
+             ctx_words: _Context) -> Iterator[tuple[int, int, _Cand, str]]:
     """Yield (start, end, candidate, context word) for one digit run."""
     if not _boundary_ok(folded, start, end):
         return
@@ -265,7 +298,7 @@ def _numbers(folded: str, start: int, end: int, today: _dt.date,
             return None
         s0 = groups[i][0] if i else start
         e0 = groups[j - 1][1] + (1 if with_x else 0)
-        word, ctx, neg = _context(folded, lowered, s0)
+        word, ctx, neg = ctx_words.at(s0)
         glens = tuple(e - s for s, e in groups[i:j])
         cand = _classify(d, glens, plus and i == 0, paren and i == 0, today, ctx, neg,
                          multi_part=(i, j) != (0, ng) and j - i > 1, intl00=i == 0)
@@ -320,14 +353,14 @@ def _iban_end(folded: str, start: int) -> tuple[int, str] | None:
     return (i, value) if iban._problem(value) is None else (i, "")
 
 
-def _codes(folded: str, start: int, end: int, today: _dt.date,
-           lowered: str) -> tuple[int, int, _Cand, str] | None:
+def _codes(folded: str, start: int, end: int, today: _Today,
+           ctx_words: _Context) -> tuple[int, int, _Cand, str] | None:
     token = folded[start:end]
-    word, ctx, neg = _context(folded, lowered, start)
+    word, ctx, neg = ctx_words.at(start)
     n = len(token)
     cand: _Cand | None = None
     if n == 18:
-        if token[:17].isdigit() and cn_id._problem(token, today) is None:
+        if token[:17].isdigit() and cn_id._problem(token, today.date) is None:
             cand = "cn_id", _score("cn_id", 0.95, ctx, neg), token
         elif cn_uscc._problem(token) is None and not _id_shaped(token, today):
             cand = "cn_uscc", _score("cn_uscc", 0.95, ctx, neg), token
@@ -343,11 +376,9 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
     has_at = "@" in text or "＠" in text
     if not has_at and _HAS_DIGIT.search(text) is None:
         return []
-    folded = fold_width(text)
-    today = (clock or SystemClock()).now().date()
-    lowered = folded.lower()
-    if len(lowered) != len(folded):  # a few characters lower-case to two; match as written
-        lowered = folded
+    folded = text if text.isascii() else fold_width(text)
+    today = _Today(clock)
+    ctx_words = _Context(folded)
     raw: list[tuple[int, int, _Cand, str]] = []
     pos, n = 0, len(folded)
     while pos < n:
@@ -370,10 +401,10 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
         s, e = m.span()
         if kind == "num":
             if e - s >= 9:  # shorter runs (amounts, dates, hotlines) hold no identifier
-                raw.extend(_numbers(folded, s, e, today, lowered))
+                raw.extend(_numbers(folded, s, e, today, ctx_words))
             pos = e
         elif kind == "code":
-            found = _codes(folded, s, e, today, lowered)
+            found = _codes(folded, s, e, today, ctx_words)
             if found is not None:
                 raw.append(found)
             pos = e
@@ -383,14 +414,14 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
                 pos = walked[0]  # an IBAN with wrong check digits: skip it whole
                 continue
             if walked is not None:
-                word, ctx, neg = _context(folded, lowered, s)
+                word, ctx, neg = ctx_words.at(s)
                 raw.append((s, walked[0], ("iban", _score("iban", 0.97, ctx, neg), walked[1]),
                             word))
                 pos = walked[0]
                 continue
             code = _CODE.match(folded, s)
             if code is not None:
-                found = _codes(folded, s, code.end(), today, lowered)
+                found = _codes(folded, s, code.end(), today, ctx_words)
                 if found is not None:
                     raw.append(found)
             run = _ALNUM_RUN.match(folded, s)
@@ -399,10 +430,15 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
         for m in _EMAIL.finditer(folded):
             value = m.group()
             if email._problem(email.compact(value)) is None:
-                word, ctx, neg = _context(folded, lowered, m.start())
+                word, ctx, neg = ctx_words.at(m.start())
                 raw.append((m.start(), m.end(), ("email", _score("email", 0.95, ctx, neg),
                                                  email.compact(value)), word))
     wanted = None if kinds is None else frozenset(kinds)
+    if len(raw) == 1:
+        (s, e, c, word), = raw
+        if c[1] < min_confidence or (wanted is not None and c[0] not in wanted):
+            return []
+        return [Finding(c[0], s, e, c[1], Secret(c[2]), word)]
     ranked = sorted(
         (r for r in raw if r[2][1] >= min_confidence),
         key=lambda r: (-r[2][1], -(r[1] - r[0]), r[0]),

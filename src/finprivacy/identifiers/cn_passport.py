@@ -24,7 +24,7 @@ __all__ = ["KIND", "compact", "find", "is_valid", "validate"]
 #: The kind name used by scan, mask and redact.
 KIND = "cn_passport"
 
-_PATTERN = re.compile(r"[EG]\d{8}|E[A-HJ-NP-Z]\d{7}|[DSP]E\d{7}")
+_PATTERN = re.compile(r"[EG]\d{8}|E[A-HJ-NP-Z]\d{7}|[DSP]E\d{7}", re.ASCII)
 
 
 def compact(number: str) -> str:

@@ -26,8 +26,8 @@ __all__ = ["KIND", "compact", "find", "is_mobile", "is_valid", "validate"]
 #: The kind name used by scan, mask and redact.
 KIND = "cn_phone"
 
-_MOBILE = re.compile(r"1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9\d)\d{8}")
-_LANDLINE = re.compile(r"0(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}")
+_MOBILE = re.compile(r"1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9\d)\d{8}", re.ASCII)
+_LANDLINE = re.compile(r"0(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}", re.ASCII)
 
 
 def compact(number: str) -> str:

@@ -54,6 +54,7 @@ FIELD_KINDS: Mapping[str, str] = MappingProxyType(
     {name: kind for kind, names in _FIELDS.items() for name in names})
 _SUFFIX_KIND = tuple((s, FIELD_KINDS[s]) for s in _SUFFIXES)
 _NORMALISE = re.compile(r"[\s_\-.]")
+_MAX_PASSES = 8
 
 
 def kind_for_field(name: str, keys: Mapping[str, str] | None = None) -> str | None:
@@ -108,18 +109,25 @@ class _Redactor:
         return mask(value, kind, self.presets[kind], **self.secrets)
 
     def text(self, text: str) -> str:
-        findings = scan(text, kinds=self.kinds, min_confidence=self.min_confidence,
-                        clock=self.clock)
-        if not findings:
-            return text
-        out: list[str] = []
-        pos = 0
-        for f in findings:
-            out.append(text[pos:f.start])
-            out.append(self.mask(text[f.start:f.end], f.kind))
-            pos = f.end
-        out.append(text[pos:])
-        return "".join(out)
+        # What a mask keeps visible can join a neighbour into a new finding (the first
+        # letter of an e-mail glued to a phone number): redact until nothing is found,
+        # so redact(redact(t)) == redact(t). FF1 output is itself a valid-looking
+        # number, so with the ff1 preset a single pass is made.
+        passes = 1 if "ff1" in self.presets.values() else _MAX_PASSES
+        for _ in range(passes):
+            findings = scan(text, kinds=self.kinds, min_confidence=self.min_confidence,
+                            clock=self.clock)
+            if not findings:
+                break
+            out: list[str] = []
+            pos = 0
+            for f in findings:
+                out.append(text[pos:f.start])
+                out.append(self.mask(text[f.start:f.end], f.kind))
+                pos = f.end
+            out.append(text[pos:])
+            text = "".join(out)
+        return text
 
     def field(self, kind: str, value: Any) -> Any:
         if isinstance(value, str):
