@@ -229,8 +229,8 @@ class ConsentLedger:
         keys = tuple(purposes) if not isinstance(purposes, str) else (purposes,)
         for key in keys:
             self.purpose(key)
-        when = self._clock.now() if effective_from is None else utc(effective_from,
-                                                                    "effective_from")
+        when = self._now() if effective_from is None else utc(effective_from,
+                                                              "effective_from")
         existing = self._store.notice_versions(notice_id)
         version = existing[-1].version + 1 if existing else 1
         if version == 1:
@@ -308,6 +308,8 @@ class ConsentLedger:
         keys = [purposes] if isinstance(purposes, str) else list(purposes)
         if not keys:
             raise InvalidInputError("accept_all needs at least one purpose")
+        if len(set(keys)) != len(keys):
+            raise InvalidInputError("accept_all lists a purpose twice")
         drafts = [self._grant_draft(GrantRequest(subject=subject, purpose=key, actor=actor,
                                                  method="accept_all", evidence=evidence,
                                                  separate=False, subject_age=subject_age),
