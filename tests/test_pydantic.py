@@ -274,3 +274,24 @@ def test_round_trip_property(card: str, scan: bytes) -> None:
 
 
 _KR = fp.Keyring.generate()
+
+
+def test_type_adapter_and_dataclass(kr: fp.Keyring) -> None:
+    cards = pydantic.TypeAdapter(
+        list[Annotated[fp.Secret[str], fp.Encrypted(context="customers.card_no")]])
+    values = cards.validate_python([CARD, "4111111111111111"])
+    tokens = cards.dump_python(values, mode="json", context={"keyring": kr})
+    assert all(fp.crypto.is_token(t) for t in tokens)
+    assert [s.reveal() for s in cards.validate_python(tokens, context={"keyring": kr})] == [
+        CARD, "4111111111111111"]
+
+    @pydantic.dataclasses.dataclass
+    class Row:
+        id: int
+        card_no: Annotated[fp.Secret[str],
+                           fp.Encrypted(context="customers.card_no", context_field="id")]
+
+    adapter = pydantic.TypeAdapter(Row)
+    dumped = adapter.dump_json(Row(id=5, card_no=fp.Secret(CARD)), context={"keyring": kr})
+    assert CARD.encode() not in dumped
+    assert adapter.validate_json(dumped, context={"keyring": kr}).card_no.reveal() == CARD
