@@ -165,6 +165,45 @@ def test_acting_as_as_decorator_sync_and_async() -> None:
     assert current_principal() is None
 
 
+def test_one_acting_as_object_shared_by_threads_and_tasks() -> None:
+    shared = acting_as(ALICE)
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with shared:
+                barrier.wait()
+                assert require_principal() is ALICE
+            assert current_principal() is None
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+    async def task(i: int) -> None:
+        with shared:
+            await asyncio.sleep(0.001 * (3 - i))
+            assert require_principal() is ALICE
+        assert current_principal() is None
+
+    async def main() -> None:
+        await asyncio.gather(*(task(i) for i in range(4)))
+
+    asyncio.run(main())
+
+
+def test_principal_pickles_without_losing_attributes() -> None:
+    p = Principal("bob", roles={"a"}, tenant="t", attributes={"desk": "3"},
+                  attestations=TRAINED)
+    assert pickle.loads(pickle.dumps(p)) == p
+
+
 def test_no_principal_fails_closed() -> None:
     with pytest.raises(fp.AccessDeniedError) as info:
         require_principal()

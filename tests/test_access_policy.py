@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import finprivacy as fp
 from finprivacy.access import (
@@ -247,7 +249,7 @@ g, sam, senior, lotus
 
 
 def test_casbin_csv_import(tmp_path: Path) -> None:
-    imported = import_casbin_csv(CASBIN, purposes={
+    imported = import_casbin_csv(text=CASBIN, purposes={
         "account_verification": Purpose("account_verification", legal_basis="contract")})
     policy = imported.policy
     assert {p.name for p in policy.purposes} == {"account_verification", "bookkeeping",
@@ -277,4 +279,44 @@ def test_casbin_csv_import(tmp_path: Path) -> None:
 ])
 def test_casbin_csv_malformed(text: str, problem: str) -> None:
     with pytest.raises(fp.FormatError, match=problem):
-        import_casbin_csv(text)
+        import_casbin_csv(text=text)
+
+
+def test_casbin_needs_exactly_one_source(tmp_path: Path) -> None:
+    with pytest.raises(fp.ConfigurationError):
+        import_casbin_csv()
+    with pytest.raises(fp.ConfigurationError):
+        import_casbin_csv(tmp_path / "x.csv", text="p, a, b, c, d")
+    with pytest.raises(fp.ConfigurationError, match="cannot be read"):
+        import_casbin_csv(tmp_path / "missing.csv")
+
+
+@given(st.text(alphabet=st.sampled_from(list("pg, ab*\n#C3\"")), max_size=80))
+def test_casbin_import_only_raises_format_error(text: str) -> None:
+    try:
+        imported = import_casbin_csv(text=text)
+    except fp.FormatError:
+        return
+    assert isinstance(imported.policy, Policy)
+
+
+_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2, 300), st.text(max_size=6),
+              st.sampled_from(["a", "x", "C2", "C3", "consent", "view", "*", "role"])),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.sampled_from(
+                                ["role", "purpose", "raw", "hidden", "inherits", "kind",
+                                 "within_days", "legal_basis", "a", "x", "tenant"]),
+                                inner, max_size=4)),
+    max_leaves=12)
+
+
+@given(st.fixed_dictionaries({"version": st.sampled_from(["1", "", 3])}, optional={
+    "purposes": _values, "roles": _values, "permissions": _values, "attestations": _values,
+    "self_access": _values, "break_glass_max_ttl_minutes": _values}))
+def test_policy_from_dict_only_raises_format_error(doc: dict[str, object]) -> None:
+    try:
+        policy = Policy.from_dict(doc)
+    except fp.FormatError:
+        return
+    assert Policy.from_dict(policy.to_dict()) == policy

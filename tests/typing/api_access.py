@@ -65,6 +65,8 @@ def build(sink: fp.AuditSink, ledger: ConsentChecker, clock: fp.Clock) -> Access
     )
     loaded: fp.Policy = fp.load_policy("policy.toml")
     casbin: CasbinImport = import_casbin_csv("policy.csv")
+    inline: CasbinImport = import_casbin_csv(text="p, accountant, lotus, *, bookkeeping\n")
+    del inline
     p: fp.Principal = casbin.principal("alice", "lotus")
     masker: Masker = lambda value, kind: "****"  # noqa: E731
     queue = AuditQueue(sink, flush_every=100)

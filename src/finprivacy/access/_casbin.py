@@ -46,25 +46,27 @@ class CasbinImport:
                          tenant=tenant)
 
 
-def import_casbin_csv(source: PathLike | str, *, version: str = "casbin",
+def import_casbin_csv(path: PathLike | None = None, *, text: str | None = None,
+                      version: str = "casbin",
                       purposes: Mapping[str, Purpose] | None = None) -> CasbinImport:
-    """Read a Casbin RBAC-with-domains CSV (a path, or the CSV text itself).
+    """Read a Casbin RBAC-with-domains CSV from ``path``, or from ``text``.
 
     ``purposes`` may supply full :class:`Purpose` definitions by name; any other
     purpose named in a ``p`` row is created with defaults. Malformed rows raise
     :class:`FormatError` naming the line number.
     """
-    text: str
-    if isinstance(source, str) and ("\n" in source or "," in source):
-        text = source
-    else:
+    if (path is None) == (text is None):
+        raise ConfigurationError("import_casbin_csv needs either a path or text=")
+    if path is not None:
         try:
-            text = Path(source).read_text(encoding="utf-8")
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigurationError(
                 f"casbin policy file cannot be read ({exc.strerror})") from None
         except UnicodeDecodeError:
             raise FormatError("casbin policy file is not UTF-8") from None
+    if text is None:  # pragma: no cover - excluded by the check above
+        raise ConfigurationError("import_casbin_csv needs either a path or text=")
     defined = dict(purposes or {})
     perms: dict[tuple[str, str, str], set[str]] = {}
     inherits: dict[str, set[str]] = {}

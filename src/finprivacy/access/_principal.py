@@ -89,6 +89,10 @@ class Principal:
         object.__setattr__(self, "attributes", types.MappingProxyType(dict(attributes or {})))
         object.__setattr__(self, "attestations", atts)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Principal, (self.id, self.roles, self.tenant, dict(self.attributes),
+                            self.attestations))
+
     def attested(self, kind: str) -> Attestation | None:
         """Return the most recent attestation of ``kind``, or ``None``."""
         best: Attestation | None = None
@@ -101,6 +105,11 @@ class Principal:
 _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
     "finprivacy_principal", default=None
 )
+# The reset tokens of the ``with acting_as(...)`` blocks open in this context, innermost
+# last. Kept per context (not per acting_as object) so one object can be shared by
+# threads and tasks: each context unwinds only its own blocks.
+_open_blocks: contextvars.ContextVar[tuple[contextvars.Token[Principal | None], ...]] = (
+    contextvars.ContextVar("finprivacy_acting_as_blocks", default=()))
 
 
 def current_principal() -> Principal | None:
@@ -134,13 +143,12 @@ class acting_as:
     of the code that created it, never another task's).
     """
 
-    __slots__ = ("_principal", "_tokens")
+    __slots__ = ("_principal",)
 
     def __init__(self, principal: Principal) -> None:
         if not isinstance(principal, Principal):
             raise ConfigurationError("acting_as needs a Principal")
         self._principal = principal
-        self._tokens: list[contextvars.Token[Principal | None]] = []
 
     @property
     def principal(self) -> Principal:
@@ -148,11 +156,16 @@ class acting_as:
         return self._principal
 
     def __enter__(self) -> Principal:
-        self._tokens.append(_current.set(self._principal))
+        token = _current.set(self._principal)
+        _open_blocks.set((*_open_blocks.get(), token))
         return self._principal
 
     def __exit__(self, *exc: object) -> None:
-        _current.reset(self._tokens.pop())
+        blocks = _open_blocks.get()
+        if not blocks:
+            raise ConfigurationError("acting_as exited without a matching enter")
+        _open_blocks.set(blocks[:-1])
+        _current.reset(blocks[-1])
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         principal = self._principal
