@@ -62,10 +62,9 @@ def main() -> None:
     print(f"after rotating {old} -> {kr.primary_id}: lookups cover both key versions")
 
     # 2. Card-shaped tokens for a legacy tool that only accepts 16-19 digit numbers.
-    key_id, key = kr.derive_key(b"legacy-export/card-tokens")
-    cards = fp.CardTokenizer(key, bin_length=6, luhn=True)
+    cards = fp.CardTokenizer.from_keyring(kr, "legacy-export", bin_length=6, luhn=True)
     token = cards.tokenize("6228480402564890018", context="reconciliation-2026-03")
-    print(f"legacy export (key {key_id}): {token}  (BIN and last 4 kept, passes Luhn)")
+    print(f"legacy export (key {cards.key_id}): {token}  (BIN and last 4 kept, passes Luhn)")
     assert cards.detokenize(token, context="reconciliation-2026-03") == "6228480402564890018"
 
     # 3. Crypto-shredding: statement lines under a per-client key.

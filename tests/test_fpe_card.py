@@ -117,3 +117,19 @@ def test_no_key_in_repr_no_pickle() -> None:
     assert repr(tok) == "CardTokenizer(bin_length=6, luhn=True)"
     with pytest.raises(TypeError):
         pickle.dumps(tok)
+
+
+def test_from_keyring_names_its_key() -> None:
+    kr = fp.Keyring.generate()
+    tok = CardTokenizer.from_keyring(kr, "legacy-export")
+    assert tok.key_id == kr.primary_id
+    assert repr(tok) == f"CardTokenizer(bin_length=6, luhn=True, key_id={kr.primary_id!r})"
+    t = tok.tokenize(UNIONPAY, context="x")
+    assert CardTokenizer.from_keyring(kr, "other").tokenize(UNIONPAY, context="x") != t
+    old = kr.primary_id
+    kr.rotate()
+    again = CardTokenizer.from_keyring(kr, "legacy-export", key_id=old)
+    assert again.detokenize(t, context="x") == UNIONPAY
+    assert CardTokenizer.from_keyring(kr, "legacy-export").tokenize(UNIONPAY, context="x") != t
+    with pytest.raises(fp.InvalidInputError):
+        CardTokenizer.from_keyring(kr, "")

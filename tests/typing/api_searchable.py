@@ -74,6 +74,11 @@ def format_preserving(key: bytes) -> None:
     assert_type(luhn_valid(t), bool)
 
 
+def card_tokens_from_keyring(kr: fp.Keyring) -> None:
+    cards = fp.CardTokenizer.from_keyring(kr, "legacy-export", key_id=None, bin_length=6)
+    assert_type(cards.key_id, str | None)
+
+
 def shredding(kr: fp.Keyring, store: SubjectKeyStore) -> None:
     sk = fp.SubjectKeys(kr, "sqlite:///subject_keys.db", cache_size=1024, cache_ttl=30.0)
     sk2 = fp.SubjectKeys(kr, store, clock=fp.FixedClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))

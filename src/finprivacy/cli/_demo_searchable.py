@@ -74,12 +74,11 @@ def chapter(workdir: Path, say: Callable[[str], None]) -> None:
     finally:
         db.close()
 
-    key_id, key = kr.derive_key(b"demo/legacy-reconciliation/card-tokens")
-    cards = CardTokenizer(key, bin_length=6, luhn=True)
+    cards = CardTokenizer.from_keyring(kr, "legacy-reconciliation", bin_length=6, luhn=True)
     token = cards.tokenize("6228480402564890018", context="reconciliation")
     say(f"The old reconciliation tool only takes card numbers: it gets {token} "
-        f"(BIN and last 4 kept, passes Luhn; key {key_id}), and Lotus maps it back with the "
-        "key when the tool reports a mismatch.")
+        f"(BIN and last 4 kept, passes Luhn; key {cards.key_id}), and Lotus maps it back "
+        "with the key when the tool reports a mismatch.")
 
     pins = SecretHasher(PROFILE_RFC9106_LOW_MEMORY, kind="pin", pepper=kr)
     stored = pins.hash("246810")

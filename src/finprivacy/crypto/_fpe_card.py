@@ -22,7 +22,7 @@ with an 8-digit BIN only 4 remain and tokenisation is refused.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, Protocol, cast
 
 from ..errors import InvalidIdentifierError, InvalidInputError
 from ._ff1 import FF1
@@ -30,6 +30,12 @@ from ._ff1 import FF1
 __all__ = ["CardTokenizer", "luhn_valid"]
 
 _MAX_WALK: Final = 10_000
+_INFO: Final = b"finprivacy/ff1-card/v1\x00"
+
+
+class _KeySource(Protocol):
+    def derive_key(self, info: bytes, *, key_id: str | None = None,
+                   length: int = 32) -> tuple[str, bytes]: ...
 _SEPARATORS: Final = frozenset(" -")
 
 
@@ -56,13 +62,12 @@ class CardTokenizer:
     >>> tok.detokenize(t, context="legacy.export")
     '6222020200112233446'
 
-    ``key`` is an AES key (16, 24 or 32 bytes); derive it from a keyring with
-    :meth:`Keyring.derive_key <finprivacy.crypto.Keyring.derive_key>` and keep the
-    returned key id beside the tokens, since a token has no room to name its key.
+    ``key`` is an AES key (16, 24 or 32 bytes); or build one with :meth:`from_keyring`
+    and keep :attr:`key_id` beside the tokens, since a token has no room to name its key.
     Spaces and hyphens in the input are ignored; the token is digits only.
     """
 
-    __slots__ = ("_bin_length", "_ff1", "_luhn")
+    __slots__ = ("_bin_length", "_ff1", "_key_id", "_luhn")
 
     def __init__(self, key: bytes, *, bin_length: Literal[6, 8] = 6, luhn: bool = True) -> None:
         if bin_length not in (6, 8):
@@ -70,9 +75,33 @@ class CardTokenizer:
         self._ff1 = FF1(key, radix=10)
         self._bin_length = bin_length
         self._luhn = bool(luhn)
+        self._key_id: str | None = None
+
+    @classmethod
+    def from_keyring(cls, keyring: _KeySource, name: str, *, key_id: str | None = None,
+                     bin_length: Literal[6, 8] = 6, luhn: bool = True) -> CardTokenizer:
+        """Derive the FF1 key from ``keyring`` (HKDF, separated by ``name``).
+
+        Uses the primary key unless ``key_id`` names another usable key. Store
+        :attr:`key_id` beside the tokens (or with the export) and pass it back here to
+        detokenize after a rotation.
+        """
+        if not isinstance(cast(object, name), str) or not name:
+            raise InvalidInputError("name must be a non-empty str (e.g. 'legacy-export')")
+        got_id, key = keyring.derive_key(_INFO + name.encode("utf-8"), key_id=key_id,
+                                         length=32)
+        tokenizer = cls(key, bin_length=bin_length, luhn=luhn)
+        tokenizer._key_id = got_id
+        return tokenizer
+
+    @property
+    def key_id(self) -> str | None:
+        """The keyring key the FF1 key was derived from (``None`` for a raw key)."""
+        return self._key_id
 
     def __repr__(self) -> str:
-        return f"CardTokenizer(bin_length={self._bin_length}, luhn={self._luhn})"
+        kid = f", key_id={self._key_id!r}" if self._key_id is not None else ""
+        return f"CardTokenizer(bin_length={self._bin_length}, luhn={self._luhn}{kid})"
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("CardTokenizer objects hold a key and cannot be pickled")
