@@ -468,7 +468,7 @@ class AccessControl:
             if bad:
                 raise ConfigurationError(
                     f"permission {perm.role!r}/{perm.purpose!r} shows C3 fields {sorted(bad)}; "
-                    "authentication data is never shown (JR/T 0171-2020 §6.1.1)")
+                    "authentication data is never shown (JR/T 0171-2020 C3)")
 
     def __repr__(self) -> str:
         return (f"AccessControl(policy={self._version!r}, {len(self.policy.permissions)} "

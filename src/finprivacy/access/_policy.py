@@ -145,7 +145,7 @@ class Permission:
     a data category, a sensitivity level (``C1``/``C2``) or ``*`` for everything.
     For each field the most specific selector decides (field > category > level >
     ``*``); among equally specific ones the most restrictive wins. Without a
-    selector, C1 is shown raw and C2 masked (JR/T 0171-2020 §6: C2 shown only
+    selector, C1 is shown raw and C2 masked (JR/T 0171-2020: C2 shown only
     de-identified unless the purpose needs it). C3 is never shown, whatever the
     selectors say.
     """
@@ -173,7 +173,7 @@ class Permission:
         if "C3" in self.raw or "C3" in self.masked:
             raise ConfigurationError(
                 f"{where}: C3 (authentication data) can never be shown, raw or masked "
-                "(JR/T 0171-2020 §6.1.1)")
+                "(JR/T 0171-2020 C3)")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import inspect
 import uuid
@@ -13,7 +12,7 @@ from ..errors import ConfigurationError
 from . import _control as _control_module
 from ._control import AccessControl, get_access_control
 from ._policy import _SCOPES, Scope
-from ._principal import Principal, _current, _nonempty, current_principal
+from ._principal import _current, _nonempty, current_principal
 
 __all__ = ["SubjectSpec", "requires"]
 
@@ -138,21 +137,22 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                          ac.clock.now())
             return subj
 
-        def begin(ac: AccessControl, subj: str | None) -> tuple[Any, Principal, _dt.datetime]:
-            principal = _current.get()
-            now = ac.clock.now()
-            verdict = ac._authorize(principal, purpose, subj, scope, now)
-            if isinstance(verdict, str):
-                ac._deny(principal, purpose, subj, verdict, act, now)
-            return verdict, cast(Principal, principal), now
-
         if inspect.iscoroutinefunction(fn):
             afn = cast(Callable[..., Awaitable[Any]], fn)
 
             async def async_guarded(*args: Any, **kwargs: Any) -> Any:
                 ac = control or _control_module._default or get_access_control()
-                subj = resolve(args, kwargs, ac)
-                verdict, principal, now = begin(ac, subj)
+                if getter is None:
+                    subj = None
+                else:
+                    raw = getter(args, kwargs)
+                    subj = raw if type(raw) is str and raw else resolve(args, kwargs, ac)
+                principal = _current.get()
+                now = ac.clock.now()
+                verdict = ac._authorize(principal, purpose, subj, scope, now)
+                if isinstance(verdict, str) or principal is None:
+                    ac._deny(principal, purpose, subj,
+                             verdict if isinstance(verdict, str) else "no_principal", act, now)
                 try:
                     result = await afn(*args, **kwargs)
                 except BaseException as exc:
