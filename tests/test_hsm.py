@@ -157,3 +157,21 @@ def test_repr_and_pickle() -> None:
     assert isinstance(p, fp.KeyProvider)
     with pytest.raises(TypeError):
         pickle.dumps(p)
+
+
+def test_locked_token_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    # SoftHSM2 never locks a PIN, so a locked token is simulated at the library boundary.
+    import pkcs11
+
+    class LockedToken:
+        def open(self, **_: object) -> None:
+            raise pkcs11.exceptions.PinLocked()
+
+    class FakeLib:
+        def get_token(self, **_: object) -> LockedToken:
+            return LockedToken()
+
+    monkeypatch.setattr(pkcs11, "lib", lambda path: FakeLib())
+    with pytest.raises(fp.KeyProviderError, match="'fp-main' is locked") as info:
+        _provider(library=__file__).wrap_key(os.urandom(32))
+    assert PIN not in str(info.value)
