@@ -125,7 +125,11 @@ def test_execute_disposes_due_records_and_certifies() -> None:
     assert event.details["certificate_sha256"] == cert.digest
     stored = journal.sweep_certificate(plan.sweep_id)
     assert stored is not None and rt.DisposalCertificate.from_json(stored) == cert
-    assert "银行对账单" not in str(event)  # names stay out of the audit log
+    assert "第0册" not in str(event)  # names stay out of the audit log
+    copy = json.loads(event.details["certificate"])
+    assert [ln["record_id"] for ln in copy["lines"]] == done
+    assert all("name" not in ln for ln in copy["lines"])
+    assert copy["approvals"][0] == {"name": "Wang Fang", "role": "单位负责人"}
     text = cert.render()
     for column in ("名称", "类别", "所属年度", "应保管期限", "已保管期限", "监销人", "Zhao Lei"):
         assert column in text
@@ -253,6 +257,19 @@ def test_a_dead_executors_lease_runs_out() -> None:
     with pytest.raises(fp.InvalidInputError):
         run(rt.plan([], NOW, schedule=SCHEDULE), lambda d: None, store,
             lease=dt.timedelta(0))
+
+
+def test_large_certificates_go_to_the_audit_log_as_a_digest(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from finprivacy.retention import _execute
+
+    monkeypatch.setattr(_execute, "AUDIT_CERTIFICATE_LIMIT", 2)
+    sink = Sink()
+    cert = run(rt.plan(statements(3), NOW, schedule=SCHEDULE), lambda d: None,
+               fp.storage._retention.MemoryRetentionStore(), audit=sink)
+    (event,) = sink.events
+    assert "certificate" not in event.details
+    assert event.details["certificate_sha256"] == cert.digest and event.details["disposed"] == "3"
 
 
 def test_audit_event_is_written_once_per_sweep() -> None:

@@ -188,21 +188,32 @@ class DisposalCertificate:
     lines: tuple[DisposalLine, ...]
     excluded: tuple[ExcludedRecord, ...]
 
-    def to_dict(self) -> dict[str, object]:
-        """Return a JSON-ready dict (times as ISO 8601 strings)."""
+    def to_dict(self, *, names: bool = True) -> dict[str, object]:
+        """Return a JSON-ready dict (times as ISO 8601 strings).
+
+        ``names=False`` leaves out the record names (which may name people), as in the
+        copy written to the audit log.
+        """
+        lines = [_line_to_dict(ln) for ln in self.lines]
+        excluded = [_excluded_to_dict(x) for x in self.excluded]
+        if not names:
+            for row in (*lines, *excluded):
+                del row["name"]
         return {
             "sweep_id": self.sweep_id, "schedule": self.schedule, "zone": self.zone,
             "planned_at": self.planned_at.isoformat(), "issued_at": self.issued_at.isoformat(),
             "executed_by": self.executed_by,
             "approvals": [dataclasses.asdict(s) for s in self.approvals],
             "witnesses": [dataclasses.asdict(s) for s in self.witnesses],
-            "lines": [_line_to_dict(ln) for ln in self.lines],
-            "excluded": [_excluded_to_dict(x) for x in self.excluded],
+            "lines": lines, "excluded": excluded,
         }
 
-    def to_json(self) -> str:
-        """Canonical JSON (sorted keys, no spaces, UTF-8 text)."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"),
+    def to_json(self, *, names: bool = True) -> str:
+        """Return canonical JSON (sorted keys, no spaces, UTF-8 text).
+
+        :meth:`from_json` and :attr:`digest` use the full form (``names=True``).
+        """
+        return json.dumps(self.to_dict(names=names), sort_keys=True, separators=(",", ":"),
                           ensure_ascii=False)
 
     @classmethod
@@ -501,10 +512,17 @@ def _certify(plan: DisposalPlan, store: ExecutionJournal, *, actor: str,
         if stored is not None:
             return DisposalCertificate.from_json(stored)
     if audit is not None and first:
+        details = {"sweep_id": plan.sweep_id, "disposed": str(len(lines)),
+                   "excluded": str(len(excluded)), "certificate_sha256": cert.digest}
+        if len(lines) + len(excluded) <= AUDIT_CERTIFICATE_LIMIT:
+            details["certificate"] = cert.to_json(names=False)
         audit.record(AuditEvent(
             action="retention.disposal_certificate", actor=actor,
-            reason=f"disposal sweep {plan.sweep_id}", time=issued,
-            details={"sweep_id": plan.sweep_id, "disposed": str(len(lines)),
-                     "excluded": str(len(excluded)), "certificate_sha256": cert.digest},
+            reason=f"disposal sweep {plan.sweep_id}", time=issued, details=details,
         ))
     return cert
+
+
+AUDIT_CERTIFICATE_LIMIT = 1000
+"""Certificates with at most this many rows are copied (without record names) into the
+audit event; larger ones are represented there by their digest and counts only."""

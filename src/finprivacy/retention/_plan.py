@@ -97,9 +97,13 @@ class PlanSummary:
     """Counts over a plan; complete once the plan has been fully iterated."""
 
     total: int = 0
+    """Records planned."""
     due: int = 0
+    """Records due now (partial ones included)."""
     kept: int = 0
+    """Records not yet due."""
     held: int = 0
+    """Due records an active legal hold stops."""
     permanent: int = 0
     """Kept records whose governing rule is permanent."""
     pending: int = 0
