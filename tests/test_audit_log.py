@@ -142,14 +142,25 @@ def _raw(log: AuditLog, seq: int) -> bytes:
     return log.entry(seq).raw
 
 
-@pytest.fixture
-def tlog(db_url: str) -> Iterator[AuditLog]:
-    log = _log(db_url)
+def _tampering_log(url: str) -> Iterator[AuditLog]:
+    log = _log(url)
     _fill(log, 20)
     log.checkpoint()
     _fill(log, 10, start=20)
     yield log
     log.close()
+
+
+@pytest.fixture
+def tlog(db_url: str) -> Iterator[AuditLog]:
+    """A log with 30 entries and a checkpoint at 20, on SQLite and on PostgreSQL."""
+    yield from _tampering_log(db_url)
+
+
+@pytest.fixture
+def slog(sqlite_url: str) -> Iterator[AuditLog]:
+    """The same on SQLite only (the SQL is shared, PostgreSQL runs the main kinds)."""
+    yield from _tampering_log(sqlite_url)
 
 
 def _position(log: AuditLog) -> int | None:
@@ -165,33 +176,33 @@ def test_modified_entry_detected_at_its_position(tlog: AuditLog) -> None:
     assert _position(tlog) == 7
 
 
-def test_modified_entry_with_rehashed_leaf_detected_by_chain(tlog: AuditLog) -> None:
-    tlog.sequence()
-    raw = _raw(tlog, 12).replace(b'"amy"', b'"eve"')
-    _sql(tlog, "UPDATE audit_entries SET raw = ?, leaf = ? WHERE seq = ?",
+def test_modified_entry_with_rehashed_leaf_detected_by_chain(slog: AuditLog) -> None:
+    slog.sequence()
+    raw = _raw(slog, 12).replace(b'"amy"', b'"eve"')
+    _sql(slog, "UPDATE audit_entries SET raw = ?, leaf = ? WHERE seq = ?",
          (raw, leaf_hash(raw), 12))
-    assert _position(tlog) == 12
+    assert _position(slog) == 12
 
 
-def test_rewritten_history_detected_by_checkpoint(tlog: AuditLog) -> None:
+def test_rewritten_history_detected_by_checkpoint(slog: AuditLog) -> None:
     # A capable attacker rewrites entry 5 and recomputes every later leaf, chain value
     # and the head: only the signed checkpoint at size 20 can tell, at its last entry.
-    tlog.sequence()
-    raws = [_raw(tlog, i) for i in range(30)]
+    slog.sequence()
+    raws = [_raw(slog, i) for i in range(30)]
     raws[5] = raws[5].replace(b'"amy"', b'"eve"')
     chain = bytes(32)
     for i, raw in enumerate(raws):
         chain = chain_hash(chain, leaf_hash(raw))
-        _sql(tlog, "UPDATE audit_entries SET raw = ?, leaf = ?, chain = ? WHERE seq = ?",
+        _sql(slog, "UPDATE audit_entries SET raw = ?, leaf = ?, chain = ? WHERE seq = ?",
              (raw, leaf_hash(raw), chain, i))
     from finprivacy.audit._log import _integrate
     from finprivacy.audit._store import TreeState
 
     state = _integrate(TreeState(0, bytes(32), ()), list(enumerate(raws))).state
     assert state.chain == chain
-    _sql(tlog, "UPDATE audit_state SET chain = ?, frontier = ? WHERE id = 1",
+    _sql(slog, "UPDATE audit_state SET chain = ?, frontier = ? WHERE id = 1",
          (state.chain, b"".join(state.frontier)))
-    assert _position(tlog) == 19
+    assert _position(slog) == 19
 
 
 def test_deleted_entry_detected(tlog: AuditLog) -> None:
@@ -200,12 +211,12 @@ def test_deleted_entry_detected(tlog: AuditLog) -> None:
     assert _position(tlog) == 9
 
 
-def test_deleted_and_renumbered_entry_detected(tlog: AuditLog) -> None:
-    tlog.sequence()
-    _sql(tlog, "DELETE FROM audit_entries WHERE seq = ?", (9,))
+def test_deleted_and_renumbered_entry_detected(slog: AuditLog) -> None:
+    slog.sequence()
+    _sql(slog, "DELETE FROM audit_entries WHERE seq = ?", (9,))
     for seq in range(10, 30):
-        _sql(tlog, "UPDATE audit_entries SET seq = ? WHERE seq = ?", (seq - 1, seq))
-    assert _position(tlog) == 9
+        _sql(slog, "UPDATE audit_entries SET seq = ? WHERE seq = ?", (seq - 1, seq))
+    assert _position(slog) == 9
 
 
 def test_inserted_entry_detected(tlog: AuditLog) -> None:
@@ -220,14 +231,14 @@ def test_inserted_entry_detected(tlog: AuditLog) -> None:
     assert _position(tlog) == 15
 
 
-def test_appended_entry_beyond_head_detected(tlog: AuditLog) -> None:
-    tlog.sequence()
-    forged = _raw(tlog, 3)
-    _sql(tlog, "INSERT INTO audit_entries (entry_id, seq, time_us, tenant, actor, subject, "
+def test_appended_entry_beyond_head_detected(slog: AuditLog) -> None:
+    slog.sequence()
+    forged = _raw(slog, 3)
+    _sql(slog, "INSERT INTO audit_entries (entry_id, seq, time_us, tenant, actor, subject, "
                "purpose, action, decision, break_glass, key_id, raw, leaf, chain) VALUES "
                "('forged', 30, 0, '', 'amy', 'c', '', 'read', 'allowed', 0, '', ?, ?, ?)",
          (forged, leaf_hash(forged), bytes(32)))
-    assert _position(tlog) == 30
+    assert _position(slog) == 30
 
 
 def test_reordered_entries_detected(tlog: AuditLog) -> None:
@@ -238,48 +249,48 @@ def test_reordered_entries_detected(tlog: AuditLog) -> None:
     assert _position(tlog) == 21
 
 
-def test_truncated_tail_detected(tlog: AuditLog) -> None:
-    tlog.sequence()
-    _sql(tlog, "DELETE FROM audit_entries WHERE seq >= 25")
-    assert _position(tlog) == 25
+def test_truncated_tail_detected(slog: AuditLog) -> None:
+    slog.sequence()
+    _sql(slog, "DELETE FROM audit_entries WHERE seq >= 25")
+    assert _position(slog) == 25
 
 
-def test_truncation_below_a_checkpoint_detected_even_with_head_reset(tlog: AuditLog) -> None:
-    tlog.sequence()
-    _sql(tlog, "DELETE FROM audit_entries WHERE seq >= 15")
+def test_truncation_below_a_checkpoint_detected_even_with_head_reset(slog: AuditLog) -> None:
+    slog.sequence()
+    _sql(slog, "DELETE FROM audit_entries WHERE seq >= 15")
     from finprivacy.audit._log import _integrate
     from finprivacy.audit._store import TreeState
 
-    raws = [(i, _raw(tlog, i)) for i in range(15)]
+    raws = [(i, _raw(slog, i)) for i in range(15)]
     st = _integrate(TreeState(0, bytes(32), ()), raws).state
-    _sql(tlog, "UPDATE audit_state SET size = 15, chain = ?, frontier = ? WHERE id = 1",
+    _sql(slog, "UPDATE audit_state SET size = 15, chain = ?, frontier = ? WHERE id = 1",
          (st.chain, b"".join(st.frontier)))
-    assert _position(tlog) == 15  # the checkpoint at size 20 covers entries that are gone
+    assert _position(slog) == 15  # the checkpoint at size 20 covers entries that are gone
 
 
-def test_bad_checkpoint_signature_detected(tlog: AuditLog) -> None:
-    _sql(tlog, "UPDATE audit_checkpoints SET signature = ? WHERE size = 20", (bytes(64),))
-    assert _position(tlog) == 19
+def test_bad_checkpoint_signature_detected(slog: AuditLog) -> None:
+    _sql(slog, "UPDATE audit_checkpoints SET signature = ? WHERE size = 20", (bytes(64),))
+    assert _position(slog) == 19
 
 
-def test_checkpoint_with_wrong_root_detected(tlog: AuditLog) -> None:
-    tlog.sequence()
-    cp = tlog.checkpoints()[0]
+def test_checkpoint_with_wrong_root_detected(slog: AuditLog) -> None:
+    slog.sequence()
+    cp = slog.checkpoints()[0]
     body = Checkpoint.make_body(origin=cp.origin, size=cp.size, root=bytes(32), chain=cp.chain,
                                 time=cp.time, key_id=cp.key_id)
-    _sql(tlog, "UPDATE audit_checkpoints SET body = ?, signature = ? WHERE size = 20",
+    _sql(slog, "UPDATE audit_checkpoints SET body = ?, signature = ? WHERE size = 20",
          (body, SIGNER.sign(body)))
-    assert _position(tlog) == 19
+    assert _position(slog) == 19
 
 
-def test_checkpoint_signed_by_an_unknown_key_detected(tlog: AuditLog) -> None:
+def test_checkpoint_signed_by_an_unknown_key_detected(slog: AuditLog) -> None:
     other = AuditLog("memory:", signer=fp.Ed25519Signer.generate(), origin="lotus/audit")
     _fill(other, 2)
     forged = other.checkpoint()
-    tlog.store.add_checkpoint(
+    slog.store.add_checkpoint(
         __import__("finprivacy.audit._store", fromlist=["x"]).StoredCheckpoint(
             forged.body, forged.signature), forged.size)
-    assert _position(tlog) == 1
+    assert _position(slog) == 1
 
 
 def test_memory_store_tampering_detected() -> None:

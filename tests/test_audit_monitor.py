@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +167,16 @@ def test_incident_scope_by_actor_key_and_window() -> None:
     assert window.to_json()["subjects"] == ["c1", "c4"]
     with pytest.raises(fp.InvalidInputError):
         log.incident_scope()
+
+
+def test_audit_demo_chapter(tmp_path: Path) -> None:
+    from finprivacy.cli._demo_audit import chapter
+
+    lines: list[str] = []
+    chapter(tmp_path, lines.append)
+    text = "\n".join(lines)
+    assert "ALERT (bulk_read) staff-zhao read 21 distinct subjects" in text
+    assert "ALERT (off_hours)" in text
+    assert "extends the checkpoint kept at 9" in text
+    assert "verify() stops at entry 4" in text
+    assert (tmp_path / "lotus-audit-export.jsonl").exists()

@@ -8,13 +8,16 @@ One JSON object per line, in this order::
     {"type": "checkpoint", "body": text, "signature": base64}                (oldest first)
     {"type": "consistency", "old_size": m, "new_size": n, "hashes": [base64, …]}
     {"type": "inclusion", "index": i, "size": n, "hashes": [base64, …]}
-    {"type": "entry", "seq": s, "entry": base64 of the exact stored bytes}   (s … n-1)
+    {"type": "entry", "seq": s, "entry": base64 of the exact stored bytes,
+     "chain": base64 of the chain value after it}                             (s … n-1)
 
 ``start`` > 0 when older segments were pruned: ``start_chain`` and ``start_frontier``
 are then the head at ``start``, which the verifier accepts only if a signed checkpoint
 of size ``start`` in the export matches them. The last checkpoint covers all ``size``
 entries, so every byte of the export is bound to a signature. Checkpoints and proofs
-come before the entries so the verifier streams the entries in O(log n) memory.
+come before the entries so the verifier streams the entries in O(log n) memory. The
+per-entry chain values are a convenience that lets the verifier name the first edited
+entry; the signatures do not depend on them.
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ def _lines(log: AuditLog, inclusion_for: Sequence[int]) -> tuple[Checkpoint, Ite
         for q in incl:
             yield dumps({"type": "inclusion", **q.to_json()})
         for e in log.store.entries(start, final.size):
-            yield dumps({"type": "entry", "seq": e.seq, "entry": _b64(e.raw)})
+            yield dumps({"type": "entry", "seq": e.seq, "entry": _b64(e.raw),
+                         "chain": _b64(e.chain)})
 
     return final, generate()
 
@@ -280,7 +284,7 @@ def _verify_lines(lines: Iterable[str], keys: PublicKeys | None) -> ExportReport
             if not prepared:
                 prepare()
                 prepared = True
-            if set(body) != {"seq", "entry"}:
+            if set(body) not in ({"seq", "entry"}, {"seq", "entry", "chain"}):
                 raise FormatError(f"export line {lineno}: bad entry record")
             seq = _int(body["seq"], "seq")
             if seq != expected:
@@ -298,6 +302,9 @@ def _verify_lines(lines: Iterable[str], keys: PublicKeys | None) -> ExportReport
             if seq in wanted_leaves:
                 leaves[seq] = leaf
             chain = chain_hash(chain, leaf)
+            if "chain" in body and _unb64(body["chain"], "chain") != chain:
+                raise AuditIntegrityError(f"entry {seq} does not match its chain value",
+                                          position=seq)
             cr.append(leaf)
             expected += 1
             check(expected)

@@ -70,14 +70,19 @@ _sha256 = hashlib.sha256
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class AuditReceipt:
-    """What :meth:`AuditLog.append` returns: the entry's id, leaf hash and (if known) position."""
+    """What :meth:`AuditLog.append` returns: the entry's id and bytes, and (if known) position."""
 
     entry_id: str
     """The entry's random unique id."""
-    leaf_hash: bytes
-    """RFC 6962 leaf hash of the entry's bytes."""
+    raw: bytes = dataclasses.field(repr=False)
+    """The entry's exact canonical bytes."""
     seq: int | None = None
     """The sequence number, known at once in strict mode; see :meth:`AuditLog.locate`."""
+
+    @property
+    def leaf_hash(self) -> bytes:
+        """RFC 6962 leaf hash of the entry's bytes."""
+        return _sha256(b"\x00" + self.raw).digest()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -302,17 +307,16 @@ class AuditLog:
         return now if now.tzinfo is _dt.UTC else utc(now, "clock time")
 
     def _write(self, row: PendingRow, strict: bool) -> AuditReceipt:
-        leaf = _sha256(b"\x00" + row.raw).digest()
         if strict:
             self.store.add_pending([row])
             self._sequence_all()
-            return AuditReceipt(row.entry_id, leaf, self.store.seq_of(row.entry_id))
+            return AuditReceipt(row.entry_id, row.raw, self.store.seq_of(row.entry_id))
         if self._group:
             self._group_commit(row)
         else:
             self.store.add_pending((row,))
         self._maybe_sequence(1)
-        return AuditReceipt(row.entry_id, leaf)
+        return AuditReceipt(row.entry_id, row.raw)
 
     def append_many(self, events: Sequence[AuditEvent]) -> list[AuditReceipt]:
         """Append several events in one durable transaction (batch import, bulk reads)."""
@@ -323,7 +327,7 @@ class AuditLog:
         self._maybe_sequence(len(rows))
         for event, (_, when) in zip(events, encoded, strict=True):
             self._monitor(event, when)
-        return [AuditReceipt(r.entry_id, _sha256(b"\x00" + r.raw).digest()) for r in rows]
+        return [AuditReceipt(r.entry_id, r.raw) for r in rows]
 
     def _encode(self, event: AuditEvent) -> tuple[PendingRow, _dt.datetime]:
         if not isinstance(event, AuditEvent):
@@ -459,7 +463,8 @@ class AuditLog:
 
     def inclusion_proof(self, seq: int, size: int | None = None) -> InclusionProof:
         """Prove entry ``seq`` is in the tree of ``size`` entries (default: the whole log)."""
-        self._sequence_all()
+        if size is None:
+            self._sequence_all()
         state = self.store.state()
         size = state.size if size is None else size
         if not (_is_int(seq) and _is_int(size) and 0 <= seq < size):
@@ -473,7 +478,8 @@ class AuditLog:
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
         """Prove the tree of ``new_size`` (default: the whole log) extends that of ``old_size``."""
-        self._sequence_all()
+        if new_size is None:
+            self._sequence_all()
         state = self.store.state()
         new_size = state.size if new_size is None else new_size
         if not (_is_int(old_size) and _is_int(new_size) and 0 <= old_size <= new_size):

@@ -158,17 +158,25 @@ def hashes_for_ranges(
     fetch: Callable[[Sequence[NodeKey]], dict[NodeKey, bytes]],
 ) -> list[bytes]:
     """Resolve each range to its hash, fetching all perfect blocks in one call."""
-    plans = [perfect_blocks(a, b) for a, b in ranges]
-    wanted = sorted({key for plan in plans for key in plan})
+    plans: list[list[NodeKey]] = []
+    wanted: list[NodeKey] = []
+    for a, b in ranges:
+        size = b - a
+        if size & (size - 1) == 0 and a % size == 0:  # one perfect subtree: the usual case
+            level = size.bit_length() - 1
+            plan = [(level, a >> level)]
+        else:
+            plan = perfect_blocks(a, b)
+        plans.append(plan)
+        wanted.extend(plan)
     found = fetch(wanted)
     out: list[bytes] = []
-    for plan in plans:
-        try:
-            out.append(fold_blocks([found[key] for key in plan]))
-        except KeyError:
-            raise AuditIntegrityError(
-                "a tree node needed for the proof is missing (pruned or never stored)"
-            ) from None
+    try:
+        for plan in plans:
+            out.append(found[plan[0]] if len(plan) == 1 else fold_blocks([found[k] for k in plan]))
+    except KeyError:
+        raise AuditIntegrityError(
+            "a tree node needed for the proof is missing (pruned or never stored)") from None
     return out
 
 
