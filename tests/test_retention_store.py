@@ -144,6 +144,9 @@ def test_legal_holds_facade_audits(store_url: str) -> None:
         holds.place(matter="whim", reason="x", placed_by="y", subjects={"a"})
     with pytest.raises(fp.RetentionError, match="covers nothing"):
         holds.place(matter="litigation", reason="x", placed_by="y")
+    with pytest.raises(fp.RetentionError, match="single string"):
+        holds.place(matter="litigation", reason="x", placed_by="y",
+                    subjects="client-1")  # type: ignore[arg-type]
 
 
 def test_sql_store_persists_across_reopen(sqlite_url: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import pickle
@@ -437,3 +438,49 @@ _CERT = rt.DisposalCertificate(
         period_kept="11 years", rule="k", source="s", action="delete", method="m", fields=(),
         executed_at=NOW),), excluded=(rt.ExcludedRecord(record_id="q", name="q",
                                                         record_class="c", holds=("H",)),))
+
+
+# -- properties of sweeps --------------------------------------------------------------
+
+@given(st.integers(0, 12), st.integers(0, 12), st.lists(st.integers(0, 11), max_size=4))
+def test_any_crash_point_then_rerun_disposes_each_record_once(
+        n_first: int, n_second: int, held: list[int]) -> None:
+    store = fp.storage._retention.MemoryRetentionStore()
+    holds = rt.LegalHolds(store, clock=FixedClock(NOW))
+    for i in set(held):
+        holds.place(matter="litigation", reason="r", placed_by="p",
+                    record_ids={f"bs-2014-{i:03d}"}, hold_id=f"H{i}")
+    records = statements(12)
+    disposed: list[str] = []
+
+    class Crash(Exception):
+        pass
+
+    def crash_after(limit: int) -> rt.DisposalHandler:
+        def handler(d: rt.Disposition) -> None:
+            if len(disposed) >= limit:
+                raise Crash
+            disposed.append(d.record.id)
+        return handler
+
+    for limit in (n_first, n_first + n_second):
+        with contextlib.suppress(Crash):
+            run(rt.plan(records, NOW, schedule=SCHEDULE, holds=holds, sweep_id="p"),
+                crash_after(limit), store)
+    cert = run(rt.plan(records, NOW, schedule=SCHEDULE, holds=holds, sweep_id="p"),
+               crash_after(10**6), store)
+    expected = [r.id for r in records if int(r.id[-3:]) not in set(held)]
+    assert sorted(disposed) == expected and len(disposed) == len(set(disposed))
+    assert sorted(ln.record_id for ln in cert.lines) == expected
+    assert sorted(x.record_id for x in cert.excluded) == sorted(
+        f"bs-2014-{i:03d}" for i in set(held))
+
+
+@given(st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 12, 31)),
+       st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2050, 1, 1),
+                    timezones=st.just(UTC)))
+def test_plan_agrees_with_retain_until(created: dt.date, now: dt.datetime) -> None:
+    rec = rt.RetentionRecord(id="x", record_class="bank_statement", created=created)
+    (d,) = list(rt.plan([rec], now, schedule=SCHEDULE))
+    assert (d.status == "due") == SCHEDULE.retain_until(rec).is_due(now)
+    assert d.kept_through == SCHEDULE.retain_until(rec).kept_through

@@ -197,11 +197,14 @@ class LegalHolds:
             matter = HoldMatter(matter)
         except ValueError:
             raise InvalidInputError("matter must be a HoldMatter value") from None
+        hid = hold_id or "hold-" + secrets.token_hex(8)
+        owner = f"legal hold {hid!r}"
         hold = LegalHold(
-            id=hold_id or "hold-" + secrets.token_hex(8), matter=matter, reason=reason,
-            placed_by=placed_by, placed_at=utc(self._clock.now(), "clock"),
-            subjects=frozenset(subjects), record_classes=frozenset(record_classes),
-            record_ids=frozenset(record_ids), reference=reference,
+            id=hid, matter=matter, reason=reason, placed_by=placed_by,
+            placed_at=utc(self._clock.now(), "clock"),
+            subjects=_frozen_names(subjects, owner, "subjects"),
+            record_classes=_frozen_names(record_classes, owner, "record_classes"),
+            record_ids=_frozen_names(record_ids, owner, "record_ids"), reference=reference,
         )
         self.store.add_hold(hold)
         self._emit("retention.hold.place", hold, placed_by, reason)
