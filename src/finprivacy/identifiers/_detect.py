@@ -130,7 +130,9 @@ _EMAIL = re.compile(
 )
 _HAS_DIGIT = re.compile(r"[0-9\uff10-\uff19]")
 _ASCII_DIGIT = re.compile(r"[0-9]")
-_LEAD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ+(")
+# First element a character class, so the regex engine skips other characters in C.
+_PRE = re.compile(r"[+(0-9A-Z](?<![0-9A-Za-z].)"
+                  r"(?:(?<=[+(0-9])(?=[0-9 ()\-]{7})|(?<=[A-Z])(?=[0-9A-Z]{0,2}[0-9]))")
 
 _NANP_EXCLUDED = frozenset(("400", "800", "833", "844", "855", "866", "877", "888", "900"))
 _MULTI_GROUP_KINDS = frozenset(("cn_phone", "phone", "us_ssn"))
@@ -283,6 +285,18 @@ def _numbers(folded: str, start: int, end: int, today: _Today,
     """Yield (start, end, candidate, context word) for one digit run."""
     if not _boundary_ok(folded, start, end):
         return
+    token = folded[start:end]
+    if token.isdigit() or (token[:-1].isdigit() and token[-1] in "Xx"):
+        # Fast path: one contiguous group (the common case), no splitting needed.
+        d = token if token[-1].isdigit() else token[:-1] + "X"
+        if len(d) < 9:
+            return
+        word, ctx, neg = ctx_words.at(start)
+        cand = _classify(d, (len(d) - (d[-1] == "X"),), False, False, today, ctx, neg,
+                         multi_part=False, intl00=True)
+        if cand is not None and (d[-1] != "X" or cand[0] == "cn_id"):
+            yield start, end, cand, word
+        return
     plus = folded[start] == "+"
     paren = folded[start] == "("
     xs = folded[end - 1] in "Xx"
@@ -380,22 +394,16 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
     today = _Today(clock)
     ctx_words = _Context(folded)
     raw: list[tuple[int, int, _Cand, str]] = []
-    pos, n = 0, len(folded)
-    while pos < n:
-        # Prefilter: jump to the next ASCII digit (a C-speed scan), step back over the
-        # few leading characters a candidate may have (IBAN country, passport letter,
-        # "+", "("), and try the combined pattern right there.
-        dm = _ASCII_DIGIT.search(folded, pos)
-        if dm is None:
-            break
-        s = d = dm.start()
-        lo = max(pos, d - 4)
-        while s > lo and folded[s - 1] in _LEAD:
-            s -= 1
+    pos = 0
+    for pre in _PRE.finditer(folded):
+        # The prefilter runs in C: a candidate starts after a non-alphanumeric with a
+        # digit run of 8+ characters (separators included) or an upper-case letter
+        # followed by a digit within three characters (IBAN, passport, credit code).
+        s = pre.start()
+        if s < pos:
+            continue
         m = _MAIN.match(folded, s)
         if m is None:
-            run = _ALNUM_RUN.match(folded, d)
-            pos = run.end() if run is not None else d + 1
             continue
         kind = m.lastgroup
         s, e = m.span()

@@ -1,8 +1,9 @@
 """Shared helpers for the identifier modules: width folding, cleaning, typed errors.
 
-Full-width forms (``０``–``９``, ``Ａ``–``Ｚ``, ``－``, ``＋``, ``＠``), the ideographic
-space U+3000, the no-break space and the Unicode hyphens are folded one character for
-one character, so an offset into the folded text is an offset into the original.
+Full-width forms (``０``–``９``, ``Ａ``–``Ｚ``, ``－``, ``＋``, ``＠``, ``．``, brackets),
+the ideographic space U+3000, the no-break space and the Unicode hyphens are folded
+one character for one character, so an offset into the folded text is an offset into
+the original.
 """
 
 from __future__ import annotations
@@ -20,10 +21,17 @@ from ..errors import (
 
 __all__ = ["clean", "fail", "fold_width", "needs_folding"]
 
-_FOLD: dict[int, int] = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
-_FOLD.update({0x3000: 0x20, 0x00A0: 0x20, 0x2010: 0x2D, 0x2011: 0x2D, 0x2012: 0x2D,
-              0x2013: 0x2D, 0x2212: 0x2D})
-_NEEDS_FOLD = re.compile("[\u00a0\u2010-\u2013\u2212\u3000\uff01-\uff5e]")
+# Only the characters that can be part of an identifier are folded: full-width digits
+# and letters, ＋ ＠ － ． （ ）, U+3000, NBSP and the Unicode hyphens. Full-width
+# commas, colons and stops are left alone: they are punctuation around an identifier.
+_FOLD: dict[int, int] = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF1A)}  # ０-９
+_FOLD.update({c: c - 0xFEE0 for c in range(0xFF21, 0xFF3B)})  # Ａ-Ｚ
+_FOLD.update({c: c - 0xFEE0 for c in range(0xFF41, 0xFF5B)})  # ａ-ｚ
+_FOLD.update({0xFF0B: 0x2B, 0xFF20: 0x40, 0xFF0D: 0x2D, 0xFF0E: 0x2E, 0xFF08: 0x28,
+              0xFF09: 0x29, 0x3000: 0x20, 0x00A0: 0x20, 0x2010: 0x2D, 0x2011: 0x2D,
+              0x2012: 0x2D, 0x2013: 0x2D, 0x2212: 0x2D})
+_NEEDS_FOLD = re.compile("[\u00a0\u2010-\u2013\u2212\u3000\uff08\uff09\uff0b\uff0d\uff0e"
+                         "\uff10-\uff19\uff20-\uff3a\uff41-\uff5a]")
 
 
 def needs_folding(text: str) -> bool:
