@@ -131,7 +131,8 @@ def test_encode_refuses_bad_parts(prefix: str, key_id: str) -> None:
 @pytest.mark.parametrize("bad", [
     "", "fp1", "fp1.k", "fp1.k.AA.x", "fp1..AA", "fp1.k!.AA", "fp1.k.AA==", "fp1.k.A",
     "fp1.k.AB", "fp1.k.AAB", "fp1.k.A+", "fp1.k.A/", "fp1.k.AA A", "fp1.k.AÄ", "xx1.k.AA",
-    "fp1.k.\nAA",
+    "fp1.k.\nAA", "fp1.k.AAAA!", "fp1.k.AA\nAA", "fp1.k.AAAA AAAA", "fp1.k.AA==AAAA",
+    "fp1.k.AAA=", "fp1.k.AAAA\n", "fp1.k.A-A-A", "fp1.k.\x00AAA",
 ])
 def test_decode_refuses_malformed(bad: str) -> None:
     with pytest.raises(fp.DecryptionError) as info:
@@ -145,6 +146,17 @@ def test_decode_refuses_non_text() -> None:
     for bad in (None, 1, b"fp1.k.AA", ["fp1", "k", "AA"]):
         with pytest.raises(fp.DecryptionError):
             decode_token(bad)  # type: ignore[arg-type]
+
+
+@given(body=st.binary(min_size=1, max_size=60), data=st.data())
+def test_inserting_any_other_character_is_refused(body: bytes, data: st.DataObject) -> None:
+    """binascii skips stray characters; the decoder must not."""
+    text = encode_token("fp1", "k", body).split(".")[2]
+    stray = data.draw(st.characters().filter(
+        lambda c: c not in string.ascii_letters + string.digits + "-_."))
+    pos = data.draw(st.integers(0, len(text)))
+    with pytest.raises(fp.DecryptionError):
+        decode_token(f"fp1.k.{text[:pos]}{stray}{text[pos:]}")
 
 
 @given(st.text(string.ascii_letters + string.digits + "_-", min_size=2, max_size=40))

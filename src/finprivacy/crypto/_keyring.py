@@ -44,7 +44,7 @@ from ..secret import Secret
 from . import _keyfile
 from ._aead import NONCE_SIZE, TAG_SIZE, Aead
 from ._providers import KeyProvider, PassphraseProvider
-from ._token import _NON_CANONICAL, _PAD, _TO_STD, KEY_ID_PATTERN, b64url_decode, b64url_encode
+from ._token import _NON_CANONICAL, _PAD, KEY_ID_PATTERN, b64url_decode, b64url_encode
 
 __all__ = ["AES256_GCM", "KeyInfo", "KeyStatus", "KeyTemplate", "Keyring", "record_context"]
 
@@ -57,7 +57,6 @@ _MIN_BODY = NONCE_SIZE + 1 + TAG_SIZE
 _AEAD_INFO = b"finprivacy/v1/fp1/AES-256-GCM"
 _DERIVE_INFO = b"finprivacy/v1/derive_key\x00"
 _BAD = "token cannot be decrypted with this keyring"
-_FROM_STD = bytes.maketrans(b"+/", b"-_")
 _b2a = binascii.b2a_base64
 _a2b = binascii.a2b_base64
 _urandom = os.urandom
@@ -274,8 +273,8 @@ class Keyring:
         seal = key.seal
         if seal is None:  # pragma: no cover - the primary always has its AEAD
             raise KeyStateError(f"primary key {key.key_id} cannot encrypt")
-        return key.text_prefix + _b2a(nonce + seal(nonce, plain, aad), newline=False
-                                      ).translate(_FROM_STD).rstrip(b"=").decode("ascii")
+        return key.text_prefix + _b2a(nonce + seal(nonce, plain, aad), newline=False).decode(
+            "ascii").replace("+", "-").replace("/", "_").rstrip("=")
 
     def decrypt(self, token: str, *, context: str) -> str | bytes:
         """Decrypt a token made by :meth:`encrypt` with the same ``context``.
@@ -301,12 +300,13 @@ class Keyring:
         if gcm_open is None:
             raise _state_error(key)
         try:
-            raw = data.encode("ascii").translate(_TO_STD)
-            rem = len(raw) & 3
-            if b"!" in raw or (rem and raw[-1] in _NON_CANONICAL[rem]):
+            n = len(data)
+            rem = n & 3
+            if rem == 1 or "+" in data or "/" in data or "=" in data or (
+                    rem and data[-1] in _NON_CANONICAL[rem]):
                 raise ValueError
-            body = _a2b(raw + _PAD[rem])
-            if len(body) < _MIN_BODY:
+            body = _a2b(data.replace("-", "+").replace("_", "/") + _PAD[rem])
+            if len(body) != (n * 3) >> 2 or len(body) < _MIN_BODY:
                 raise ValueError
             plain = gcm_open(body[:NONCE_SIZE], body[NONCE_SIZE:],
                              key.aad_prefix + context.encode("utf-8"))

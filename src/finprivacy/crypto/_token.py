@@ -30,29 +30,21 @@ PREFIX_PATTERN = re.compile(r"fp[a-z]*[0-9]+")
 KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-# One translation does both jobs of the decoder: the URL-safe alphabet becomes the
-# standard one ("-" → "+", "_" → "/") and every other byte becomes "!", which a
-# single ``in`` test then finds. binascii never sees a character it would skip.
-_TO_STD = bytes(
-    (b if chr(b) in _ALPHABET[:-2] else 0x2B if b == 0x2D else 0x2F if b == 0x5F else 0x21)
-    for b in range(256))
-_FROM_STD = bytes.maketrans(b"+/", b"-_")
-_PAD = (b"", b"", b"==", b"=")  # indexed by len % 4 (a length of 4n + 1 is refused first)
-# Last characters (as standard-alphabet byte values) refused when 2 (resp. 3) characters
-# remain: their unused low 4 (resp. 2) bits are not zero, so the text is not canonical.
-_STD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_NON_CANONICAL: tuple[frozenset[int], ...] = (
-    frozenset(), frozenset(_STD),
-    frozenset(c for i, c in enumerate(_STD) if i & 0x0F),
-    frozenset(c for i, c in enumerate(_STD) if i & 0x03))
+_PAD = ("", "", "==", "=")  # indexed by len % 4 (a length of 4n + 1 is refused first)
+# Last characters refused when 2 (resp. 3) characters remain in the final group: their
+# unused low 4 (resp. 2) bits are not zero, so the text would not be canonical.
+_NON_CANONICAL: tuple[frozenset[str], ...] = (
+    frozenset(), frozenset(_ALPHABET),
+    frozenset(c for i, c in enumerate(_ALPHABET) if i & 0x0F),
+    frozenset(c for i, c in enumerate(_ALPHABET) if i & 0x03))
 
 _MALFORMED = "not a valid finprivacy token"
 
 
 def b64url_encode(data: bytes) -> str:
     """Return unpadded base64url text for ``data``."""
-    return (binascii.b2a_base64(data, newline=False).translate(_FROM_STD)
-            .rstrip(b"=").decode("ascii"))
+    return (binascii.b2a_base64(data, newline=False).decode("ascii")
+            .replace("+", "-").replace("/", "_").rstrip("="))
 
 
 def b64url_decode(text: str) -> bytes:
@@ -60,12 +52,21 @@ def b64url_decode(text: str) -> bytes:
 
     Refused: characters outside ``[A-Za-z0-9_-]`` (padding included), a length of
     ``4n + 1``, and a last character whose unused low bits are not zero.
+
+    How: ``+``, ``/`` and ``=`` are refused outright, the URL-safe characters are mapped
+    to the standard ones, and binascii decodes. binascii skips any other stray
+    character, but a skipped character always shortens the output (or breaks the
+    padding), so comparing the length with ``3n // 4`` catches it.
     """
-    raw = text.encode("ascii").translate(_TO_STD)
-    rem = len(raw) & 3
-    if b"!" in raw or (rem and raw[-1] in _NON_CANONICAL[rem]):
+    n = len(text)
+    rem = n & 3
+    if rem == 1 or "+" in text or "/" in text or "=" in text or (
+            rem and text[-1] in _NON_CANONICAL[rem]):
         raise ValueError("not canonical base64url")
-    return binascii.a2b_base64(raw + _PAD[rem])
+    out = binascii.a2b_base64(text.replace("-", "+").replace("_", "/") + _PAD[rem])
+    if len(out) != (n * 3) >> 2:
+        raise ValueError("not base64url")
+    return out
 
 
 def encode_token(prefix: str, key_id: str, body: bytes) -> str:
