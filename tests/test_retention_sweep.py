@@ -484,3 +484,21 @@ def test_plan_agrees_with_retain_until(created: dt.date, now: dt.datetime) -> No
     (d,) = list(rt.plan([rec], now, schedule=SCHEDULE))
     assert (d.status == "due") == SCHEDULE.retain_until(rec).is_due(now)
     assert d.kept_through == SCHEDULE.retain_until(rec).kept_through
+
+
+class Row:
+    """An application's own record type (duck-typed to RecordLike)."""
+
+    def __init__(self, rid: str, created: object) -> None:
+        self.id, self.record_class, self.created = rid, "bank_statement", created
+        self.subject, self.name, self.data_categories = "", "", frozenset[str]()
+        self.period_end, self.events = None, {}
+
+
+def test_application_rows_work_and_are_validated_on_use() -> None:
+    (d,) = list(rt.plan([Row("a", dt.date(2010, 1, 1))], NOW, schedule=SCHEDULE))  # type: ignore[list-item]
+    assert d.status == "due" and d.kept_through == dt.date(2020, 12, 31)
+    with pytest.raises(fp.InvalidTimeError):
+        list(rt.plan([Row("b", dt.datetime(2010, 1, 1))], NOW, schedule=SCHEDULE))  # type: ignore[list-item]
+    with pytest.raises(fp.InvalidTimeError):
+        SCHEDULE.retain_until(Row("c", "2010-01-01"))  # type: ignore[arg-type]

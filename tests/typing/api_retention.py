@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import finprivacy as fp
 from finprivacy import retention as rt
@@ -32,6 +33,26 @@ def rules_and_dates() -> None:
     label: str = fy.label
     forever: rt.Duration = rt.PERMANENT
     print(last, first, due, label, forever.label_zh, rt.add_duration(dt.date(2024, 2, 29), 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class VoucherRow:
+    """An application's own row type, used directly as a retention record."""
+
+    id: str
+    record_class: str
+    created: dt.date
+    subject: str = ""
+    name: str = ""
+    data_categories: frozenset[str] = frozenset()
+    period_end: dt.date | None = None
+    events: Mapping[str, dt.date | dt.datetime] = dataclasses.field(default_factory=dict)
+
+
+def own_rows(clock: fp.Clock) -> None:
+    rows = [VoucherRow("v-1", "bookkeeping_voucher", dt.date(2014, 6, 30))]
+    for d in rt.plan(rows, clock.now(), schedule=presets.china_enterprise()):
+        print(d.status)
 
 
 def records() -> Iterator[rt.RecordLike]:
