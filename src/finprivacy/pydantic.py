@@ -83,10 +83,6 @@ class _MaskedInput:
         raise TypeError("masked input cannot be pickled")
 
 
-def _box(value: object) -> _MaskedInput:
-    return _MaskedInput(value)
-
-
 _KNOWN_PREFIXES = frozenset({"fp1", "fpd1", "fps1"})
 
 
@@ -233,7 +229,7 @@ class Encrypted:
             serialize, info_arg=True, is_field_serializer=bound is not None,
             when_used="json")
         schema: core_schema.CoreSchema = core_schema.chain_schema(
-            [core_schema.no_info_plain_validator_function(_box),
+            [core_schema.no_info_plain_validator_function(_MaskedInput),
              core_schema.with_info_plain_validator_function(validate)],
             serialization=ser)
         if nullable:
