@@ -18,11 +18,11 @@ SINGLE = 10
 BATCH = 10
 
 
-def _worker(url: str, worker: int, start: multiprocessing.synchronize.Event,
+def _worker(url: str, worker: int, mode: str, start: multiprocessing.synchronize.Event,
             out: multiprocessing.Queue[list[str]]) -> None:
     import finprivacy as fp
 
-    log = fp.AuditLog(url, sequence_every=4, batch_size=7)
+    log = fp.AuditLog(url, sequence_every=4, batch_size=7, sequencing=mode)  # type: ignore[arg-type]
     start.wait(timeout=60)
     ids: list[str] = []
     for i in range(SINGLE):
@@ -36,7 +36,7 @@ def _worker(url: str, worker: int, start: multiprocessing.synchronize.Event,
     out.put(ids)
 
 
-def _run(url: str) -> None:
+def _run(url: str, mode: str) -> None:
     import finprivacy as fp
 
     signer = fp.Ed25519Signer.generate()
@@ -44,7 +44,8 @@ def _run(url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Event()
     out: multiprocessing.Queue[list[str]] = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(url, w, start, out)) for w in range(PROCESSES)]
+    procs = [ctx.Process(target=_worker, args=(url, w, mode, start, out))
+             for w in range(PROCESSES)]
     for p in procs:
         p.start()
     start.set()
@@ -67,10 +68,11 @@ def _run(url: str) -> None:
     log.close()
 
 
-def test_four_writer_processes_sqlite(sqlite_url: str) -> None:
-    _run(sqlite_url)
+@pytest.mark.parametrize("mode", ["inline", "deferred"])
+def test_four_writer_processes_sqlite(sqlite_url: str, mode: str) -> None:
+    _run(sqlite_url, mode)
 
 
 @pytest.mark.postgres
 def test_four_writer_processes_postgresql(pg_url: str) -> None:
-    _run(pg_url)
+    _run(pg_url, "deferred")

@@ -94,7 +94,7 @@ def test_reopen_sees_the_same_log(db_url: str) -> None:
 
 
 def test_strict_and_break_glass_are_sequenced_before_return(store_url: str) -> None:
-    log = _log(store_url, sequence_every=None)
+    log = _log(store_url, sequence_every=None, sequencing="deferred")
     _fill(log, 3)
     assert log.pending() == 3
     receipt = log.append("read", actor="dr-li", subject="client-9", break_glass=True,
@@ -106,7 +106,7 @@ def test_strict_and_break_glass_are_sequenced_before_return(store_url: str) -> N
 
 
 def test_append_many_is_one_batch(store_url: str) -> None:
-    log = _log(store_url, sequence_every=None)
+    log = _log(store_url, sequence_every=None, sequencing="deferred")
     events = [AuditEvent(action="read", actor="amy", subject=f"c{i}") for i in range(50)]
     receipts = log.append_many(events)
     assert log.pending() == 50
@@ -116,7 +116,7 @@ def test_append_many_is_one_batch(store_url: str) -> None:
 
 
 def test_retried_write_does_not_duplicate(store_url: str) -> None:
-    log = _log(store_url, sequence_every=None)
+    log = _log(store_url, sequence_every=None, sequencing="deferred")
     row, _ = log._encode(AuditEvent(action="read", actor="amy", subject="c1"))
     log.store.add_pending([row])
     log.store.add_pending([row])  # e.g. a retry after a lost commit acknowledgement
@@ -126,6 +126,22 @@ def test_retried_write_does_not_duplicate(store_url: str) -> None:
     log.sequence()
     assert log.size == 1 and log.pending() == 0
     log.verify()
+
+
+def test_sqlite_sequences_inline_by_default(db_url: str) -> None:
+    log = _log(db_url)
+    inline = db_url.startswith("sqlite")
+    receipt = log.append("read", actor="amy", subject="c1")
+    assert (log.pending(), log.size) == ((0, 1) if inline else (1, 0))
+    assert log.locate(receipt) == 0
+    forced = _log(db_url, sequencing="inline")
+    row, _ = forced._encode(AuditEvent(action="read", actor="amy", subject="c2"))
+    forced._flush([row, row])
+    forced._flush([row])  # a retry: not duplicated
+    assert forced.size == 2 and forced.pending() == 0
+    forced.verify()
+    with pytest.raises(fp.ConfigurationError):
+        AuditLog("memory:", sequencing="inline")
 
 
 # -- tampering ------------------------------------------------------------------------------
@@ -312,11 +328,11 @@ def test_memory_store_tampering_detected() -> None:
 
 
 def test_crash_between_append_and_sequencing_loses_nothing(db_url: str) -> None:
-    log = _log(db_url, sequence_every=None)
+    log = _log(db_url, sequence_every=None, sequencing="deferred")
     receipts = [log.append("read", actor="amy", subject=f"c{i}") for i in range(12)]
     log.close()
     del log  # the process "crashes": nothing was sequenced
-    again = _log(db_url, sequence_every=None)
+    again = _log(db_url, sequence_every=None, sequencing="deferred")
     assert again.pending() == 12 and again.size == 0
     assert again.sequence() == 12
     assert sorted(again.locate(r) for r in receipts) == list(range(12))
@@ -330,7 +346,7 @@ def test_killed_process_between_append_and_sequencing(sqlite_url: str, tmp_path:
 
     code = (
         "import os, finprivacy as fp\n"
-        f"log = fp.AuditLog({sqlite_url!r}, sequence_every=None)\n"
+        f"log = fp.AuditLog({sqlite_url!r}, sequence_every=None, sequencing='deferred')\n"
         "for i in range(7): log.append('read', actor='amy', subject=f'c{i}')\n"
         "os._exit(9)\n"
     )

@@ -18,8 +18,8 @@ import datetime as _dt
 import hashlib
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from typing import IO, TYPE_CHECKING
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Literal
 
 from .._stores import open_store
 from ..clock import Clock, SystemClock, utc
@@ -52,6 +52,7 @@ from ._proofs import Checkpoint, ConsistencyProof, InclusionProof, PublicKeys
 from ._store import (
     AuditQuery,
     AuditStore,
+    Integrate,
     Integration,
     PendingRow,
     SegmentRecord,
@@ -173,6 +174,12 @@ class AuditLog:
     ``retention`` is how long closed segments are kept before :meth:`prune` may
     delete them. ``monitors`` see every appended event; their alerts are appended too.
 
+    ``sequencing`` chooses where entries get their place: ``"deferred"`` writers insert
+    pending rows without any lock and a sequencer places them in batches (PostgreSQL's
+    default); ``"inline"`` each write transaction places its own rows (SQLite's
+    default: its write transactions are already serialised by the database file's
+    lock, so placing the rows there adds no lock and saves a second write).
+
     >>> import finprivacy as fp
     >>> log = fp.AuditLog("memory:", signer=fp.Ed25519Signer.generate())
     >>> _ = log.append("read", actor="amy", subject="client-42", purpose="bookkeeping",
@@ -195,6 +202,7 @@ class AuditLog:
         monitors: Sequence[Monitor] = (),
         sequence_every: int | None = 1000,
         batch_size: int = 5000,
+        sequencing: Literal["auto", "deferred", "inline"] = "auto",
     ) -> None:
         if isinstance(store, str):
             store = open_store("audit", store)
@@ -230,6 +238,14 @@ class AuditLog:
         self._since_sequence = 0
         self._seq_lock = threading.Lock()
         self._group = bool(getattr(store, "group_commit", True))
+        if sequencing not in ("auto", "deferred", "inline"):
+            raise ConfigurationError("sequencing must be 'auto', 'deferred' or 'inline'")
+        inline = getattr(store, "append_sequenced", None)
+        if sequencing == "inline" and inline is None:
+            raise ConfigurationError("this store cannot sequence inline; use 'deferred'")
+        prefer = bool(getattr(store, "prefers_inline_sequencing", False))
+        self._inline: Callable[[Sequence[PendingRow], Integrate], None] | None = (
+            inline if sequencing == "inline" or (sequencing == "auto" and prefer) else None)
 
     def __repr__(self) -> str:
         key = self._signer.key_id if self._signer is not None else None
@@ -308,13 +324,13 @@ class AuditLog:
 
     def _write(self, row: PendingRow, strict: bool) -> AuditReceipt:
         if strict:
-            self.store.add_pending([row])
+            self._flush([row])
             self._sequence_all()
             return AuditReceipt(row.entry_id, row.raw, self.store.seq_of(row.entry_id))
         if self._group:
             self._group_commit(row)
         else:
-            self.store.add_pending((row,))
+            self._flush((row,))
         self._maybe_sequence(1)
         return AuditReceipt(row.entry_id, row.raw)
 
@@ -323,7 +339,7 @@ class AuditLog:
         encoded = [self._encode(e) for e in events]
         rows = [r for r, _ in encoded]
         for start in range(0, len(rows), self.batch_size):
-            self.store.add_pending(rows[start:start + self.batch_size])
+            self._flush(rows[start:start + self.batch_size])
         self._maybe_sequence(len(rows))
         for event, (_, when) in zip(events, encoded, strict=True):
             self._monitor(event, when)
@@ -341,6 +357,12 @@ class AuditLog:
                          event.key_id)
         return row, when
 
+    def _flush(self, rows: Sequence[PendingRow]) -> None:
+        if self._inline is not None:
+            self._inline(rows, _integrate)
+        else:
+            self.store.add_pending(rows)
+
     def _group_commit(self, row: PendingRow) -> None:
         slot = _Slot(row)
         cond = self._cond
@@ -356,7 +378,7 @@ class AuditLog:
             self._flushing = True
         error: BaseException | None = None
         try:
-            self.store.add_pending([s.row for s in batch])
+            self._flush([s.row for s in batch])
         except BaseException as exc:
             error = exc
         with cond:
