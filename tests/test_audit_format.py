@@ -273,3 +273,19 @@ def test_export_verifier_each_line_mutation(exported: tuple[Path, Path, fp.Ed255
         mutated = [*lines[:i], json.dumps(rec), *lines[i + 1:]]
         with pytest.raises((fp.AuditIntegrityError, fp.FormatError)):
             fp.verify_export(mutated, keys=signer.verifier())
+
+
+_proof_json = st.dictionaries(
+    st.sampled_from(["index", "size", "old_size", "new_size", "hashes", "x"]),
+    st.one_of(st.integers(-2, 2**64), st.lists(st.one_of(st.text(max_size=50), st.integers()),
+                                               max_size=3), st.text(max_size=10), st.none()),
+    max_size=5)
+
+
+@given(_proof_json)
+def test_proof_json_decoders_garbage(obj: dict[str, object]) -> None:
+    for cls in (fp.InclusionProof, fp.ConsistencyProof):
+        with contextlib.suppress(fp.FormatError):
+            cls.from_json(obj)
+    with contextlib.suppress(fp.FormatError):
+        fp.Checkpoint.from_json(obj)

@@ -456,3 +456,44 @@ def test_proof_objects_roundtrip_json() -> None:
     assert Checkpoint.from_json(cp.to_json()) == cp
     with pytest.raises(fp.AuditIntegrityError):
         p.verify(log.entry(5).raw, cp, SIGNER.verifier())
+
+
+def test_key_rotation_keeps_old_checkpoints_verifiable() -> None:
+    store = MemoryAuditStore()
+    old = fp.Ed25519Signer.generate()
+    first = AuditLog(store, signer=old)
+    _fill(first, 5)
+    first.checkpoint()
+    new = fp.Ed25519Signer.generate()
+    rotated = AuditLog(store, signer=new, verifiers=[old.verifier()])
+    _fill(rotated, 5, start=5)
+    rotated.checkpoint()
+    assert rotated.verify().checked_checkpoints == 2
+    assert {c.key_id for c in rotated.checkpoints()} == {old.key_id, new.key_id}
+    with pytest.raises(fp.AuditIntegrityError) as info:
+        AuditLog(store, signer=new).verify()  # the old key is not trusted
+    assert info.value.position == 4
+
+
+@pytest.mark.parametrize("mode", ["inline", "deferred"])
+def test_threads_share_commits_and_lose_nothing(sqlite_url: str, mode: str) -> None:
+    import threading
+
+    log = _log(sqlite_url, sequencing=mode, sequence_every=16)
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def work(t: int) -> None:
+        for i in range(15):
+            r = log.append("read", actor=f"t{t}", subject=f"c{i}")
+            with lock:
+                ids.append(r.entry_id)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    log.checkpoint()
+    assert log.verify().size == 90
+    assert sorted(e.entry_id for e in log.query()) == sorted(ids)

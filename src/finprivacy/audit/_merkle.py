@@ -211,18 +211,20 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes
         raise InvalidInputError("a proof is a sequence of 32-byte hashes")
     fn, sn = index, size - 1
     r = leaf
+    sha = _sha256
     for p in path:
-        p = _check_hash(p, "proof hash")
+        if type(p) is not bytes or len(p) != HASH_LEN:
+            p = _check_hash(p, "proof hash")
         if sn == 0:
             raise AuditIntegrityError("inclusion proof is too long", position=index)
         if fn & 1 or fn == sn:
-            r = node_hash(p, r)
+            r = sha(b"\x01" + p + r).digest()
             if not fn & 1:
                 while fn and not fn & 1:
                     fn >>= 1
                     sn >>= 1
         else:
-            r = node_hash(r, p)
+            r = sha(b"\x01" + r + p).digest()
         fn >>= 1
         sn >>= 1
     if sn != 0:
