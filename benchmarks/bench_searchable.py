@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -24,14 +25,51 @@ import finprivacy as fp
 from benchmarks._harness import Timer, heading, per_call, report
 from finprivacy.crypto import PROFILE_RFC9106_LOW_MEMORY, PROFILE_TESTING_ONLY
 
-
-def _baseline(number: int) -> float:
-    aead = AESGCM(os.urandom(32))
-    value = os.urandom(16)
-    return per_call(lambda: aead.encrypt(os.urandom(12), value, None), number=number)
+_AEAD = AESGCM(os.urandom(32))
+_VALUE = os.urandom(16)
 
 
-def _peers(digits: str, number: int, ours: float) -> None:
+def _base_call() -> object:
+    return _AEAD.encrypt(os.urandom(12), _VALUE, None)
+
+
+def _paired(fn: Callable[[], object], number: int, repeat: int = 7) -> tuple[float, float]:
+    """Best per-call seconds of ``fn`` and of the baseline, measured in alternating batches.
+
+    The machine may be shared: alternating keeps both figures under the same load, so
+    the ratio means something even when the absolute numbers drift.
+    """
+    best_fn = best_base = float("inf")
+    batch = max(1, number // repeat)
+    for _ in range(repeat):
+        best_base = min(best_base, per_call(_base_call, number=batch * 4, repeat=1))
+        best_fn = min(best_fn, per_call(fn, number=batch, repeat=1))
+    return best_fn, best_base
+
+
+def _figure(name: str, fn: Callable[[], object], number: int,
+            target: float | None = None) -> float:
+    fn()
+    t, base = _paired(fn, number)
+    report(name, t, base, baseline_name="AESGCM", target=target)
+    return t
+
+
+def _versus(name: str, peer: Callable[[], object], ours: Callable[[], object],
+            number: int, repeat: int = 5) -> None:
+    """Time a peer and our FF1 in alternating batches and print how much faster we are."""
+    best_peer = best_ours = float("inf")
+    batch = max(1, number // repeat)
+    for _ in range(repeat):
+        best_peer = min(best_peer, per_call(peer, number=batch, repeat=1))
+        best_ours = min(best_ours, per_call(ours, number=batch * 4, repeat=1))
+    report(name, best_peer, best_ours, baseline_name="of FF1")
+    speedup = best_peer / best_ours
+    print(f"{'':<58} finprivacy FF1 is {speedup:5.1f}x faster (target ≥ 3x: "
+          f"{'ok' if speedup >= 3 else 'MISSED'})")
+
+
+def _peers(digits: str, number: int, ours: Callable[[], object]) -> None:
     key_hex = os.urandom(32).hex()
     try:
         from ff3 import FF3Cipher
@@ -39,20 +77,16 @@ def _peers(digits: str, number: int, ours: float) -> None:
         print("  (ff3 skipped: not installed; pip install 'finprivacy[bench]')")
     else:
         ff3 = FF3Cipher(key_hex, os.urandom(7).hex())
-        t = per_call(lambda: ff3.encrypt(digits), number=number)
-        report("ff3 FF3-1 encrypt, 16 digits (peer)", t, ours, baseline_name="of FF1")
-        print(f"{'':<58} finprivacy FF1 is {t / ours:5.1f}x faster (target ≥ 3x: "
-              f"{'ok' if t / ours >= 3 else 'MISSED'})")
+        _versus("ff3 FF3-1 encrypt, 16 digits (peer)", lambda: ff3.encrypt(digits), ours,
+                number)
     try:
         import pyffx
     except ImportError:
         print("  (pyffx skipped: not installed; pip install 'finprivacy[bench]')")
     else:
         ffx = pyffx.String(os.urandom(32), alphabet="0123456789", length=len(digits))
-        t = per_call(lambda: ffx.encrypt(digits), number=number)
-        report("pyffx FFX-A2 encrypt, 16 digits (peer)", t, ours, baseline_name="of FF1")
-        print(f"{'':<58} finprivacy FF1 is {t / ours:5.1f}x faster (target ≥ 3x: "
-              f"{'ok' if t / ours >= 3 else 'MISSED'})")
+        _versus("pyffx FFX-A2 encrypt, 16 digits (peer)", lambda: ffx.encrypt(digits), ours,
+                number)
 
 
 def _shred(tokens: int, workdir: Path, kr: fp.Keyring) -> float:
@@ -82,51 +116,41 @@ def _shred(tokens: int, workdir: Path, kr: fp.Keyring) -> float:
 def main(quick: bool = False) -> None:
     number = 2_000 if quick else 20_000
     heading("searchable encryption (issue 3): ratios to raw AES-256-GCM encrypt of 16 bytes")
-    base = _baseline(number)
-    report("raw AESGCM.encrypt, 16 bytes, fresh nonce (baseline)", base)
+    report("raw AESGCM.encrypt, 16 bytes, fresh nonce (baseline)",
+           per_call(_base_call, number=number))
+    print("  (each ratio below uses a baseline measured in alternating batches with it)")
 
     kr = fp.Keyring.generate()
     value = os.urandom(16)
     blake = fp.BlindIndex(kr, "bench.blake2b", bits=32)
-    blake.compute(value)
-    report("BlindIndex.compute, 16-byte value (keyed BLAKE2b)",
-           per_call(lambda: blake.compute(value), number=number), base,
-           baseline_name="AESGCM", target=1.5)
+    _figure("BlindIndex.compute, 16-byte value (keyed BLAKE2b)",
+            lambda: blake.compute(value), number, target=1.5)
     hm = fp.BlindIndex(kr, "bench.hmac", bits=32, algorithm="hmac-sha256")
-    hm.compute(value)
-    report("BlindIndex.compute, 16-byte value (HMAC-SHA256)",
-           per_call(lambda: hm.compute(value), number=number), base, baseline_name="AESGCM")
+    _figure("BlindIndex.compute, 16-byte value (HMAC-SHA256)", lambda: hm.compute(value),
+            number)
     card = fp.BlindIndex(kr, "bench.card", bits=32, normalize=["nfkc", "digits"])
-    report("BlindIndex.compute, '6222 0202 …' with nfkc+digits",
-           per_call(lambda: card.compute("6222 0202 0011 2233 446"), number=number), base,
-           baseline_name="AESGCM")
+    _figure("BlindIndex.compute, '6222 0202 …' with nfkc+digits",
+            lambda: card.compute("6222 0202 0011 2233 446"), number)
 
     det = fp.DeterministicCipher(kr)
-    det.encrypt(value, context="bench.det")
-    report("DeterministicCipher.encrypt (AES-SIV fpd1), 16 bytes",
-           per_call(lambda: det.encrypt(value, context="bench.det"), number=number), base,
-           baseline_name="AESGCM", target=3)
+    _figure("DeterministicCipher.encrypt (AES-SIV fpd1), 16 bytes",
+            lambda: det.encrypt(value, context="bench.det"), number, target=3)
     tok = det.encrypt(value, context="bench.det")
-    report("DeterministicCipher.decrypt, 16 bytes",
-           per_call(lambda: det.decrypt(tok, context="bench.det"), number=number), base,
-           baseline_name="AESGCM")
+    _figure("DeterministicCipher.decrypt, 16 bytes",
+            lambda: det.decrypt(tok, context="bench.det"), number)
 
     ff1 = fp.FF1(os.urandom(32), radix=10)
     digits = "6222020200112233"
-    ours = per_call(lambda: ff1.encrypt(digits), number=number // 4)
-    report("FF1.encrypt, 16 digits (AES-256)", ours, base, baseline_name="AESGCM",
-           target=40)
-    _peers(digits, max(200, number // 20), ours)
+    _figure("FF1.encrypt, 16 digits (AES-256)", lambda: ff1.encrypt(digits), number // 4,
+            target=40)
+    _peers(digits, max(200, number // 20), lambda: ff1.encrypt(digits))
     cards = fp.CardTokenizer(os.urandom(32))
-    report("CardTokenizer.tokenize, 19 digits, Luhn kept",
-           per_call(lambda: cards.tokenize("6222020200112233446", context="legacy"),
-                    number=number // 10), base, baseline_name="AESGCM")
+    _figure("CardTokenizer.tokenize, 19 digits, Luhn kept",
+            lambda: cards.tokenize("6222020200112233446", context="legacy"), number // 20)
 
     sk = fp.SubjectKeys(kr, "memory:")
-    sk.encrypt("client-1", value, context="bench.sk")
-    report("SubjectKeys.encrypt (fps1, cached key), 16 bytes",
-           per_call(lambda: sk.encrypt("client-1", value, context="bench.sk"),
-                    number=number), base, baseline_name="AESGCM")
+    _figure("SubjectKeys.encrypt (fps1, cached key), 16 bytes",
+            lambda: sk.encrypt("client-1", value, context="bench.sk"), number)
 
     heading("crypto-shredding on SQLite: shred time does not grow with the token count")
     big = 10_000 if quick else 100_000
@@ -139,9 +163,8 @@ def main(quick: bool = False) -> None:
 
     heading("Argon2id hashing (absolute; deliberately slow)")
     fast = fp.SecretHasher(PROFILE_TESTING_ONLY, kind="pin")
-    report("SecretHasher.hash, testing-only profile (never in production)",
-           per_call(lambda: fast.hash("246810"), number=200, repeat=3), base,
-           baseline_name="AESGCM")
+    _figure("SecretHasher.hash, testing-only profile (never in production)",
+            lambda: fast.hash("246810"), 200)
     if not quick:
         for profile in (PROFILE_RFC9106_LOW_MEMORY, fp.crypto.PROFILE_FINANCE):
             h = fp.SecretHasher(profile, kind="pin")

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import Final, Protocol, cast, overload
+from collections.abc import Callable, Sequence
+from typing import Final, NamedTuple, Protocol, cast, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from .._types import StrOrBytes
 from ..errors import DecryptionError, InvalidInputError
 from ..secret import Secret
-from ._token import decode_token, encode_token
+from ._token import b64url_encode, decode_token, encode_token
 
 __all__ = ["DeterministicCipher"]
 
@@ -81,20 +81,19 @@ class SivKey:
     the Wycheproof ``aes_siv_cmac_test.json`` vectors are run through it.
     """
 
-    __slots__ = ("_siv",)
+    __slots__ = ("_siv", "seal")
 
     def __init__(self, key: bytes) -> None:
         self._siv = AESSIV(key)
+        #: ``seal(plaintext, associated_data) -> SIV ‖ ciphertext`` (RFC 5297): the
+        #: AES-SIV encryption itself, bound once so the hot path has no extra frame.
+        self.seal: Callable[[bytes, list[bytes]], bytes] = self._siv.encrypt
 
     def __repr__(self) -> str:
         return "SivKey(AES-SIV)"
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("key objects cannot be pickled")
-
-    def seal(self, plaintext: bytes, associated_data: list[bytes]) -> bytes:
-        """Return ``SIV ‖ ciphertext``."""
-        return self._siv.encrypt(plaintext, associated_data)
 
     def open(self, sealed: bytes, associated_data: list[bytes]) -> bytes:
         """Invert :meth:`seal`; raise :class:`DecryptionError` on any failure."""
@@ -112,6 +111,13 @@ def siv_seal(key: bytes, plaintext: bytes, associated_data: Sequence[bytes]) -> 
 def siv_open(key: bytes, sealed: bytes, associated_data: Sequence[bytes]) -> bytes:
     """Invert :func:`siv_seal`; raise :class:`DecryptionError` on any failure."""
     return SivKey(key).open(sealed, list(associated_data))
+
+
+class _Entry(NamedTuple):
+    key: bytes
+    siv: SivKey
+    ad: list[bytes]
+    head: str
 
 
 class DeterministicCipher:
@@ -132,7 +138,7 @@ class DeterministicCipher:
         if not hasattr(keyring, "derive_key"):
             raise InvalidInputError("DeterministicCipher needs a Keyring")
         self._keyring = keyring
-        self._cache: OrderedDict[tuple[str, str], tuple[bytes, SivKey]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -142,28 +148,29 @@ class DeterministicCipher:
         raise TypeError("DeterministicCipher objects hold keys and cannot be pickled")
 
     # -- keys ---------------------------------------------------------------------------
-    def _siv(self, key_id: str | None, context: str) -> tuple[str, SivKey]:
+    def _entry(self, key_id: str | None, context: str) -> _Entry:
         primary = self._keyring.primary_id
         if key_id is None or key_id == primary:
             # The primary key is always usable: skip derive_key's status check.
             hit = self._cache.get((primary, context))
             if hit is not None:
-                return primary, hit[1]
+                return hit
         # derive_key checks the key's status on every call (a retired key refuses) and
         # caches the HKDF output; the AES-SIV object is cached per derived key.
         got_id, key = self._keyring.derive_key(_INFO + context.encode("utf-8"), key_id=key_id,
                                                length=64)
         with self._lock:
             cached = self._cache.get((got_id, context))
-            if cached is not None and cached[0] is key:
+            if cached is not None and cached.key is key:
                 self._cache.move_to_end((got_id, context))
-                return got_id, cached[1]
-        siv = SivKey(key)
+                return cached
+        encode_token(PREFIX, got_id, b"")  # validates the key id's shape once
+        entry = _Entry(key, SivKey(key), _ad(got_id, context), f"{PREFIX}.{got_id}.")
         with self._lock:
-            self._cache[(got_id, context)] = (key, siv)
+            self._cache[(got_id, context)] = entry
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return got_id, siv
+        return entry
 
     def _usable_key_ids(self) -> list[str]:
         return usable_key_ids(self._keyring)
@@ -171,10 +178,11 @@ class DeterministicCipher:
     # -- API -----------------------------------------------------------------------------
     def encrypt(self, value: StrOrBytes | Secret[str] | Secret[bytes], *, context: str) -> str:
         """Return the ``fpd1`` token of ``value`` under the primary key (deterministic)."""
-        _check_context(context)
-        plaintext = _pack(value)
-        key_id, siv = self._siv(None, context)
-        return encode_token(PREFIX, key_id, siv.seal(plaintext, _ad(key_id, context)))
+        entry = self._cache.get((self._keyring.primary_id, context))
+        if entry is None:  # first use of this context with this key (checked once)
+            _check_context(context)
+            entry = self._entry(None, context)
+        return entry.head + b64url_encode(entry.siv.seal(_pack(value), entry.ad))
 
     @overload
     def decrypt(self, token: str, *, context: str, as_type: type[str]) -> str: ...
@@ -195,13 +203,13 @@ class DeterministicCipher:
         if prefix != PREFIX:
             raise DecryptionError("not a valid finprivacy token")
         try:
-            _, siv = self._siv(key_id, context)
+            entry = self._entry(key_id, context)
         except DecryptionError:
             raise
         except Exception:
             # An unknown or destroyed key: the same opaque error as a bad tag.
             raise DecryptionError("not a valid finprivacy token") from None
-        plaintext = siv.open(body, _ad(key_id, context))
+        plaintext = entry.siv.open(body, entry.ad)
         value = _unpack(plaintext)
         if as_type is not None and not isinstance(value, as_type):
             raise DecryptionError(f"token holds {type(value).__name__}, not {as_type.__name__}")
@@ -220,8 +228,8 @@ class DeterministicCipher:
         ids = [primary] + [k for k in self._usable_key_ids() if k != primary]
         out = []
         for kid in ids:
-            got, siv = self._siv(kid, context)
-            out.append(encode_token(PREFIX, got, siv.seal(plaintext, _ad(got, context))))
+            entry = self._entry(kid, context)
+            out.append(entry.head + b64url_encode(entry.siv.seal(plaintext, entry.ad)))
         return out
 
     def needs_reencrypt(self, token: str) -> bool:
@@ -246,6 +254,8 @@ def _ad(key_id: str, context: str) -> list[bytes]:
 
 
 def _pack(value: StrOrBytes | Secret[str] | Secret[bytes]) -> bytes:
+    if type(value) is bytes:
+        return _TAG_BYTES + value
     if isinstance(value, Secret):
         value = value.reveal()
     if isinstance(value, str):
