@@ -180,3 +180,15 @@ def test_audit_demo_chapter(tmp_path: Path) -> None:
     assert "extends the checkpoint kept at 9" in text
     assert "verify() stops at entry 4" in text
     assert (tmp_path / "lotus-audit-export.jsonl").exists()
+
+
+def test_failing_callback_does_not_fail_the_append(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(alert: Alert) -> None:
+        raise RuntimeError("pager down")
+
+    log = AuditLog("memory:", clock=fp.FixedClock(MON_9_SHANGHAI),
+                   monitors=[Monitor([BreakGlassRule()], on_alert=[broken])])
+    receipt = log.append("read", actor="dr-li", subject="c1", break_glass=True)
+    assert receipt.seq == 0
+    assert [e.reason for e in log.query(action="monitor.alert")] == ["break_glass"]
+    assert "callback failed" in caplog.text

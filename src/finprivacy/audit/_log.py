@@ -585,6 +585,8 @@ class AuditLog:
     def verify(self, *, keys: PublicKeys | None = None) -> VerifyReport:
         """Re-hash the stored bytes and check chain, tree, head and every checkpoint.
 
+        Pending entries are sequenced first, so the check covers everything appended.
+
         Raises :class:`AuditIntegrityError` with ``position`` at the first bad
         sequence number: a modified, deleted, inserted or reordered entry, a missing
         or extra entry, or a checkpoint whose signature, root or chain is wrong

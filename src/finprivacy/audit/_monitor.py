@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as _dt
+import logging
 import threading
 import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
@@ -41,6 +42,7 @@ ALERT_ACTION = "monitor.alert"
 """The action of the entries that record alerts; rules never alert on them."""
 
 _SEEN = ("allowed", "masked")
+_LOG = logging.getLogger("finprivacy.audit")
 
 
 def _positive(value: object, zero: int | _dt.timedelta) -> bool:
@@ -279,7 +281,8 @@ class Monitor:
 
         ``time`` defaults to ``event.time``. Time never goes backwards inside the
         monitor: an event older than the newest seen counts at the newest time.
-        Alert entries themselves are ignored.
+        Alert entries themselves are ignored. A callback that raises is logged to the
+        ``finprivacy.audit`` logger and does not stop the others.
         """
         if event.action == ALERT_ACTION:
             return []
@@ -295,6 +298,12 @@ class Monitor:
                       if (a := rule.observe(event, when)) is not None]
         for alert in alerts:
             for callback in self.callbacks:
-                callback(alert)
+                try:
+                    callback(alert)
+                except Exception:
+                    # The event is already durable: a failing callback must not make the
+                    # caller believe the append failed (and retry it). The alert itself
+                    # is still returned and, under an AuditLog, appended to the log.
+                    _LOG.exception("audit monitor callback failed for rule %s", alert.rule)
         return alerts
 
