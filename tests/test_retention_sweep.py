@@ -343,8 +343,12 @@ def test_nothing_personal_leaks_into_errors_or_reprs() -> None:
                                        created=dt.date(2010, 1, 1), name=secret_name)],
                    NOW, schedule=SCHEDULE)
     assert secret_name not in repr(d) and secret_name not in d.reason
-    # Domain objects pickle (they hold no secrets) and round-trip.
+    # Domain objects pickle (they hold no secrets) and round-trip, and records hash.
     assert pickle.loads(pickle.dumps(rec)) == rec
+    with_events = rt.RetentionRecord(id="k", record_class="aml.customer_identification",
+                                     created=dt.date(2020, 1, 1),
+                                     events={"relationship_end": dt.date(2021, 1, 1)})
+    assert len({rec, with_events, rec}) == 2
 
 
 # -- erasure ---------------------------------------------------------------------------

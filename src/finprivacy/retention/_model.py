@@ -352,7 +352,7 @@ class RetentionRecord:
     """The data categories the record holds (``identity``, ``contact``, ``transactions`` …)."""
     period_end: DateLike | None = None
     """The end of the period the record covers; decides its fiscal year when given."""
-    events: Mapping[str, DateLike] = dataclasses.field(default_factory=dict)
+    events: Mapping[str, DateLike] = dataclasses.field(default_factory=dict, hash=False)
     """Events that happened, by trigger name: ``relationship_end``, ``asset_disposed`` …"""
 
     def __post_init__(self) -> None:
