@@ -168,7 +168,7 @@ class Encrypted:
 
         def validate(boxed: _MaskedInput, info: core_schema.ValidationInfo) -> Secret[Any]:
             value = boxed.value
-            if type(value) is str and _looks_like_token(value):
+            if isinstance(value, str) and _looks_like_token(value):
                 if bound is None:
                     context = marker.context
                 else:
