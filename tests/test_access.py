@@ -9,7 +9,7 @@ import logging
 import pickle
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import pydantic
 import pytest
@@ -722,3 +722,26 @@ def test_flat_rows_with_changing_keys(control: AccessControl) -> None:
             assert "cvv" not in out
             if extra:
                 assert out["nested"] == {}
+
+
+class Loose(pydantic.BaseModel, extra="allow"):
+    client_id: str
+
+
+class Pair(NamedTuple):
+    client_id: str
+    card_no: str
+
+
+def test_model_extras_and_namedtuples_are_shaped(control: AccessControl) -> None:
+    @control.requires("account_verification", subject="client_id")
+    def load(client_id: str) -> tuple[Loose, Pair]:
+        extra: dict[str, Any] = {"card_no": CARD, "cvv": CVV}
+        return Loose(client_id=client_id, **extra), Pair(client_id, CARD)
+
+    with acting_as(ALICE):
+        loose, pair = load("c-1")
+    assert loose.model_dump() == {"client_id": "c-1", "card_no": "622202*********3445",
+                                  "cvv": None}
+    assert type(pair) is Pair
+    assert pair.card_no == "622202*********3445"

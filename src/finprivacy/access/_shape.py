@@ -29,7 +29,7 @@ _SCALARS: Final[frozenset[type]] = frozenset({
     uuid.UUID,
 })
 
-_K_SCALAR, _K_MAPPING, _K_SEQ, _K_MODEL, _K_DATACLASS = range(5)
+_K_SCALAR, _K_MAPPING, _K_SEQ, _K_MODEL, _K_DATACLASS, _K_NAMEDTUPLE = range(6)
 _kinds: dict[type, int] = dict.fromkeys(_SCALARS, _K_SCALAR)
 _model_fields: dict[type, tuple[str, ...]] = {}
 
@@ -44,6 +44,9 @@ def _kind(tp: type) -> int:
     elif dataclasses.is_dataclass(tp):
         k = _K_DATACLASS
         _model_fields[tp] = tuple(f.name for f in dataclasses.fields(tp) if f.init)
+    elif issubclass(tp, tuple) and isinstance(getattr(tp, "_fields", None), tuple):
+        k = _K_NAMEDTUPLE
+        _model_fields[tp] = tuple(tp._fields)  # type: ignore[attr-defined]
     elif issubclass(tp, Mapping):
         k = _K_MAPPING
     elif issubclass(tp, list | tuple | set | frozenset):
@@ -216,8 +219,20 @@ class Shaper:
                 changes[name] = None
             elif nv is not v:
                 changes[name] = nv
+        if k == _K_MODEL:
+            # Extra attributes of a model with extra="allow" are data too.
+            extra = getattr(value, "__pydantic_extra__", None)
+            if extra:
+                for name, v in extra.items():
+                    keep, nv = self.walk(v, prefix + str(name))
+                    if not keep:
+                        changes[name] = None
+                    elif nv is not v:
+                        changes[name] = nv
         if not changes:
             return True, value
         if k == _K_MODEL:
             return True, value.model_copy(update=changes)
+        if k == _K_NAMEDTUPLE:
+            return True, value._replace(**changes)
         return True, dataclasses.replace(value, **changes)
