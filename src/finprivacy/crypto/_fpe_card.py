@@ -150,17 +150,44 @@ class CardTokenizer:
         return digits
 
     def _map(self, digits: str, context: str, *, encrypt: bool) -> str:
-        if not isinstance(context, str):
+        if not isinstance(cast(object, context), str):
             raise InvalidInputError("context must be a str")
         head = digits[: self._bin_length]
         last4 = digits[-4:]
         middle = digits[self._bin_length:-4]
         tweak = f"fp-card-v1|{head}|{last4}|{context}".encode()
-        step = self._ff1.encrypt if encrypt else self._ff1.decrypt
+        ff1 = self._ff1
+        m = len(middle)
+        plan = ff1._plan(m, tweak)  # one FF1 set-up for the whole walk
+        u = plan.u
+        a_num, b_num = int(middle[:u]), int(middle[u:])
+        if not self._luhn:
+            a_num, b_num = ff1._rounds(plan, a_num, b_num, encrypt)
+            return head + str(a_num).zfill(u) + str(b_num).zfill(m - u) + last4
+        # Luhn sum of the fixed digits, and which middle digits the check doubles
+        # (positions counted from the right, the check digit at position 0).
+        fixed = _luhn_sum(head, 4 + m) + _luhn_sum(last4, 0)
+        first_doubled = (m + 3) % 2 == 1  # middle[0] sits at position 4 + m - 1
         for _ in range(_MAX_WALK):
-            middle = step(middle, tweak)
-            if not self._luhn or luhn_valid(head + middle + last4):
-                return head + middle + last4
+            a_num, b_num = ff1._rounds(plan, a_num, b_num, encrypt)
+            mid = str(a_num).zfill(u) + str(b_num).zfill(m - u)
+            if first_doubled:
+                total = sum(_DOUBLED[c] for c in mid[0::2]) + sum(map(int, mid[1::2]))
+            else:
+                total = sum(map(int, mid[0::2])) + sum(_DOUBLED[c] for c in mid[1::2])
+            if (fixed + total) % 10 == 0:
+                return head + mid + last4
         # A Luhn-valid starting point guarantees termination; 10,000 steps with a
         # 1-in-10 chance each is beyond any realistic bad luck.
         raise InvalidInputError("card tokenisation did not converge")  # pragma: no cover
+
+
+_DOUBLED: Final = {str(d): (2 * d - 9 if d > 4 else 2 * d) for d in range(10)}
+
+
+def _luhn_sum(digits: str, offset: int) -> int:
+    """Luhn contribution of ``digits`` whose last digit sits at ``offset`` from the right."""
+    total = 0
+    for pos, ch in enumerate(reversed(digits), start=offset):
+        total += _DOUBLED[ch] if pos % 2 else ord(ch) - 48
+    return total
