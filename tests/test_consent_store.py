@@ -148,3 +148,24 @@ def test_store_urls_resolve() -> None:
     assert type(open_store("consent", "memory:")).__name__ == "MemoryConsentStore"
     with pytest.raises(fp.ConfigurationError):
         open_store("consent", "redis://x")
+
+
+def test_database_fetchall_outside_and_inside_a_transaction(sql_url: str) -> None:
+    store = SqlConsentStore.open(sql_url)
+    db = store.database
+    assert db.fetchall("SELECT COUNT(*) FROM consent_heads")[0][0] == 0
+    seen: list[Any] = []
+
+    def insert_twice() -> None:
+        with db.transaction() as tx:
+            tx.execute("INSERT INTO consent_heads (subject, seq, hash) VALUES (?, 0, ?)",
+                       ("c1", GENESIS_HASH))
+            # joins the open transaction on this thread: sees the uncommitted row
+            seen.extend(db.fetchall("SELECT subject FROM consent_heads"))
+            tx.execute("INSERT INTO consent_heads (subject, seq, hash) VALUES (?, 0, ?)",
+                       ("c1", GENESIS_HASH))
+
+    with pytest.raises(fp.ConflictError):
+        insert_twice()
+    assert [tuple(r) for r in seen] == [("c1",)]
+    assert db.fetchall("SELECT subject FROM consent_heads") == []

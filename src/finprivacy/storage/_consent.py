@@ -335,8 +335,7 @@ class SqlConsentStore:
 
     def purposes(self) -> dict[str, Purpose]:
         """Return every purpose by key."""
-        with self._db.transaction(write=False) as tx:
-            rows = tx.fetchall("SELECT body FROM consent_purposes ORDER BY purpose_key")
+        rows = self._db.fetchall("SELECT body FROM consent_purposes ORDER BY purpose_key")
         found = [_purpose_from(r[0]) for r in rows]
         return {p.key: p for p in found}
 
@@ -350,16 +349,14 @@ class SqlConsentStore:
 
     def notice_versions(self, notice_id: str) -> list[NoticeVersion]:
         """Return the versions of a notice, oldest first."""
-        with self._db.transaction(write=False) as tx:
-            rows = tx.fetchall("SELECT body FROM consent_notices WHERE notice_id = ? "
-                               "ORDER BY version", (notice_id,))
+        rows = self._db.fetchall("SELECT body FROM consent_notices WHERE notice_id = ? "
+                                 "ORDER BY version", (notice_id,))
         return [_notice_from(r[0]) for r in rows]
 
     def notice_ids(self) -> list[str]:
         """Return all notice ids."""
-        with self._db.transaction(write=False) as tx:
-            rows = tx.fetchall("SELECT DISTINCT notice_id FROM consent_notices "
-                               "ORDER BY notice_id")
+        rows = self._db.fetchall("SELECT DISTINCT notice_id FROM consent_notices "
+                                 "ORDER BY notice_id")
         return [r[0] for r in rows]
 
     def append(self, events: Sequence[ConsentEvent]) -> list[ConsentEvent]:
@@ -407,35 +404,31 @@ class SqlConsentStore:
 
     def events(self, subject: str, purpose: str | None = None) -> list[ConsentEvent]:
         """Return the subject's events in chain order."""
-        with self._db.transaction(write=False) as tx:
-            if purpose is None:
-                rows = tx.fetchall(f"SELECT {_COLUMNS} FROM consent_events "  # noqa: S608
-                                   "WHERE subject = ? ORDER BY seq", (subject,))
-            else:
-                rows = tx.fetchall(f"SELECT {_COLUMNS} FROM consent_events "  # noqa: S608
-                                   "WHERE subject = ? AND purpose = ? ORDER BY seq",
-                                   (subject, purpose))
+        # One statement, one round trip, one consistent snapshot.
+        if purpose is None:
+            rows = self._db.fetchall(f"SELECT {_COLUMNS} FROM consent_events "  # noqa: S608
+                                     "WHERE subject = ? ORDER BY seq", (subject,))
+        else:
+            rows = self._db.fetchall(f"SELECT {_COLUMNS} FROM consent_events "  # noqa: S608
+                                     "WHERE subject = ? AND purpose = ? ORDER BY seq",
+                                     (subject, purpose))
         return [_event_from(r) for r in rows]
 
     def events_by_receipt(self, receipt_id: str) -> list[ConsentEvent]:
         """Return the events carrying ``receipt_id``."""
-        with self._db.transaction(write=False) as tx:
-            rows = tx.fetchall(f"SELECT {_COLUMNS} FROM consent_events "  # noqa: S608
-                               "WHERE receipt_id = ? ORDER BY subject, seq", (receipt_id,))
+        rows = self._db.fetchall(f"SELECT {_COLUMNS} FROM consent_events "  # noqa: S608
+                                 "WHERE receipt_id = ? ORDER BY subject, seq", (receipt_id,))
         return [_event_from(r) for r in rows]
 
     def head(self, subject: str) -> tuple[int, str]:
         """Return the subject's recorded head."""
-        with self._db.transaction(write=False) as tx:
-            row = tx.fetchone("SELECT seq, hash FROM consent_heads WHERE subject = ?",
-                              (subject,))
-        return (int(row[0]), row[1]) if row else (0, GENESIS_HASH)
+        rows = self._db.fetchall("SELECT seq, hash FROM consent_heads WHERE subject = ?",
+                                 (subject,))
+        return (int(rows[0][0]), rows[0][1]) if rows else (0, GENESIS_HASH)
 
     def count(self) -> int:
         """Return the number of events."""
-        with self._db.transaction(write=False) as tx:
-            row = tx.fetchone("SELECT COUNT(*) FROM consent_events")
-        return int(row[0])
+        return int(self._db.fetchall("SELECT COUNT(*) FROM consent_events")[0][0])
 
     def schema_version(self) -> int:
         """Return the stored schema version of the consent tables."""

@@ -216,6 +216,16 @@ class Database:
             self._local.depth = 0
             conn.execute("COMMIT")
 
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run one read-only statement on its own and return all rows.
+
+        Outside a transaction the statement is its own (autocommit) transaction: one
+        round trip instead of ``BEGIN``/query/``COMMIT``, and a single statement always
+        sees one consistent snapshot. Inside :meth:`transaction` on the same thread it
+        joins that transaction.
+        """
+        return Tx(self._conn(), self.dialect).fetchall(sql, params)
+
     def close(self) -> None:
         """Close every connection this object opened in this process."""
         with self._lock:
