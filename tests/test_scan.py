@@ -156,3 +156,48 @@ def test_corpus_quality_fixed_seed() -> None:
         assert score.prf(None, lang)[2] >= 0.99
     assert score.negatives > 500
     assert score.negative_rate <= 0.01, score.flagged_by_category
+
+
+# ---------------------------------------------------------------- embedded identifiers
+
+def _valid_card(rng_digits: str) -> str:
+    from finprivacy.identifiers._checksums import luhn_valid
+
+    body = "622202" + rng_digits[:12]
+    return next(body + d for d in "0123456789" if luhn_valid(body + d))
+
+
+def _valid_id(year: int, month: int, day: int, seq: int) -> str:
+    from finprivacy.identifiers._checksums import gb11643_check
+
+    body = f"440305{year:04d}{month:02d}{day:02d}{seq:03d}"
+    return body + gb11643_check(body)
+
+
+cjk = st.text(alphabet=st.sampled_from(list("客户卡号身份证手机的是请查询谢谢，。：（）　")),
+              max_size=6)
+width = st.sampled_from([str, lambda s: s.translate(str.maketrans("0123456789X",
+                                                                    "０１２３４５６７８９Ｘ"))])
+
+
+@given(cjk, cjk, st.text("0123456789", min_size=12, max_size=12), width)
+def test_card_found_inside_chinese_text(before: str, after: str, digits: str,
+                                        fold: object) -> None:
+    card = fold(_valid_card(digits))  # type: ignore[operator]
+    text = before + card + after
+    found = fp.scan(text)
+    assert [(f.kind, f.start, f.end) for f in found] == [
+        ("bank_card", len(before), len(before) + len(card))]
+
+
+@given(cjk, cjk, st.integers(1950, 2005), st.integers(1, 12), st.integers(1, 28),
+       st.integers(0, 999), width)
+def test_id_found_inside_chinese_text(before: str, after: str, year: int, month: int,
+                                      day: int, seq: int, fold: object) -> None:
+    number = fold(_valid_id(year, month, day, seq))  # type: ignore[operator]
+    text = before + number + after
+    found = fp.scan(text, clock=CLOCK)
+    # After 卡号 a number that is also a valid card is reported as a card.
+    card_context = "卡号" in before and fp.identifiers.bank_card.is_valid(number)
+    assert [(f.kind, f.start, f.end) for f in found] == [
+        ("bank_card" if card_context else "cn_id", len(before), len(before) + len(number))]

@@ -220,8 +220,9 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _T
             return intl
     if not multi_part:
         if n == 18:
-            if cn_id._problem(d, today.date) is None and not (
-                    "bank_card" in ctx and bank_card._problem(d) is None):
+            if cn_id._problem(d, today.date) is None:
+                if "bank_card" in ctx and bank_card._problem(d) is None:
+                    return "bank_card", _score("bank_card", 0.85, ctx, neg), d
                 return "cn_id", _score("cn_id", 0.95, ctx, neg), d
             if _id_shaped(d, today):
                 return None  # a resident ID with a typo: not a card or a credit code
