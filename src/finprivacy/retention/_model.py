@@ -314,15 +314,24 @@ class RecordLike(Protocol):
         ...
 
 
-def check_date(value: object, field: str) -> DateLike:
-    """Return ``value`` if it is an aware datetime or a date; raise InvalidTimeError."""
+def check_date(value: object, field: str, record_id: str | None = None) -> DateLike:
+    """Return ``value`` if it is an aware datetime or a date; raise InvalidTimeError.
+
+    The message names ``field`` (and the record id, if given), never the value; it is
+    only formatted when the check fails.
+    """
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-            raise InvalidTimeError(f"{field} must be timezone-aware (got a naive datetime)")
+            raise InvalidTimeError(f"{_where(field, record_id)} must be timezone-aware "
+                                   "(got a naive datetime)")
         return value
     if isinstance(value, _dt.date):
         return value
-    raise InvalidTimeError(f"{field} must be a date or an aware datetime")
+    raise InvalidTimeError(f"{_where(field, record_id)} must be a date or an aware datetime")
+
+
+def _where(field: str, record_id: str | None) -> str:
+    return field if record_id is None else f"record {record_id!r}: {field}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -360,11 +369,11 @@ class RetentionRecord:
             raise RetentionError("a RetentionRecord needs a non-empty id")
         if not is_name(self.record_class):
             raise RetentionError(f"record {self.id!r} needs a record class")
-        check_date(self.created, f"record {self.id!r}: created")
+        check_date(self.created, "created", self.id)
         if self.period_end is not None:
-            check_date(self.period_end, f"record {self.id!r}: period_end")
+            check_date(self.period_end, "period_end", self.id)
         for event, when in self.events.items():
-            check_date(when, f"record {self.id!r}: event {event!r}")
+            check_date(when, f"event {event!r}", self.id)
         if not isinstance(self.data_categories, frozenset):
             object.__setattr__(self, "data_categories", _frozen_names(
                 self.data_categories, f"record {self.id!r}", "data_categories"))

@@ -160,8 +160,8 @@ class RetentionSchedule:
     duplicate rule keys or an empty schedule.
     """
 
-    __slots__ = ("_by_category", "_by_class", "_cache", "_fiscal", "_fye", "_rules", "_tz",
-                 "name", "zone")
+    __slots__ = ("_by_category", "_by_class", "_by_key", "_cache", "_fiscal", "_fye", "_rules",
+                 "_tz", "name", "zone")
 
     def __init__(self, rules: Iterable[RetentionRule], *, zone: str,
                  fiscal_year_end: tuple[int, int] = (12, 31), name: str = "") -> None:
@@ -193,6 +193,7 @@ class RetentionSchedule:
             for cat in rule.data_categories:
                 by_category.setdefault(cat, []).append(rule)
         self._rules = rules
+        self._by_key = {rule.key: rule for rule in rules}
         self._by_class = {k: tuple(v) for k, v in by_class.items()}
         self._by_category = {k: tuple(v) for k, v in by_category.items()}
         self._cache = functools.lru_cache(maxsize=4096)(self._day_period)
@@ -220,10 +221,10 @@ class RetentionSchedule:
 
     def rule(self, key: str) -> RetentionRule:
         """Return the rule with ``key``; :class:`~finprivacy.errors.RetentionError` if absent."""
-        for rule in self._rules:
-            if rule.key == key:
-                return rule
-        raise RetentionError(f"no retention rule with key {key!r}")
+        try:
+            return self._by_key[key]
+        except KeyError:
+            raise RetentionError(f"no retention rule with key {key!r}") from None
 
     def with_rules(self, *rules: RetentionRule, name: str | None = None) -> RetentionSchedule:
         """Return a new schedule with ``rules`` added (same zone and fiscal-year end)."""
@@ -232,9 +233,10 @@ class RetentionSchedule:
                                  name=self.name if name is None else name)
 
     # -- calendar --------------------------------------------------------------------
-    def local_date(self, value: DateLike, field: str = "date") -> _dt.date:
+    def local_date(self, value: DateLike, field: str = "date",
+                   record_id: str | None = None) -> _dt.date:
         """Return the day ``value`` falls on in the organisation's zone (dates pass through)."""
-        value = check_date(value, field)
+        value = check_date(value, field, record_id)
         if isinstance(value, _dt.datetime):
             return value.astimezone(self._tz).date()
         return value
@@ -281,29 +283,30 @@ class RetentionSchedule:
         trigger = rule.trigger
         if trigger is Trigger.FISCAL_YEAR_END or trigger is Trigger.CALENDAR_YEAR_END:
             if record.period_end is not None:
-                day = self.local_date(record.period_end, f"record {record.id!r}: period_end")
+                day = self.local_date(record.period_end, "period_end", record.id)
             else:
-                day = self.local_date(record.created, f"record {record.id!r}: created")
+                day = self.local_date(record.created, "created", record.id)
             if trigger is Trigger.FISCAL_YEAR_END:
                 event_day = self.fiscal_period(day).end
             else:
                 event_day = _dt.date(day.year, 12, 31)
             start: DateLike = event_day
         elif trigger is Trigger.CREATED:
-            start = check_date(record.created, f"record {record.id!r}: created")
+            start = check_date(record.created, "created", record.id)
         else:
             name = rule.event_name
             when = record.events.get(name)
             if when is None:
                 return RetentionPeriod(rule, None, None, None, pending_event=name)
-            start = check_date(when, f"record {record.id!r}: event {name!r}")
+            start = check_date(when, f"event {name!r}", record.id)
         if rule.duration.permanent:
             return RetentionPeriod(rule, self.local_date(start) + _ONE_DAY, None, None)
         if rule.granularity is Granularity.INSTANT:
             return self._instant_period(rule, start)
-        return self._cache(rule, self.local_date(start))
+        return self._cache(rule.key, self.local_date(start))
 
-    def _day_period(self, rule: RetentionRule, event_day: _dt.date) -> RetentionPeriod:
+    def _day_period(self, key: str, event_day: _dt.date) -> RetentionPeriod:
+        rule = self._by_key[key]
         d = rule.duration
         kept = add_duration(event_day, d.years, d.months, d.days)
         if rule.granularity is Granularity.YEAR:
