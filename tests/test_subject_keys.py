@@ -50,7 +50,7 @@ def kr() -> fp.Keyring:
 def store(store_url: str) -> SubjectKeyStore:
     s = open_store("subject_keys", store_url)
     assert isinstance(s, SubjectKeyStore)
-    return s  # type: ignore[no-any-return]
+    return s
 
 
 def test_public_names() -> None:
@@ -246,7 +246,7 @@ def test_shred_overwrites_the_sqlite_file(kr: fp.Keyring, sqlite_url: str) -> No
 def test_store_url_and_bad_arguments(kr: fp.Keyring) -> None:
     assert isinstance(SubjectKeys(kr, "memory:").store, SubjectKeyStore)
     with pytest.raises(fp.ConfigurationError):
-        SubjectKeys(object(), "memory:")
+        SubjectKeys(object(), "memory:")  # type: ignore[arg-type]
     with pytest.raises(fp.ConfigurationError):
         SubjectKeys(kr, object())  # type: ignore[arg-type]
     with pytest.raises(fp.ConfigurationError):

@@ -39,7 +39,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Final, Protocol, cast, overload, runtime_checkable
+from typing import Final, Protocol, cast, overload, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -132,6 +132,21 @@ class SubjectKeyStore(Protocol):
         ...
 
 
+class _KeyWrapper(Protocol):
+    """What :class:`SubjectKeys` needs from a :class:`~finprivacy.crypto.Keyring`."""
+
+    @property
+    def primary_id(self) -> str: ...
+
+    def encrypt(self, value: str | bytes, *, context: str) -> str: ...
+
+    def decrypt(self, token: str, *, context: str) -> str | bytes: ...
+
+    def needs_reencrypt(self, token: str) -> bool: ...
+
+    def reencrypt(self, token: str, *, context: str) -> str: ...
+
+
 class SubjectKeys:
     """Encrypt values under per-subject keys, and shred a subject's key to erase them.
 
@@ -157,7 +172,7 @@ class SubjectKeys:
         "_subjects",
     )
 
-    def __init__(self, keyring: Any, store: SubjectKeyStore | str, *,
+    def __init__(self, keyring: _KeyWrapper, store: SubjectKeyStore | str, *,
                  clock: Clock | None = None, cache_size: int = 4096,
                  cache_ttl: float = 60.0) -> None:
         if not all(hasattr(keyring, a) for a in ("encrypt", "decrypt", "primary_id")):
