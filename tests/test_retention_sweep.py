@@ -316,6 +316,22 @@ def test_execute_refuses_bad_arguments() -> None:
         rt.plan([], NOW, schedule=SCHEDULE, sweep_id="")
 
 
+def test_a_handler_returning_garbage_is_reported_after_journalling() -> None:
+    store = fp.storage._retention.MemoryRetentionStore()
+    calls: list[str] = []
+
+    def bad(d: rt.Disposition) -> int:
+        calls.append(d.record.id)
+        return 1
+
+    with pytest.raises(fp.InvalidInputError, match="bs-2014-000"):
+        run(rt.plan(statements(2), NOW, schedule=SCHEDULE, sweep_id="g"), bad, store)  # type: ignore[arg-type]
+    cert = run(rt.plan(statements(2), NOW, schedule=SCHEDULE, sweep_id="g"),
+               lambda d: calls.append(d.record.id), store)
+    assert calls == ["bs-2014-000", "bs-2014-001"]  # the first is not disposed of twice
+    assert cert.lines[0].method == "deleted by the application"
+
+
 def test_certificate_round_trip_and_tamper() -> None:
     cert = run(rt.plan(statements(2), NOW, schedule=SCHEDULE), lambda d: None,
                fp.storage._retention.MemoryRetentionStore())

@@ -385,11 +385,10 @@ def execute(plan: DisposalPlan, handler: DisposalHandler, *,
     * **Evidence**: returns a :class:`DisposalCertificate` covering the whole sweep
       and, the first time the sweep completes, stores it in the journal and records
       a ``retention.disposal_certificate`` event in ``audit`` carrying its SHA-256
-      (record names, which may name people, stay out of the audit log; the digest
-      binds the stored certificate to the tamper-evident log). A sweep once certified is closed:
-      executing it again calls no handler and returns the certificate (plan a new
-      sweep, with a new ``sweep_id``, for records that became due since).
-
+      and, for up to :data:`AUDIT_CERTIFICATE_LIMIT` rows, a copy without the record
+      names (which may name people). A sweep once certified is closed: executing it
+      again calls no handler and returns the certificate (plan a new sweep, with a new
+      ``sweep_id``, for records that became due since).
     * **One executor at a time**: the sweep is leased in the journal for ``lease``
       (renewed as the sweep runs, given up at the end, even on error). A second
       ``execute`` of the same sweep while the lease is live raises
@@ -462,9 +461,10 @@ def _run(plan: DisposalPlan, handler: DisposalHandler, store: ExecutionJournal, 
                             json.dumps(_excluded_to_dict(excluded), ensure_ascii=False),
                             utc(clock.now(), "clock"))
             continue
-        method = handler(d)
-        if method is not None and not isinstance(method, str):
-            raise InvalidInputError("a disposal handler returns a method description or None")
+        method: object = handler(d)
+        bad_return = method is not None and not isinstance(method, str)
+        if bad_return:
+            method = None  # the work is done: journal it, then report the mistake
         at = utc(clock.now(), "clock")
         period = d.period
         line = DisposalLine(
@@ -474,11 +474,17 @@ def _run(plan: DisposalPlan, handler: DisposalHandler, store: ExecutionJournal, 
             period_kept=(period_between(period.starts, schedule.local_date(at))
                          if period.starts else ""),
             rule=period.rule.key, source=period.rule.source, action=d.action.value,
-            method=method or _DEFAULT_METHOD[d.action.value], fields=tuple(sorted(d.fields)),
+            method=(method if isinstance(method, str) and method
+                    else _DEFAULT_METHOD[d.action.value]),
+            fields=tuple(sorted(d.fields)),
             executed_at=at,
         )
         store.put_entry(sweep, rid, "done", json.dumps(_line_to_dict(line), ensure_ascii=False),
                         at)
+        if bad_return:
+            raise InvalidInputError(
+                "a disposal handler returns a method description (str) or None; the "
+                f"record {rid!r} was journalled as done")
 
 
 _DEFAULT_METHOD = {
