@@ -17,5 +17,6 @@ def test_access_demo_chapter(tmp_path: Path) -> None:
     assert "monitor alerts: ['break_glass']" in text
     assert "justified (1 access)" in text
     assert "hash chain intact" in text and text.rstrip().endswith("True.")
-    assert "737" not in text                            # the CVV never appears
+    assert "the CVV is absent" in text and "CVV still absent" in text
+    assert "6222020200112233445" not in text.split("breaks the glass")[0]
     assert (tmp_path / "lotus-access-audit.db").exists()

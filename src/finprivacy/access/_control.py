@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import datetime as _dt
-import importlib
 import secrets
 import threading
 from collections.abc import Callable, Iterable
@@ -41,6 +40,7 @@ from ..errors import (
     NotFoundError,
 )
 from ..inventory import DataField, DataInventory
+from ..masking import mask as _mask_value
 from ._delegation import DelegationGrant, Delegations, GrantStore
 from ._policy import (
     AttestationRequirement,
@@ -113,20 +113,15 @@ def _full_mask(value: str, kind: str | None) -> str:
 
 
 def _default_masker() -> Masker:
-    """``finprivacy.masking.mask`` when available; a full mask for unknown kinds."""
-    try:
-        mask_fn: Any = importlib.import_module("finprivacy.masking").mask
-    except (ImportError, AttributeError):
-        return _full_mask
+    """Mask with :func:`finprivacy.masking.mask` by kind; a full mask for unknown kinds."""
 
     def masker(value: str, kind: str | None) -> str:
         if kind is None:
             return _FULL_MASK
         try:
-            out = mask_fn(value, kind=kind)
+            return _mask_value(value, kind=kind)
         except (FinPrivacyError, ValueError, TypeError, KeyError):
             return _FULL_MASK
-        return out if isinstance(out, str) else _FULL_MASK
 
     return masker
 

@@ -156,5 +156,7 @@ def _story(log: AuditLog, clock: FixedClock, alerts: list[str],
 
 
 def _clean(entries: list[Any], client: dict[str, str]) -> bool:
+    # Field names are recorded, values never: no card number, and the CVV never returned.
     text = "".join(repr(e) for e in entries)
-    return client["card_no"] not in text and client["cvv"] not in text
+    return client["card_no"] not in text and not any(
+        "cvv" in e.fields_returned for e in entries)
