@@ -247,3 +247,51 @@ def test_validators_never_raise_untyped(text: str) -> None:
         assert err_kind == kind
         if len(text) >= 6 and text.strip() == text:
             assert text not in message
+
+
+@pytest.mark.parametrize("module", [
+    "finprivacy.identifiers", "finprivacy.identifiers._checksums", "finprivacy.identifiers._util",
+    *(f"finprivacy.identifiers.{k}" for k in sorted(MODULES)),
+])
+def test_doctests(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+
+
+@given(st.sampled_from(["DE", "FR", "ES", "CH", "BE", "PL", "NO"]), st.randoms())
+def test_iban_round_trip_paper_and_electronic(country: str, rng: random.Random) -> None:
+    length = iban.LENGTHS[country]
+    bban = "".join(rng.choice("0123456789") for _ in range(length - 4))
+    number = f"{country}{98 - mod97(bban + country + '00'):02d}{bban}"
+    paper = iban.format(number)
+    assert iban.validate(paper) == number == iban.validate(paper.lower())
+    assert iso7064.mod_97_10.is_valid(number[4:] + number[:4])
+    assert [text for f in iban.find(f"IBAN: {paper}.") for text in [f.value.reveal()]] == [number]
+
+
+@given(st.sampled_from(sorted(cn_id.PROVINCES)), st.dates(dt.date(1900, 1, 1),
+                                                          dt.date(2025, 12, 31)),
+       st.integers(0, 999), st.sampled_from(["", " ", "-"]), st.booleans())
+def test_cn_id_round_trip(province: str, born: dt.date, seq: int, sep: str,
+                          full_width: bool) -> None:
+    body = f"{province}0101{born:%Y%m%d}{seq:03d}"
+    number = body + gb11643_check(body)
+    written = sep.join((number[:6], number[6:14], number[14:]))
+    if full_width:
+        written = written.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    assert cn_id.validate(written, clock=CLOCK) == number
+    assert cn_id.birth_date(number, clock=CLOCK) == born
+    assert ric.calc_check_digit(number) == number[-1]
+
+
+@given(st.sampled_from(["130", "139", "147", "150", "166", "177", "188", "199"]),
+       st.text("0123456789", min_size=8, max_size=8),
+       st.sampled_from(["{m}", "+86 {m}", "0086-{m}", "{a} {b} {c}", "{a}-{b}-{c}"]))
+def test_cn_mobile_round_trip(prefix: str, rest: str, shape: str) -> None:
+    m = prefix + rest
+    written = shape.format(m=m, a=m[:3], b=m[3:7], c=m[7:])
+    assert cn_phone.validate(written) == m
+    assert cn_phone.is_mobile(written)

@@ -140,3 +140,13 @@ def test_invalid_values_are_still_masked() -> None:
     assert mask("12", "cn_id") == "**"
     assert mask("not-an-email", "email") == "***-**-*****"
     assert luhn_valid("6222020200112233446")
+
+
+@pytest.mark.parametrize("module", ["finprivacy.masking", "finprivacy.masking._mask",
+                                    "finprivacy.masking._scan", "finprivacy.masking._redact"])
+def test_doctests(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0

@@ -169,3 +169,55 @@ def test_redact_idempotent_on_arbitrary_text(text: str) -> None:
     once = fp.redact(text)
     assert fp.redact(once) == once
     assert fp.scan(once) == []
+
+
+def test_no_plaintext_in_errors_reprs_logs_or_pickles() -> None:
+    import io
+    import logging
+    import pickle
+
+    from finprivacy.identifiers import bank_card, cn_id
+    from finprivacy.logging import RedactingFilter
+    from finprivacy.masking import PRESETS
+
+    secrets_ = [CARD, ID18, "13812345678", "536904399"]
+    seen: list[str] = []
+    for bad in ("6222020200112233447", "110105194912310021"):
+        for module in (bank_card, cn_id):
+            try:
+                module.validate(bad)
+            except fp.InvalidIdentifierError as exc:
+                seen += [str(exc), repr(exc)]
+    for call in (lambda: fp.mask(CARD, "nope"), lambda: fp.mask(CARD, "bank_card", "nope"),
+                 lambda: fp.mask(CARD, "bank_card", "pseudonym"),
+                 lambda: redact_json("{" + CARD), lambda: fp.scan(CARD, kinds=["x"])):
+        try:
+            call()
+        except fp.FinPrivacyError as exc:
+            seen += [str(exc), repr(exc)]
+    findings = fp.scan(f"卡号{CARD} 身份证{ID18} 手机13812345678 SSN 536-90-4399")
+    assert len(findings) == 4
+    seen += [repr(findings), str(findings), repr(PRESETS["bank_card"])]
+    for f in findings:
+        with pytest.raises(TypeError):
+            pickle.dumps(f)
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)
+    handler.addFilter(RedactingFilter())
+    log = logging.getLogger("finprivacy.tests.leaks")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.error("card %s id %s", CARD, ID18, extra={"phone": "13812345678"})
+        try:
+            raise ValueError(f"SSN 536-90-4399 and {CARD}")
+        except ValueError:
+            log.exception("failed")
+    finally:
+        log.removeHandler(handler)
+    seen.append(buf.getvalue())
+    blob = "\n".join(seen)
+    assert len(blob) > 200
+    for secret in secrets_:
+        assert secret not in blob
+        assert secret not in blob.replace("-", "").replace(" ", "")
