@@ -63,7 +63,7 @@ def test_keyring_file_under_kms_calls_kms_once_per_load(kms: tuple[Any, Calls],
     path = tmp_path / "keys.json"
     base = len(calls.names)
     kr.save(path, provider=provider)
-    assert calls.names[base:] == ["DescribeKey", "Encrypt"]
+    assert calls.names[base:] == ["Encrypt"]
     doc = json.loads(path.read_text())
     assert doc["provider"]["kind"] == "aws-kms"
     assert doc["provider"]["params"]["key_arn"].endswith(key_id)
@@ -71,7 +71,7 @@ def test_keyring_file_under_kms_calls_kms_once_per_load(kms: tuple[Any, Calls],
     base = len(calls.names)
     loaded = fp.Keyring.load(path, provider=AwsKmsProvider("alias/finprivacy-test-1",
                                                            client=client))
-    assert calls.names[base:] == ["DescribeKey", "Decrypt"]
+    assert calls.names[base:] == ["Decrypt"]
     # Fields never call KMS: encrypt, decrypt, derived keys, subject keys.
     for i in range(300):
         t = loaded.encrypt(f"value {i}", context="clients.note")
@@ -80,7 +80,7 @@ def test_keyring_file_under_kms_calls_kms_once_per_load(kms: tuple[Any, Calls],
     sk = fp.SubjectKeys(loaded, "memory:")
     sk.decrypt(sk.encrypt("client-42", "x", context="c"), context="c")
     fp.BlindIndex(loaded, "clients.card_no").lookup_values("6222")
-    assert calls.names[base:] == ["DescribeKey", "Decrypt"]
+    assert calls.names[base:] == ["Decrypt"]
 
 
 def test_client_from_endpoint_and_environment(endpoint: str, monkeypatch: pytest.MonkeyPatch,
@@ -112,9 +112,11 @@ def test_wrong_key_is_refused(kms: tuple[Any, Calls], tmp_path: Path) -> None:
 
 
 def test_disabled_key(kms: tuple[Any, Calls]) -> None:
+    # moto does not refuse Decrypt with a disabled key (real KMS does, see the stubbed
+    # test below), so the key-state check is switched on here.
     client, _ = kms
     key_id = _new_key(client)
-    provider = AwsKmsProvider(key_id, client=client)
+    provider = AwsKmsProvider(key_id, client=client, check_key_state=True)
     params = provider.wrap_key(os.urandom(32))
     client.disable_key(KeyId=key_id)
     with pytest.raises(fp.KeyProviderError, match="disabled"):
@@ -128,13 +130,35 @@ def test_disabled_key(kms: tuple[Any, Calls]) -> None:
         provider.unwrap_key(params)
 
 
-def test_state_check_can_be_skipped(kms: tuple[Any, Calls]) -> None:
+def test_state_check_costs_one_describe(kms: tuple[Any, Calls]) -> None:
     client, calls = kms
-    provider = AwsKmsProvider(_new_key(client), client=client, check_key_state=False)
+    provider = AwsKmsProvider(_new_key(client), client=client, check_key_state=True)
     params = provider.wrap_key(os.urandom(32))
     base = len(calls.names)
     provider.unwrap_key(params)
-    assert calls.names[base:] == ["Decrypt"]
+    assert calls.names[base:] == ["DescribeKey", "Decrypt"]
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    ("DisabledException", "is disabled"),
+    ("KMSInvalidStateException", "pending deletion"),
+    ("AccessDeniedException", "access to the KMS key is denied"),
+    ("NotFoundException", "does not exist"),
+])
+def test_kms_error_codes_are_named(endpoint: str, code: str, words: str) -> None:
+    # The error responses real KMS sends, fed through botocore's own Stubber.
+    from botocore.stub import Stubber
+
+    client = boto3.client("kms", region_name="ap-east-1", endpoint_url=endpoint,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    provider = AwsKmsProvider("alias/ledger", client=client)
+    params = {"wrapped_dek": "AAAA"}
+    with Stubber(client) as stub:
+        stub.add_client_error("decrypt", service_error_code=code, service_message="from KMS")
+        with pytest.raises(fp.KeyProviderError, match=words) as info:
+            provider.unwrap_key(params)
+    assert "alias/ledger" in str(info.value)
+    assert code in str(info.value)
 
 
 def test_unknown_key(kms: tuple[Any, Calls]) -> None:

@@ -123,7 +123,7 @@ def hashing(kr: fp.Keyring) -> None:
 
 def providers(kr: fp.Keyring) -> None:
     kms = fp.AwsKmsProvider("alias/finprivacy", region="ap-east-1",
-                            encryption_context={"app": "ledger"}, check_key_state=True)
+                            encryption_context={"app": "ledger"}, check_key_state=False)
     kr.save("keys.json", provider=kms)
     assert_type(fp.Keyring.load("keys.json", provider=kms), fp.Keyring)
     hsm = fp.Pkcs11Provider(library="/usr/lib/softhsm/libsofthsm2.so",

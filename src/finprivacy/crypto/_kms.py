@@ -6,11 +6,10 @@ AWS (``kms:Encrypt`` on save, ``kms:Decrypt`` on load), bound to an *encryption 
 CloudTrail. The application server then holds no long-term key at all: revoking its IAM
 permission, or disabling the KMS key, stops it from opening the keyring.
 
-KMS is called once per :meth:`Keyring.load <finprivacy.crypto.Keyring.load>` and once
-per save (``DescribeKey`` to check the key is enabled, then ``Decrypt`` or ``Encrypt``;
-pass ``check_key_state=False`` to skip the first), never per field: the keyring keeps
-the unwrapped keys in memory. The IAM policy needs ``kms:DescribeKey``, ``kms:Encrypt``
-and ``kms:Decrypt`` on the key.
+KMS is called once per :meth:`Keyring.load <finprivacy.crypto.Keyring.load>`
+(``kms:Decrypt``) and once per save (``kms:Encrypt``), never per field: the keyring keeps
+the unwrapped keys in memory. The IAM policy needs ``kms:Encrypt`` and ``kms:Decrypt`` on
+the key (and ``kms:DescribeKey`` with ``check_key_state=True``).
 Every KMS failure becomes a :class:`~finprivacy.errors.KeyProviderError` that names the
 KMS key and what went wrong (not found, disabled, pending deletion, access denied,
 wrong key, wrong context), never the DEK.
@@ -54,8 +53,9 @@ class AwsKmsProvider:
     the same context must be given when loading. ``region`` and ``endpoint_url`` are
     passed to boto3 (``endpoint_url`` for a VPC endpoint or a test server); or pass a
     ready boto3 KMS ``client``. No client is created, and no call made, until the first
-    wrap or unwrap. ``check_key_state`` (default on) asks ``DescribeKey`` first, so a
-    disabled key or one pending deletion is reported as such.
+    wrap or unwrap. With ``check_key_state=True`` every wrap and unwrap first asks
+    ``DescribeKey`` and reports a disabled key or one pending deletion by its state, also
+    against KMS emulators that do not enforce key states on ``Decrypt``.
 
     >>> # kr.save("keys.json", provider=fp.AwsKmsProvider("alias/finprivacy",
     >>> #                                                 region="ap-east-1"))
@@ -69,7 +69,7 @@ class AwsKmsProvider:
     def __init__(self, key_id: str, *, region: str | None = None,
                  endpoint_url: str | None = None,
                  encryption_context: Mapping[str, str] | None = None,
-                 client: Any = None, check_key_state: bool = True) -> None:
+                 client: Any = None, check_key_state: bool = False) -> None:
         if not isinstance(cast(object, key_id), str) or not key_id.strip():
             raise InvalidInputError("key_id must name a KMS key (id, ARN or alias)")
         context = dict(_DEFAULT_CONTEXT)
@@ -149,7 +149,7 @@ class AwsKmsProvider:
             )
 
     def wrap_key(self, dek: bytes) -> dict[str, str]:
-        """Encrypt ``dek`` with the KMS key (``kms:DescribeKey`` and ``kms:Encrypt``)."""
+        """Encrypt ``dek`` with the KMS key (one ``kms:Encrypt`` call)."""
         if not isinstance(cast(object, dek), bytes) or not dek:
             raise InvalidInputError("dek must be non-empty bytes")
         client = self._kms()
@@ -167,7 +167,7 @@ class AwsKmsProvider:
         }
 
     def unwrap_key(self, params: Mapping[str, str]) -> bytes:
-        """Decrypt the DEK with the KMS key (``kms:DescribeKey`` and ``kms:Decrypt``).
+        """Decrypt the DEK with the KMS key (one ``kms:Decrypt`` call).
 
         The configured key id and encryption context are sent, so KMS refuses a file
         wrapped by another key or under another context.
