@@ -84,7 +84,7 @@ def format_time(when: _dt.datetime) -> str:
     """Format an aware datetime as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC."""
     if when.tzinfo is not _dt.UTC:
         when = when.astimezone(_dt.UTC)
-    return when.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return when.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
 
 
 def time_us(when: _dt.datetime) -> int:

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 __all__ = ["AuditLog", "AuditReceipt", "Segment", "VerifyReport"]
 
 _sha256 = hashlib.sha256
+_new_row = tuple.__new__  # builds a PendingRow without its Python-level __new__ (hot path)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -297,8 +298,8 @@ class AuditLog:
                            on_behalf_of, grant_id, fields_returned, fields_masked, break_glass,
                            request_id, policy_version, key_id, details, format_time(when),
                            entry_id)
-        row = PendingRow(entry_id, raw, time_us(when), tenant, actor, subject, purpose, action,
-                         decision, break_glass, key_id)
+        row = _new_row(PendingRow, (entry_id, raw, time_us(when), tenant, actor, subject,
+                                    purpose, action, decision, break_glass, key_id))
         receipt = self._write(row, strict or break_glass)
         if self.monitors:
             self._monitor(AuditEvent(

@@ -34,6 +34,7 @@ from ._db import Database, Tx, open_database
 __all__ = ["MemoryAuditStore", "SqlAuditStore"]
 
 _CHUNK = 20_000
+_new_entry = tuple.__new__  # builds a StoredEntry without its Python-level __new__
 
 
 def _key(level: int, index: int) -> int:
@@ -115,7 +116,7 @@ class MemoryAuditStore:
                     del self._pending[key]
                     self._rows[seq] = row
                     self._ids[row.entry_id] = seq
-                    self._entries[seq] = StoredEntry(seq, row.raw, leaf, chain)
+                    self._entries[seq] = _new_entry(StoredEntry, (seq, row.raw, leaf, chain))
                     self._nodes[(0, seq)] = leaf
                 for level, index, h in result.nodes:
                     self._nodes[(level, index)] = h
