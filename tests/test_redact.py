@@ -221,3 +221,18 @@ def test_no_plaintext_in_errors_reprs_logs_or_pickles() -> None:
     for secret in secrets_:
         assert secret not in blob
         assert secret not in blob.replace("-", "").replace(" ", "")
+
+
+def test_named_tuples_and_sets() -> None:
+    from typing import NamedTuple
+
+    class Row(NamedTuple):
+        card_no: str
+        memo: str
+
+    out = fp.redact(Row("4111111111111111", "tel 13812345678"))
+    assert isinstance(out, Row)
+    assert out == Row("411111******1111", "tel 138****5678")
+    assert fp.redact({"13812345678", "ok"}) == {"138****5678", "ok"}
+    assert fp.redact(frozenset({f"卡号{CARD}"})) == frozenset({"卡号622202*********3446"})
+    assert fp.redact((CARD, 1)) == ("622202*********3446", 1)

@@ -155,8 +155,12 @@ class _Redactor:
             return self.mapping(obj)
         if isinstance(obj, list):
             return [self.any(v) for v in obj]
-        if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
+        if isinstance(obj, tuple):
+            if hasattr(obj, "_fields") and hasattr(obj, "_asdict"):  # a named tuple
+                return type(obj)(**self.mapping(obj._asdict()))
             return tuple(self.any(v) for v in obj)
+        if isinstance(obj, set | frozenset):
+            return type(obj)(self.any(v) for v in obj)
         fields = getattr(type(obj), "model_fields", None)
         if isinstance(fields, Mapping) and hasattr(obj, "model_copy"):
             update = self._changes(obj, list(fields))
@@ -196,10 +200,12 @@ def redact(obj: T, *, presets: Mapping[str, str] | None = None,
     (:data:`DEFAULT_PRESETS`, overridden per kind by ``presets``). Dicts, lists and
     tuples are copied; a value under a sensitive key name (``id_number``, ``card_no``,
     ``phone``, ``身份证号``, ``姓名`` … see :data:`FIELD_KINDS`, extended by ``keys``) is
-    masked whole, valid or not; other strings are scanned. Pydantic models (anything
-    with ``model_fields`` and ``model_copy``) and dataclasses are copied with their
-    fields redacted, without re-validation. :class:`~finprivacy.Secret` values,
-    numbers (outside sensitive keys) and other objects are returned unchanged.
+    masked whole, valid or not; other strings are scanned. Named tuples, sets,
+    pydantic models (anything with ``model_fields`` and ``model_copy``) and
+    dataclasses are copied with their fields redacted (models without
+    re-validation). :class:`~finprivacy.Secret` values, bytes, numbers (outside
+    sensitive keys) and other objects are returned unchanged: redact what you log or
+    export, not opaque objects.
     """
     result: T = _Redactor(presets, kinds, min_confidence, keys, pseudonym_key, ff1_key,
                           clock).any(obj)
