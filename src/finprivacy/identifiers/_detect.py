@@ -1,12 +1,14 @@
 """The detection engine behind :func:`finprivacy.scan` and every ``find()``.
 
-One compiled regular expression walks the text once and proposes candidates: IBAN
-starts, upper-case codes (credit codes, passports, IDs ending in X) and digit runs
-(with ``+``, brackets, and single spaces or dashes between groups). A cheap prefilter
-skips texts with no digit and no ``@``. Each candidate is then validated with its
-checksum or structure, and its confidence raised or lowered by the nearest context
-word before it. Full-width characters and U+3000 are folded one for one, so offsets
-always point into the original text. Overlaps are resolved by confidence, then length.
+A text with no digit and no ``@`` returns at once. Full-width digits and letters,
+U+3000 and a few symbols are folded one character for one, so offsets always point
+into the original text. A prefilter regular expression (starting with a character
+class, so the engine skips in C) stops where a candidate can begin; one combined
+pattern then reads the candidate there: an IBAN start, an upper-case code (credit
+codes, passports, IDs ending in X) or a digit run (with ``+``, brackets, and single
+spaces or dashes between groups). Each candidate is validated with its checksum or
+structure, and its confidence raised or lowered by the nearest context word before
+it. Overlaps are resolved by confidence, then length.
 """
 
 from __future__ import annotations
