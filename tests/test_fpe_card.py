@@ -133,3 +133,13 @@ def test_from_keyring_names_its_key() -> None:
     assert CardTokenizer.from_keyring(kr, "legacy-export").tokenize(UNIONPAY, context="x") != t
     with pytest.raises(fp.InvalidInputError):
         CardTokenizer.from_keyring(kr, "")
+
+
+def test_fixed_tokens() -> None:
+    # Pinned: a token handed to a legacy system today must map back with later releases.
+    tok = CardTokenizer(bytes(range(32)))
+    assert tok.tokenize(UNIONPAY, context="legacy.export") == "6222021369997093446"
+    assert tok.tokenize(VISA) == "4111110116001111"
+    raw = CardTokenizer(bytes(range(32)), bin_length=8, luhn=False)
+    assert raw.tokenize(UNIONPAY, context="x") == "6222020234183443446"
+    assert raw.detokenize("6222020234183443446", context="x") == UNIONPAY
