@@ -87,6 +87,9 @@ def test_negative_context_lowers_confidence() -> None:
     "卡号6222020200112233445", "IBAN GB82 WEST 1234 5698 7654 33", "税号91110000600037341M",
     "SN: C02XK1ABJG5H", "快递单号SF123456789012", "version 10.0.19045.3803",
     "order A-20240315-13812345678x", "时间 10:30:15，数量 1,234,567",
+    "call 1-800-275-2273", "epoch 1700000000 ms 1700000000000",
+    "uuid 550e8400-e29b-41d4-a716-446655440000", "ISBN 978-7-111-54742-6",
+    "流水号 6222020200112233446", "价格 1380000000 元",
 ])
 def test_hard_negatives_not_flagged(text: str) -> None:
     assert fp.scan(text, clock=CLOCK) == []

@@ -235,7 +235,8 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _T
             return "cn_id", _score("cn_id", 0.75, ctx, neg), d
         if 12 <= n <= 19 and bank_card._problem(d) is None:
             return "bank_card", _score("bank_card", 0.85, ctx, neg), d
-    if n == 11 and d[0] == "1" and cn_phone._MOBILE.fullmatch(d) is not None:
+    if (n == 11 and d[0] == "1" and glens != (1, 3, 3, 4)  # 1-800-275-2273 is NANP
+            and cn_phone._MOBILE.fullmatch(d) is not None):
         return "cn_phone", _score("cn_phone", 0.8, ctx, neg), d
     if d[0] == "0" and 10 <= n <= 12 and cn_phone._LANDLINE.fullmatch(d) is not None:
         area = 3 if d[1] in "12" else 4
