@@ -225,3 +225,18 @@ def test_secret_values_are_accepted(kr: fp.Keyring) -> None:
     idx = BlindIndex(kr, "customers.card_no", normalize="digits")
     assert idx.compute(fp.Secret(CARD)) == idx.compute(CARD)
     assert idx.lookup_values(fp.Secret(CARD)) == idx.lookup_values(CARD)
+
+
+def test_fixed_index_values() -> None:
+    # Index values live in database columns: pinned so a release never changes them.
+    import datetime as dt
+
+    kr = fp.Keyring._from_material("k2026a", bytes(range(32)),
+                                   created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    idx = BlindIndex(kr, "clients.card_no", bits=32, normalize=["nfkc", "digits"])
+    assert idx.compute("6222 0202 0011 2233 446") == "k2026a:15f82e62"
+    hm = BlindIndex(kr, "clients.card_no", bits=13, algorithm="hmac-sha256")
+    assert hm.compute(CARD) == "k2026a:11e6"
+    both = CompoundBlindIndex(kr, "clients.l4y", bits=16, fields={"card": "last4",
+                                                                 "year": "strip"})
+    assert both.compute({"card": CARD, "year": "1990"}) == "k2026a:adb4"
