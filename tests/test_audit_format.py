@@ -289,3 +289,31 @@ def test_proof_json_decoders_garbage(obj: dict[str, object]) -> None:
             cls.from_json(obj)
     with contextlib.suppress(fp.FormatError):
         fp.Checkpoint.from_json(obj)
+
+
+def test_finprivacy_audit_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from finprivacy.cli import main as cli
+
+    signer = fp.Ed25519Signer.generate()
+    (tmp_path / "signing.key").write_text(signer.export_private_bytes().hex())
+    (tmp_path / "audit.pub").write_bytes(signer.public_key_bytes())
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    log = AuditLog(url, signer=signer, origin="lotus/audit")
+    for i in range(6):
+        log.append("read", actor="amy", subject=f"c{i}")
+    log.close()
+    out = tmp_path / "export.jsonl"
+    assert cli(["audit", "export", "--db", url, "--origin", "lotus/audit", "--signing-key",
+                str(tmp_path / "signing.key"), "--inclusion", "3", str(out)]) == 0
+    assert cli(["audit", "verify", str(out), "--public-key", str(tmp_path / "audit.pub"),
+                "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["proofs"] == 1
+    assert cli(["audit", "check", "--db", url, "--origin", "lotus/audit", "--public-key",
+                str(tmp_path / "audit.pub")]) == 0
+    other = tmp_path / "other.pub"
+    other.write_bytes(fp.Ed25519Signer.generate().public_key_bytes())
+    assert cli(["audit", "check", "--db", url, "--origin", "lotus/audit", "--public-key",
+                str(other)]) == 1
+    assert cli(["audit", "export", "--db", url, "--signing-key",
+                str(tmp_path / "missing.key"), str(out)]) == 3
+    assert signer.export_private_bytes().hex() not in capsys.readouterr().err
