@@ -639,3 +639,15 @@ def test_ipv6_keeps_at_most_the_48_network(address: Any) -> None:
     net = ipaddress.ip_network(fp.consent.anonymise_ip(str(address)))
     assert address in net or address.ipv4_mapped in net
     assert net.prefixlen <= 48
+
+
+def test_verify_all_finds_the_broken_subject(store_url: str) -> None:
+    ledger, _ = make(store_url)
+    ledger.grant_many(GrantRequest(subject=f"c{i:04d}", purpose="marketing")
+                      for i in range(1205))
+    assert ledger.verify_all() == 1205
+    _edit(ledger, "c1100", 1, kind="refused")
+    with pytest.raises(fp.ConsentIntegrityError) as info:
+        ledger.verify_all()
+    assert info.value.subject == "c1100"
+    assert info.value.position == 1

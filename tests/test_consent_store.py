@@ -169,3 +169,10 @@ def test_database_fetchall_outside_and_inside_a_transaction(sql_url: str) -> Non
         insert_twice()
     assert [tuple(r) for r in seen] == [("c1",)]
     assert db.fetchall("SELECT subject FROM consent_heads") == []
+
+
+def test_subjects_are_paged_in_order(store: ConsentStore) -> None:
+    store.append([draft(f"c{i:02d}") for i in (5, 1, 3, 2, 4)])
+    assert store.subjects() == ["c01", "c02", "c03", "c04", "c05"]
+    assert store.subjects(after="c02", limit=2) == ["c03", "c04"]
+    assert store.subjects(after="c05") == []

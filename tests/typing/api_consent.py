@@ -61,6 +61,8 @@ def consent_usage(clock: fp.Clock, sink: fp.AuditSink) -> None:
     why: Reason | None = state["marketing"].reason
     history: tuple[ConsentEvent, ...] = ledger.history("client-42")
     count: int = ledger.verify("client-42")
+    total: int = ledger.verify_all()
+    page: list[str] = store.subjects(after="client-1", limit=100)
     lotus = Controller(name="Lotus Bookkeeping Ltd.", email="privacy@lotus.example")
     receipt: ConsentReceipt = ledger.receipt("client-42", "account_verification",
                                              controller=lotus)
@@ -75,5 +77,5 @@ def consent_usage(clock: fp.Clock, sink: fp.AuditSink) -> None:
     with fp.ConsentLedger("memory:") as scoped:
         scoped.check("client-1", "marketing")
     ledger.close()
-    print(everything, store, notice, event, bundle, batch, gone, ok, when, reason, why,
+    print(total, page, everything, store, notice, event, bundle, batch, gone, ok, when, reason, why,
           history, count, again, imported, record, rule, network)

@@ -490,6 +490,21 @@ class ConsentLedger:
                 position=position, subject=subject)
         return len(events)
 
+    def verify_all(self) -> int:
+        """Verify every subject's chain, in subject order; return the number of events.
+
+        Raises :class:`ConsentIntegrityError` for the first broken chain (its ``subject``
+        and ``position`` say where).
+        """
+        total, after = 0, ""
+        while True:
+            batch = self._store.subjects(after=after, limit=1000)
+            if not batch:
+                return total
+            for subject in batch:
+                total += self.verify(subject)
+            after = batch[-1]
+
     # -- receipts ----------------------------------------------------------------
     def receipt(self, subject: str, purpose: str, *, controller: Controller,
                 jurisdiction: str = "CN", policy_url: str = "",

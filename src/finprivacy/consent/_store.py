@@ -63,6 +63,10 @@ class ConsentStore(Protocol):
         """Return the subject's last ``seq`` and ``hash`` as recorded when appending."""
         ...
 
+    def subjects(self, after: str = "", limit: int = 1000) -> list[str]:
+        """Return up to ``limit`` subject ids with events, sorted, all greater than ``after``."""
+        ...
+
     def count(self) -> int:
         """Return the number of stored events."""
         ...

@@ -280,6 +280,11 @@ class MemoryConsentStore:
             chain = self._events.get(subject)
             return (len(chain), chain[-1].hash) if chain else (0, GENESIS_HASH)
 
+    def subjects(self, after: str = "", limit: int = 1000) -> list[str]:
+        """Return up to ``limit`` subject ids greater than ``after``, sorted."""
+        with self._lock:
+            return sorted(s for s in self._events if s > after)[:max(0, limit)]
+
     def count(self) -> int:
         """Return the number of events."""
         with self._lock:
@@ -425,6 +430,12 @@ class SqlConsentStore:
         rows = self._db.fetchall("SELECT seq, hash FROM consent_heads WHERE subject = ?",
                                  (subject,))
         return (int(rows[0][0]), rows[0][1]) if rows else (0, GENESIS_HASH)
+
+    def subjects(self, after: str = "", limit: int = 1000) -> list[str]:
+        """Return up to ``limit`` subject ids greater than ``after``, sorted."""
+        rows = self._db.fetchall("SELECT subject FROM consent_heads WHERE subject > ? "
+                                 "ORDER BY subject LIMIT ?", (after, max(0, int(limit))))
+        return [r[0] for r in rows]
 
     def count(self) -> int:
         """Return the number of events."""
