@@ -52,7 +52,7 @@ from ._policy import (
 )
 from ._principal import Principal, _nonempty, current_principal
 from ._queue import AuditQueue
-from ._shape import _SCALARS, HIDE, MASK, RAW, FlatPlan, Rule, Shaper, _text
+from ._shape import _SCALARS, HIDE, MASK, RAW, FlatPlan, Rule, Shaper
 
 __all__ = [
     "AccessControl",
@@ -97,6 +97,8 @@ _FULL_MASK: Final = "****"
 _PLAN_CACHE_MAX: Final = 65536
 _RULE_CACHE_MAX: Final = 4096
 _MISS: Final[Any] = object()
+_DAWN: Final = _dt.datetime.min.replace(tzinfo=_dt.UTC)
+_DUSK: Final = _dt.datetime.max.replace(tzinfo=_dt.UTC)
 
 
 @runtime_checkable
@@ -450,6 +452,8 @@ class AccessControl:
         self._plans: dict[tuple[frozenset[str], str, str], _Plan | None] = {}
         self._self_plans: dict[str, _Plan] = {}
         self._req_cache: dict[frozenset[str], tuple[AttestationRequirement, ...]] = {}
+        self._fast: dict[tuple[str, int], tuple[Principal, _dt.datetime, _dt.datetime,
+                                                 _Verdict]] = {}
         self._grant_plans: dict[tuple[str, frozenset[str]], _Plan] = {}
         self._glass_plan = _Plan((Permission("*break_glass*", "*", raw=frozenset({"*"})),),
                                  self.inventory)
@@ -553,6 +557,12 @@ class AccessControl:
         """Decide: a verdict, or a deny reason. No side effects."""
         if principal is None:
             return "no_principal"
+        fast = self._fast.get((purpose_name, id(principal)))
+        if (fast is not None and fast[0] is principal and fast[1] <= now < fast[2]
+                and _glass.get() is None):
+            # A role decision that needs no consent check: valid while the
+            # principal's attestations are (the policy and the principal are immutable).
+            return fast[3]
         purpose = self._purposes.get(purpose_name)
         if purpose is None:
             return "unknown_purpose"
@@ -574,19 +584,22 @@ class AccessControl:
             return _Verdict(plan, "break_glass", glass=glass)
         if plan is not None:
             reqs = plan.requirements
+            start, end = _DAWN, _DUSK
             if reqs:
-                cached = self._att_cache.get(id(principal))
-                if (cached is None or cached[0] is not principal or cached[1] is not reqs
-                        or cached[2] or now < cached[3]
-                        or (cached[4] is not None and now >= cached[4])):
-                    problem = self._attestation_problem(principal, reqs, now)
-                    if problem:
-                        return problem
+                problem = self._attestation_problem(principal, reqs, now)
+                if problem:
+                    return problem
+                _, _, _, start, until = self._att_cache[id(principal)]
+                end = until if until is not None else _DUSK
             if self._consent is not None and purpose.legal_basis == "consent":
                 if subject is None:
                     return "subject_unknown"
                 if not self._consent.check(subject, purpose.ledger_purpose, at=now):
                     return "consent_missing"
+            elif glass is None:
+                if len(self._fast) >= _PLAN_CACHE_MAX:
+                    self._fast.clear()
+                self._fast[(purpose_name, id(principal))] = (principal, start, end, plan.verdict)
             return plan.verdict
         if subject is None:
             return "purpose_not_allowed"
@@ -686,7 +699,9 @@ class AccessControl:
             for key, kind in flat.masks:
                 v = shaped[key]
                 if v is not None:
-                    shaped[key] = masker(v if type(v) is str else _text(v), kind)
+                    tv = type(v)
+                    shaped[key] = masker(
+                        v if tv is str else ("" if tv is bytes else str(v)), kind)
             for key in flat._hidden_keys:
                 del shaped[key]
             glass = verdict.glass

@@ -75,6 +75,18 @@ def _compile_subject(fn: Callable[..., Any], spec: SubjectSpec) -> Getter | None
     return by_name
 
 
+def _positional_index(fn: Callable[..., Any], spec: SubjectSpec) -> int | None:
+    """Return the position of ``spec`` among the arguments if it is a plain positional one."""
+    if not isinstance(spec, str) or "." in spec:
+        return None
+    params = list(inspect.signature(fn).parameters.values())
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    for i, p in enumerate(params):
+        if p.name == spec:
+            return i if p.kind in positional else None
+    return None
+
+
 def _subject_id(value: object) -> str | None:
     if type(value) is str:
         return value or None
@@ -125,13 +137,12 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                 f"{getattr(fn, '__qualname__', 'function')}: requires cannot guard a generator "
                 "(its items would escape masking); return a list instead")
         getter = _compile_subject(fn, subject)
+        # A plain positional parameter is read straight from args (the common case).
+        at = _positional_index(fn, subject)
+        fast_at = at if at is not None else 1 << 30
 
-        def resolve(args: tuple[Any, ...], kwargs: dict[str, Any],
-                    ac: AccessControl) -> str | None:
-            if getter is None:
-                return None
-            raw = getter(args, kwargs)
-            subj = raw if type(raw) is str and raw else _subject_id(raw)
+        def resolve(raw: object, ac: AccessControl) -> str:
+            subj = _subject_id(raw)
             if subj is None:
                 ac._deny(current_principal(), purpose, None, "subject_unknown", act,
                          ac.clock.now())
@@ -145,8 +156,8 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                 if getter is None:
                     subj = None
                 else:
-                    raw = getter(args, kwargs)
-                    subj = raw if type(raw) is str and raw else resolve(args, kwargs, ac)
+                    raw = args[fast_at] if len(args) > fast_at else getter(args, kwargs)
+                    subj = raw if type(raw) is str and raw else resolve(raw, ac)
                 principal = _current.get()
                 now = ac.clock.now()
                 verdict = ac._authorize(principal, purpose, subj, scope, now)
@@ -169,8 +180,8 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
             if getter is None:
                 subj = None
             else:
-                raw = getter(args, kwargs)
-                subj = raw if type(raw) is str and raw else resolve(args, kwargs, ac)
+                raw = args[fast_at] if len(args) > fast_at else getter(args, kwargs)
+                subj = raw if type(raw) is str and raw else resolve(raw, ac)
             principal = _current.get()
             now = ac.clock.now()
             verdict = ac._authorize(principal, purpose, subj, scope, now)
