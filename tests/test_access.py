@@ -745,3 +745,20 @@ def test_model_extras_and_namedtuples_are_shaped(control: AccessControl) -> None
                                   "cvv": None}
     assert type(pair) is Pair
     assert pair.card_no == "622202*********3445"
+
+
+def test_cached_role_decisions_still_expire_and_yield_to_break_glass(
+        control: AccessControl, clock: fp.FixedClock, sink: Sink) -> None:
+    senior = Principal("sam", roles={"senior"}, attestations=TRAINED)
+    for _ in range(3):  # warm every cache
+        assert control.decide("account_verification", "c-1", principal=senior).basis == "role"
+    with acting_as(senior), control.break_glass(reason="x", ttl=dt.timedelta(minutes=5)):
+        d = control.decide("account_verification", "c-1")
+        assert (d.basis, d.treatment("card_no")) == ("break_glass", "raw")
+    assert control.decide("account_verification", "c-1", principal=senior).basis == "role"
+    clock.set(dt.datetime(2027, 3, 1, tzinfo=dt.UTC))  # training now older than 12 months
+    d = control.decide("account_verification", "c-1", principal=senior)
+    assert (d.allowed, d.reason) == (False, "attestation_expired")
+    clock.set(dt.datetime(2026, 2, 1, tzinfo=dt.UTC))  # before the training happened
+    d = control.decide("account_verification", "c-1", principal=senior)
+    assert (d.allowed, d.reason) == (False, "attestation_missing")
