@@ -41,27 +41,38 @@ def _event(i: int) -> dict[str, object]:
             "request_id": f"req-{i}", "policy_version": "2026.1"}
 
 
+REPEAT = 3
+"""Best of this many runs for the in-memory figures (the machine may be shared)."""
+
+
 def _sha_baseline(raws: list[bytes]) -> float:
     sha = hashlib.sha256
-    with Timer() as t:
-        for raw in raws:
-            sha(raw).digest()
-    return t.seconds / len(raws)
+    best = float("inf")
+    for _ in range(REPEAT):
+        with Timer() as t:
+            for raw in raws:
+                sha(raw).digest()
+        best = min(best, t.seconds)
+    return best / len(raws)
 
 
 def _memory_pipeline(n: int) -> list[bytes]:
     import finprivacy as fp
 
-    log = fp.AuditLog("memory:", clock=fp.SystemClock())
     events = [_event(i) for i in range(n)]
-    with Timer() as t:
-        for kw in events:
-            log.append("read", **kw)  # type: ignore[arg-type]
-        log.sequence()
+    best = float("inf")
+    for _ in range(REPEAT):
+        log = fp.AuditLog("memory:", clock=fp.SystemClock())
+        with Timer() as t:
+            for kw in events:
+                log.append("read", **kw)  # type: ignore[arg-type]
+            log.sequence()
+        best = min(best, t.seconds)
     raws = [e.raw for e in log.store.entries(0, n)]
     base = _sha_baseline(raws)
-    report_rate("append pipeline, memory (append + sequence)", n, t.seconds, target=80_000)
-    report("  per entry", t.seconds / n, base, baseline_name="sha256 of the entry")
+    report_rate("append pipeline, memory (append + sequence), best of 3", n, best,
+                target=80_000)
+    report("  per entry", best / n, base, baseline_name="sha256 of the entry")
     return raws
 
 
@@ -169,11 +180,15 @@ def _verify_memory(raws: list[bytes]) -> None:
         store._entries[seq] = store._entries.get(seq) or _stored(seq, raws[key], leaf, chain)
     store._state = result.state
     log = fp.AuditLog(store)
-    with Timer() as t:
-        log.verify()
+    best = float("inf")
+    for _ in range(REPEAT):
+        with Timer() as t:
+            log.verify()
+        best = min(best, t.seconds)
     base = _sha_baseline(raws)
-    report_rate("verify from stored bytes, memory", len(raws), t.seconds, target=500_000)
-    report("  per entry", t.seconds / len(raws), base, baseline_name="sha256 of the entry")
+    report_rate("verify from stored bytes, memory, best of 3", len(raws), best,
+                target=500_000)
+    report("  per entry", best / len(raws), base, baseline_name="sha256 of the entry")
 
 
 def _stored(seq: int, raw: bytes, leaf: bytes, chain: bytes) -> object:

@@ -83,10 +83,9 @@ def test_log_roundtrip_on_every_backend(store_url: str) -> None:
 
 
 def test_reopen_sees_the_same_log(db_url: str) -> None:
-    log = _log(db_url)
-    _fill(log, 10)
-    cp = log.checkpoint()
-    log.close()
+    with _log(db_url) as log:
+        _fill(log, 10)
+        cp = log.checkpoint()
     again = _log(db_url)
     assert again.size == 10
     assert again.latest_checkpoint() == cp

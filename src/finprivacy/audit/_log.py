@@ -769,3 +769,9 @@ class AuditLog:
         """Release the store's connections in this process."""
         with contextlib.suppress(Exception):
             self.store.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
