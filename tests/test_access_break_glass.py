@@ -256,3 +256,35 @@ def test_break_glass_with_an_audit_queue_writes_through(clock: fp.FixedClock) ->
     with acting_as(SUPER), pytest.raises(fp.ConfigurationError, match="durable"), \
             memory_only.break_glass(reason="x", ttl=dt.timedelta(minutes=1)):
         pass
+
+
+def test_review_queue_restored_from_the_audit_log(clock: fp.FixedClock) -> None:
+    log = fp.AuditLog("memory:", clock=clock)
+    control = AccessControl(POLICY, INVENTORY, audit=log, clock=clock)
+
+    @control.requires("fraud_investigation", subject="client_id")
+    def investigate(client_id: str) -> dict[str, Any]:
+        return {"client_id": client_id, "card_no": CARD}
+
+    with acting_as(SUPER):
+        with control.break_glass(reason="fraud call", ttl=dt.timedelta(minutes=5)) as first:
+            investigate("c-1")
+            investigate("c-2")
+        with control.break_glass(reason="second call", ttl=dt.timedelta(minutes=5)) as second:
+            investigate("c-3")
+    control.review_break_glass(first.id, reviewer="rita", outcome="unjustified",
+                               note="no ticket")
+    restored = fp.access.ReviewQueue.restore(log.query(break_glass=True))
+    assert [s.id for s in restored.pending()] == [second.id]
+    assert restored.session(first.id) == first
+    [review] = restored.reviewed()
+    assert (review.session_id, review.reviewer, review.outcome, review.note,
+            review.accesses) == (first.id, "rita", "unjustified", "no ticket", 2)
+    assert restored.accesses(second.id) == 1
+    # AuditEvents recorded by any sink restore the same way.
+    sink = Sink()
+    other = AccessControl(POLICY, INVENTORY, audit=sink, clock=clock)
+    with acting_as(SUPER), other.break_glass(reason="x", ttl=dt.timedelta(minutes=1)) as s:
+        pass
+    assert fp.access.ReviewQueue.restore(sink.events).pending() == (s,)
+    log.close()

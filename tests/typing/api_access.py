@@ -73,7 +73,8 @@ def build(sink: fp.AuditSink, ledger: ConsentChecker, clock: fp.Clock) -> Access
     control = AccessControl(policy, inventory, consent=ledger, audit=queue,
                             grants=fp.MemoryGrantStore(), masker=masker, clock=clock,
                             break_glass_audit=sink, reviews=ReviewQueue())
-    installed: AccessControl = fp.configure_access(loaded, also, audit=sink)
+    installed: AccessControl = fp.configure_access(
+        loaded, also, audit=sink, reviews=ReviewQueue.restore(fp.AuditLog().query()))
     previous: AccessControl | None = fp.set_access_control(control)
     del level, described, p, installed, previous
     return control

@@ -21,6 +21,7 @@ from ._casbin import CasbinImport as CasbinImport
 from ._casbin import import_casbin_csv as import_casbin_csv
 from ._control import AccessControl as AccessControl
 from ._control import AccessDecision as AccessDecision
+from ._control import AuditRecordLike as AuditRecordLike
 from ._control import BreakGlassReview as BreakGlassReview
 from ._control import BreakGlassSession as BreakGlassSession
 from ._control import ConsentChecker as ConsentChecker
@@ -61,6 +62,7 @@ __all__ = [
     "Attestation",
     "AttestationRequirement",
     "AuditQueue",
+    "AuditRecordLike",
     "BreakGlassReview",
     "BreakGlassSession",
     "CasbinImport",

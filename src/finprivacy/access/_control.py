@@ -15,7 +15,7 @@ import dataclasses
 import datetime as _dt
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -57,6 +57,7 @@ from ._shape import _SCALARS, HIDE, MASK, RAW, FlatPlan, Rule, Shaper
 __all__ = [
     "AccessControl",
     "AccessDecision",
+    "AuditRecordLike",
     "BreakGlassReview",
     "BreakGlassSession",
     "ConsentChecker",
@@ -99,6 +100,40 @@ _RULE_CACHE_MAX: Final = 4096
 _MISS: Final[Any] = object()
 _DAWN: Final = _dt.datetime.min.replace(tzinfo=_dt.UTC)
 _DUSK: Final = _dt.datetime.max.replace(tzinfo=_dt.UTC)
+
+
+class AuditRecordLike(Protocol):
+    """What :meth:`ReviewQueue.restore` reads: an ``AuditEntry`` or ``AuditEvent``."""
+
+    @property
+    def action(self) -> str:
+        """The action recorded."""
+        ...
+
+    @property
+    def actor(self) -> str:
+        """Who acted."""
+        ...
+
+    @property
+    def tenant(self) -> str:
+        """The tenant."""
+        ...
+
+    @property
+    def reason(self) -> str:
+        """The reason recorded."""
+        ...
+
+    @property
+    def time(self) -> _dt.datetime | None:
+        """When it happened."""
+        ...
+
+    @property
+    def details(self) -> Mapping[str, str]:
+        """Extra string attributes."""
+        ...
 
 
 @runtime_checkable
@@ -289,7 +324,7 @@ class BreakGlassReview:
 class _GlassState:
     __slots__ = ("accesses", "control", "session")
 
-    def __init__(self, session: BreakGlassSession, control: AccessControl) -> None:
+    def __init__(self, session: BreakGlassSession, control: AccessControl | None) -> None:
         self.session = session
         self.control = control
         self.accesses = 0
@@ -313,6 +348,41 @@ class ReviewQueue:
         self._sessions: dict[str, BreakGlassSession] = {}
         self._states: dict[str, _GlassState] = {}
         self._reviews: dict[str, BreakGlassReview] = {}
+
+    @classmethod
+    def restore(cls, entries: Iterable[AuditRecordLike]) -> ReviewQueue:
+        """Rebuild a queue from audit entries (``AuditLog.query(break_glass=True)``).
+
+        Reads the ``break_glass.start``, access and ``break_glass.review`` entries that
+        access control wrote, in log order, so sessions opened before a restart are
+        still waiting for review afterwards. Entries it cannot read are skipped.
+        """
+        queue = cls()
+        for e in entries:
+            session_id = e.details.get("break_glass_session", "")
+            if not session_id or e.time is None:
+                continue
+            if e.action == "break_glass.start":
+                try:
+                    expires = _dt.datetime.fromisoformat(e.details.get("expires", ""))
+                except ValueError:
+                    continue
+                queue._add(_GlassState(BreakGlassSession(
+                    session_id, e.actor, e.tenant, e.reason, e.time, expires), None))
+            elif e.action == "break_glass.review":
+                state = queue._states.get(session_id)
+                if state is None or e.reason not in ("justified", "unjustified"):
+                    continue
+                outcome: Literal["justified", "unjustified"] = (
+                    "justified" if e.reason == "justified" else "unjustified")
+                queue._reviews[session_id] = BreakGlassReview(
+                    session_id, e.actor, outcome, e.time, e.details.get("note", ""),
+                    state.accesses)
+            elif not e.action.startswith("break_glass."):
+                state = queue._states.get(session_id)
+                if state is not None:
+                    state.accesses += 1
+        return queue
 
     def _add(self, state: _GlassState) -> None:
         with self._lock:
@@ -885,7 +955,7 @@ class AccessControl:
                     "alert" if outcome == "unjustified" else "info"), reason=outcome, time=now,
                 tenant=session.tenant, break_glass=True, policy_version=self._version,
                 details={"break_glass_session": session_id, "opened_by": session.principal,
-                         "accesses": str(review.accesses)}))
+                         "accesses": str(review.accesses), "note": note}))
         return review
 
 
@@ -938,7 +1008,8 @@ def configure_access(policy: Policy, inventory: DataInventory | None = None, *,
                      consent: ConsentChecker | None = None, audit: AuditSink | None = None,
                      grants: GrantStore | None = None, masker: Masker | None = None,
                      clock: Clock | None = None,
-                     break_glass_audit: AuditSink | None = None) -> AccessControl:
+                     break_glass_audit: AuditSink | None = None,
+                     reviews: ReviewQueue | None = None) -> AccessControl:
     """Build an :class:`AccessControl` and install it as the default; return it.
 
     ``@fp.requires``, ``fp.break_glass`` and ``fp.minimize`` use the default at
@@ -946,7 +1017,8 @@ def configure_access(policy: Policy, inventory: DataInventory | None = None, *,
     :class:`ConfigurationError`.
     """
     control = AccessControl(policy, inventory, consent=consent, audit=audit, grants=grants,
-                            masker=masker, clock=clock, break_glass_audit=break_glass_audit)
+                            masker=masker, clock=clock, break_glass_audit=break_glass_audit,
+                            reviews=reviews)
     set_access_control(control)
     return control
 
