@@ -199,14 +199,18 @@ def test_retire_reinstate_destroy() -> None:
     kr.retire(old_id)
     kr.retire(old_id)  # idempotent
     assert kr.key(old_id).status is KeyStatus.RETIRED
-    with pytest.raises(fp.KeyStateError) as info:
+    with pytest.raises(fp.KeyUnavailableError) as info:
         kr.decrypt(old, context=CTX)
+    assert isinstance(info.value, fp.KeyStateError)
+    assert isinstance(info.value, fp.DecryptionError)  # every unreadable token is one
+    assert (info.value.key_id, info.value.status) == (old_id, "retired")
     msg = str(info.value)
     assert old_id in msg
     assert "reinstate" in msg
     assert CARD not in msg
-    with pytest.raises(fp.KeyStateError, match=old_id):
+    with pytest.raises(fp.KeyStateError, match=old_id) as state:
         kr.derive_key(b"x", key_id=old_id)
+    assert not isinstance(state.value, fp.DecryptionError)
     kr.reinstate(old_id)
     assert kr.decrypt(old, context=CTX) == CARD
     kr.retire(old_id)
@@ -214,8 +218,9 @@ def test_retire_reinstate_destroy() -> None:
     kr.destroy(old_id)
     assert kr.key(old_id).status is KeyStatus.DESTROYED
     assert kr.key(old_id).changed_at == clock.now()
-    with pytest.raises(fp.KeyStateError) as info:
+    with pytest.raises(fp.KeyUnavailableError) as info:
         kr.decrypt(old, context=CTX)
+    assert info.value.status == "destroyed"
     assert old_id in str(info.value)
     assert "destroyed" in str(info.value)
     with pytest.raises(fp.KeyStateError):

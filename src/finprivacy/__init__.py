@@ -98,6 +98,7 @@ from .errors import InvalidTimeError as InvalidTimeError
 from .errors import KeyProviderError as KeyProviderError
 from .errors import KeyringError as KeyringError
 from .errors import KeyStateError as KeyStateError
+from .errors import KeyUnavailableError as KeyUnavailableError
 from .errors import LegalHoldError as LegalHoldError
 from .errors import NotFoundError as NotFoundError
 from .errors import PolicyError as PolicyError
@@ -187,6 +188,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "KeyProvider",
     "KeyProviderError",
     "KeyStateError",
+    "KeyUnavailableError",
     "Keyring",
     "KeyringError",
     "LegalHold",

@@ -18,6 +18,7 @@ contain a plaintext, a key, a passphrase or any other secret value::
     │   ├── DecryptionError
     │   │   └── SubjectErasedError
     │   ├── KeyStateError
+    │   │   └── KeyUnavailableError     (also DecryptionError: retired or destroyed key)
     │   ├── KeyringError
     │   ├── KeyProviderError
     │   └── VerificationError               (hash or signature mismatch)
@@ -60,6 +61,7 @@ __all__ = [
     "InvalidTimeError",
     "KeyProviderError",
     "KeyStateError",
+    "KeyUnavailableError",
     "KeyringError",
     "LegalHoldError",
     "NotFoundError",
@@ -138,6 +140,20 @@ class SubjectErasedError(DecryptionError):
 
 class KeyStateError(CryptoError):
     """A key exists but its status forbids the operation (retired, destroyed, decrypt-only)."""
+
+
+class KeyUnavailableError(KeyStateError, DecryptionError):
+    """A token names a key that is retired or destroyed, so it cannot be decrypted.
+
+    Also a :class:`DecryptionError`, so code that handles every unreadable token in one
+    place keeps doing so. ``key_id`` and ``status`` say which key and why; the message
+    says what to do.
+    """
+
+    def __init__(self, message: str, *, key_id: str = "", status: str = "") -> None:
+        super().__init__(message)
+        self.key_id = key_id
+        self.status = status
 
 
 class KeyringError(CryptoError):

@@ -24,7 +24,8 @@
   place of a token. ``mode="python"`` keeps the ``Secret``.
 * **Loading** a token decrypts it. A token that fails to decrypt raises
   :class:`~finprivacy.errors.DecryptionError` (a retired or destroyed key
-  :class:`~finprivacy.errors.KeyStateError`); the stored value is never handed back.
+  :class:`~finprivacy.errors.KeyUnavailableError`, itself a ``DecryptionError``); the
+  stored value is never handed back.
   In JSON mode (``model_validate_json``) a non-token is refused; in python mode it is
   taken as new plaintext, unless the validation context says ``{"require_tokens":
   True}`` — pass that when loading rows, so a value written into the database by

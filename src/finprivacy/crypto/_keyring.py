@@ -39,6 +39,7 @@ from ..errors import (
     InvalidInputError,
     KeyringError,
     KeyStateError,
+    KeyUnavailableError,
 )
 from ..secret import Secret
 from . import _keyfile
@@ -282,7 +283,8 @@ class Keyring:
         Returns ``str`` or ``bytes``, whichever was encrypted. Raises
         :class:`~finprivacy.errors.DecryptionError` for every bad token (malformed,
         unknown version or key id, wrong context, tampered) and
-        :class:`~finprivacy.errors.KeyStateError` if its key is retired or destroyed.
+        :class:`~finprivacy.errors.KeyUnavailableError` (a ``KeyStateError`` and a
+        ``DecryptionError``) if its key is retired or destroyed.
         """
         # The decrypt hot path, flat on purpose (see benchmarks/bench_crypto.py).
         # Decoding is strict and canonical, inlining _token.b64url_decode: every
@@ -488,7 +490,7 @@ class Keyring:
         key = self._primary if key_id is None else self._get(key_id)
         material = key.material
         if key.aead is None or material is None:
-            raise _state_error(key)
+            raise _state_error(key, decrypting=False)
         cached = key.derived.get((info, length))
         if cached is None:
             cached = _hkdf(material, _DERIVE_INFO + info, length)
@@ -503,7 +505,7 @@ class Keyring:
         """
         key = self._get(key_id)
         if key.material is None:
-            raise _state_error(key)
+            raise _state_error(key, decrypting=False)
         return key.material
 
     # -- persistence ------------------------------------------------------------
@@ -700,16 +702,25 @@ def _token_text(token: object) -> str:
     raise DecryptionError(_BAD)
 
 
-def _state_error(key: _Key) -> KeyStateError:
+def _state_error(key: _Key, *, decrypting: bool = True) -> KeyStateError:
+    """Return the error for using a retired or destroyed key, naming it and what to do.
+
+    Decrypting gets a :class:`KeyUnavailableError` (also a DecryptionError); other
+    uses (deriving, exporting) a plain :class:`KeyStateError`.
+    """
     when = key.changed_at.isoformat()
     if key.status is KeyStatus.RETIRED:
-        return KeyStateError(
+        message = (
             f"key {key.key_id} was retired at {when}: it no longer decrypts. To read its "
             f"tokens, reinstate it (keyring.reinstate({key.key_id!r})), re-encrypt them "
             "with keyring.reencrypt(), then retire it again")
-    return KeyStateError(
-        f"key {key.key_id} was destroyed at {when}: its tokens cannot be decrypted any "
-        "more. Only a keyring backup from before then can read them")
+    else:
+        message = (
+            f"key {key.key_id} was destroyed at {when}: its tokens cannot be decrypted "
+            "any more. Only a keyring backup from before then can read them")
+    if decrypting:
+        return KeyUnavailableError(message, key_id=key.key_id, status=key.status.value)
+    return KeyStateError(message)
 
 
 def _provider(passphrase: str | bytes | Secret[str] | None,
