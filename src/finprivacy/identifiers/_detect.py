@@ -122,6 +122,7 @@ _MAIN = re.compile(
     r")",
     re.ASCII,
 )
+_IBAN_RUN = re.compile(r"[0-9A-Z]+(?: [0-9A-Z]+)*")
 _CODE = re.compile(r"(?=[0-9A-Z]{0,17}[A-Z])[0-9A-Z]{9,18}+(?![0-9A-Za-z])")
 _ALNUM_RUN = re.compile(r"[0-9A-Za-z]+")
 _DIGITS = re.compile(r"\d+", re.ASCII)
@@ -352,23 +353,20 @@ def _iban_end(folded: str, start: int) -> tuple[int, str] | None:
     The value is empty when the text has an IBAN's shape but fails the check digits.
     """
     want = iban.LENGTHS.get(folded[start:start + 2])
-    if want is None:
+    m = _IBAN_RUN.match(folded, start)
+    if want is None or m is None:
         return None
-    chars: list[str] = []
-    i, n = start, len(folded)
-    while i < n and len(chars) < want:
-        c = folded[i]
-        if c.isascii() and (c.isdigit() or c.isupper()):
-            chars.append(c)
-            i += 1
-        elif c == " " and chars and i + 1 < n and folded[i + 1] != " ":
-            i += 1
-        else:
-            break
-    if len(chars) != want or (i < n and folded[i].isascii() and folded[i].isalnum()):
-        return None
-    value = "".join(chars)
-    return (i, value) if iban._problem(value) is None else (i, "")
+    count, pos = 0, start
+    for group in m.group().split(" "):
+        count += len(group)
+        pos += len(group)
+        if count >= want:
+            if count != want:  # the registry length ends inside a group: not an IBAN
+                return None
+            value = folded[start:pos].replace(" ", "")
+            return (pos, value) if iban._problem(value) is None else (pos, "")
+        pos += 1
+    return None
 
 
 def _codes(folded: str, start: int, end: int, today: _Today,
