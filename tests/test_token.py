@@ -306,3 +306,17 @@ def test_errors_are_opaque(kr: Keyring) -> None:
         assert CARD not in str(info.value)
         assert bad not in str(info.value)
         assert info.value.__cause__ is None
+
+
+def test_moving_a_token_to_a_retired_or_destroyed_key_is_a_decryption_error() -> None:
+    kr = fp.Keyring.generate()
+    old = kr.primary_id
+    kr.rotate()
+    kr.retire(old)
+    token = kr.encrypt(CARD, context=CTX)
+    _, _, body = decode_token(token)
+    with pytest.raises(fp.DecryptionError):
+        kr.decrypt(encode_token("fp1", old, body), context=CTX)
+    kr.destroy(old)
+    with pytest.raises(fp.DecryptionError):
+        kr.decrypt(encode_token("fp1", old, body), context=CTX)
