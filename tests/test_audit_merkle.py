@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 
 import finprivacy as fp
 from finprivacy.audit import AuditLog, verify_consistency, verify_inclusion
-from finprivacy.audit._merkle import EMPTY_ROOT, CompactRange, leaf_hash, node_hash
+from finprivacy.audit._merkle import (
+    EMPTY_ROOT,
+    CompactRange,
+    hashes_for_ranges,
+    inclusion_ranges,
+    leaf_hash,
+    node_hash,
+)
 
 N = 100
 
@@ -99,6 +106,8 @@ def test_inclusion_proofs_every_size_every_leaf() -> None:
         for m in range(n):
             proof = LOG.inclusion_proof(m, n)
             assert list(proof.hashes) == ref_path(m, 0, n), (m, n)
+            by_ranges = hashes_for_ranges(inclusion_ranges(m, n), LOG.store.nodes)
+            assert by_ranges == list(proof.hashes)  # the two generators agree
             verify_inclusion(m, n, LEAVES[m], proof.hashes, root)
             checked += 1
     assert checked == N * (N + 1) // 2

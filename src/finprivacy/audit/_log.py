@@ -44,8 +44,9 @@ from ._merkle import (
     CompactRange,
     consistency_ranges,
     frontier_keys,
+    hashes_for_keys,
     hashes_for_ranges,
-    inclusion_ranges,
+    inclusion_keys,
 )
 from ._monitor import Alert, Monitor
 from ._proofs import Checkpoint, ConsistencyProof, InclusionProof, PublicKeys
@@ -496,7 +497,7 @@ class AuditLog:
             raise InvalidInputError("size is larger than the log")
         if seq < state.start:
             raise NotFoundError(f"entry {seq} was pruned with its segment")
-        hashes = hashes_for_ranges(inclusion_ranges(seq, size), self.store.nodes)
+        hashes = hashes_for_keys(inclusion_keys(seq, size), self.store.nodes)
         return InclusionProof(index=seq, size=size, hashes=tuple(hashes))
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:

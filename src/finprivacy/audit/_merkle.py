@@ -128,6 +128,46 @@ def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
     return out
 
 
+def inclusion_keys(index: int, size: int) -> list[list[NodeKey]]:
+    """Return the stored subtrees whose hashes form ``PATH(index, D[size])``, leaf side first.
+
+    Walks the levels bottom-up: at each level the sibling is a perfect subtree, except
+    at the ragged right edge, where it is the fold of the perfect blocks of its range
+    (a node with no sibling is promoted, as RFC 6962's split rule implies).
+    """
+    if not 0 <= index < size:
+        raise InvalidInputError("index must be within the tree size")
+    out: list[list[NodeKey]] = []
+    level, i, last = 0, index, size - 1
+    while last:
+        if i & 1:
+            out.append([(level, i - 1)])
+        elif i < last:
+            start = (i + 1) << level
+            if start + (1 << level) <= size:
+                out.append([(level, i + 1)])
+            else:
+                out.append(perfect_blocks(start, size))
+        i >>= 1
+        last >>= 1
+        level += 1
+    return out
+
+
+def hashes_for_keys(
+    plans: Sequence[Sequence[NodeKey]],
+    fetch: Callable[[Sequence[NodeKey]], dict[NodeKey, bytes]],
+) -> list[bytes]:
+    """Fetch every key of ``plans`` in one call and fold each plan into one hash."""
+    found = fetch([k for plan in plans for k in plan])
+    try:
+        return [found[plan[0]] if len(plan) == 1 else fold_blocks([found[k] for k in plan])
+                for plan in plans]
+    except KeyError:
+        raise AuditIntegrityError(
+            "a tree node needed for the proof is missing (pruned or never stored)") from None
+
+
 def consistency_ranges(old_size: int, new_size: int) -> list[tuple[int, int]]:
     """Return the leaf ranges of the RFC 9162 consistency proof ``PROOF(old_size, D[new_size])``."""
     if not 0 < old_size <= new_size:
