@@ -200,3 +200,14 @@ def test_store_lookup_is_indexed() -> None:
     assert [g.id for g in store.find("s3", "c3")] == ["g3"]
     assert store.find("s3", "c4") == ()
     assert isinstance(store, fp.access.GrantStore)
+
+
+def test_self_role_shapes_own_view_and_cannot_be_claimed(clock: fp.FixedClock) -> None:
+    policy = Policy(version="s", purposes=(Purpose("statement", legal_basis="contract"),),
+                    permissions=(Permission("self", "statement", hidden={"financial"}),))
+    control = AccessControl(policy, INVENTORY, clock=clock)
+    own = control.decide("statement", "c-1", principal=Principal("c-1"))
+    assert own.basis == "self" and own.treatment("balance") == "hidden"
+    assert own.treatment("card_no") == "masked"  # C2 default under an explicit self rule
+    claimed = control.decide("statement", "c-1", principal=Principal("x", roles={"self"}))
+    assert (claimed.allowed, claimed.reason) == (False, "purpose_not_allowed")

@@ -504,6 +504,7 @@ class AccessControl:
         self._version = policy.version
         self._purposes: dict[str, Purpose] = {p.name: p for p in policy.purposes}
         closure = policy.role_closure()
+        closure.setdefault(policy.self_role, frozenset({policy.self_role}))
         self._closure = closure
         by_role: dict[str, list[Permission]] = {}
         for perm in policy.permissions:
@@ -553,6 +554,8 @@ class AccessControl:
             pass
         perms: list[Permission] = []
         for role in roles:
+            if role == self.policy.self_role:
+                continue  # the self role applies only to a subject's own data
             by_tenant = self._index.get((role, purpose))
             if by_tenant:
                 perms.extend(by_tenant.get(tenant, ()))
