@@ -204,3 +204,13 @@ def test_id_found_inside_chinese_text(before: str, after: str, year: int, month:
     card_context = "卡号" in before and fp.identifiers.bank_card.is_valid(number)
     assert [(f.kind, f.start, f.end) for f in found] == [
         ("bank_card" if card_context else "cn_id", len(before), len(before) + len(number))]
+
+
+def test_large_text_with_many_findings() -> None:
+    line = f"客户手机13812345678，卡号{CARD19}，邮箱a.b@example.com。\n"
+    text = line * 3000
+    found = fp.scan(text)
+    assert len(found) == 9000
+    assert [f.kind for f in found[:3]] == ["cn_phone", "bank_card", "email"]
+    assert all(a.end <= b.start for a, b in itertools.pairwise(found))
+    assert fp.redact(text) == fp.redact(line) * 3000

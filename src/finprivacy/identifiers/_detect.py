@@ -453,10 +453,15 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
         (r for r in raw if r[2][1] >= min_confidence),
         key=lambda r: (-r[2][1], -(r[1] - r[0]), r[0]),
     )
+    # Greedy by rank; the accepted spans are kept sorted by start, so each new span is
+    # checked against its two neighbours only (large texts have many findings).
+    starts: list[int] = []
     taken: list[tuple[int, int, _Cand, str]] = []
     for r in ranked:
-        if all(r[1] <= t[0] or r[0] >= t[1] for t in taken):
-            taken.append(r)
-    taken.sort(key=lambda r: r[0])
+        i = bisect_right(starts, r[0])
+        if (i and taken[i - 1][1] > r[0]) or (i < len(taken) and taken[i][0] < r[1]):
+            continue
+        starts.insert(i, r[0])
+        taken.insert(i, r)
     return [Finding(c[0], s, e, c[1], Secret(c[2]), word) for s, e, c, word in taken
             if wanted is None or c[0] in wanted]
