@@ -210,3 +210,12 @@ def test_pydantic_marker_with_custom_hasher() -> None:
     assert Answers.model_validate(a.model_dump()).mothers_maiden_name == a.mothers_maiden_name
     with pytest.raises(fp.InvalidInputError):
         fp.Hashed(hasher="x")  # type: ignore[arg-type]
+
+
+def test_pydantic_require_tokens_when_loading_rows() -> None:
+    stored = Client(name="Li Lei", phone_pin=PIN).model_dump()
+    loaded = Client.model_validate(stored, context={"require_tokens": True})
+    assert loaded.phone_pin == stored["phone_pin"]
+    with pytest.raises(pydantic.ValidationError, match="stored Argon2id hash") as info:
+        Client.model_validate({"name": "x", "phone_pin": PIN}, context={"require_tokens": True})
+    assert PIN not in str(info.value)
