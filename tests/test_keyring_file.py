@@ -302,6 +302,10 @@ def test_from_env(kr: fp.Keyring, monkeypatch: pytest.MonkeyPatch) -> None:
     _same(kr, fp.Keyring.from_env("LOTUS_KEYRING", provider=_cheap()))
     monkeypatch.setenv("LOTUS_KEYRING", base64.b64encode(text.encode()).decode())
     _same(kr, fp.Keyring.from_env("LOTUS_KEYRING", provider=_cheap()))
+    wrapped = base64.encodebytes(text.encode()).decode()  # 76-column lines, as base64(1)
+    assert "\n" in wrapped.strip()
+    monkeypatch.setenv("LOTUS_KEYRING", wrapped)
+    _same(kr, fp.Keyring.from_env("LOTUS_KEYRING", provider=_cheap()))
     with pytest.raises(fp.KeyringError, match="LOTUS_KEYRING"):
         fp.Keyring.from_env("LOTUS_KEYRING", provider=_cheap("wrong"))
     monkeypatch.setenv("LOTUS_KEYRING", "%%%")

@@ -580,7 +580,7 @@ class Keyring:
             import base64
             import binascii
             try:
-                text = base64.b64decode(text, validate=True).decode("utf-8")
+                text = base64.b64decode("".join(text.split()), validate=True).decode("utf-8")
             except (binascii.Error, ValueError):
                 raise KeyringError(
                     f"keyring {source} is neither keyring JSON nor its base64") from None
