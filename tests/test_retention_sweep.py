@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import finprivacy as fp
 from finprivacy import retention as rt
+from finprivacy._stores import open_store
 from finprivacy.audit.events import AuditEvent
 from finprivacy.clock import FixedClock
 from finprivacy.retention import presets
@@ -177,10 +178,8 @@ def test_released_hold_frees_the_record_at_the_next_sweep() -> None:
     assert second.excluded == ()
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
-def test_crash_in_the_middle_then_rerun(backend: str, sqlite_url: str) -> None:
-    store = (fp.storage._retention.MemoryRetentionStore() if backend == "memory"
-             else fp.storage._retention.SqlRetentionStore.open(sqlite_url))
+def test_crash_in_the_middle_then_rerun(store_url: str) -> None:
+    store: rt.ExecutionJournal = open_store("retention", store_url)
     disposed: list[str] = []
     calls: list[str] = []
 
