@@ -18,6 +18,7 @@ docs/explanation/tokens.md draws the layout; fixed-token tests pin it.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import dataclasses
 import datetime as _dt
@@ -577,8 +578,6 @@ class Keyring:
             raise KeyringError(f"keyring {source} is missing: the variable is not set")
         text = value.strip()
         if not text.startswith("{"):
-            import base64
-            import binascii
             try:
                 text = base64.b64decode("".join(text.split()), validate=True).decode("utf-8")
             except (binascii.Error, ValueError):
