@@ -123,3 +123,34 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(capsys)[0] == EXIT_USAGE
     assert _run(capsys, "keys")[0] == EXIT_USAGE
     assert _run(capsys, "--version")[1].strip() == fp.__version__
+
+
+def test_retention_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = tmp_path / "records.jsonl"
+    records.write_text(
+        '{"id": "v-2014-001", "record_class": "bookkeeping_voucher", "created": "2014-03-15"}\n'
+        '{"id": "st-2014-06", "record_class": "bank_statement", "created": "2014-06-30"}\n'
+        "\n"
+        '{"id": "ar-2014", "record_class": "annual_financial_report", "created": "2015-03-31"}\n',
+        encoding="utf-8")
+    code, out, err = _run(capsys, "retention", "plan", str(records), "--now",
+                          "2026-01-01T00:00:00+08:00", "--format", "json")
+    assert code == EXIT_OK
+    rows = {r["id"]: r for r in map(json.loads, out.splitlines())}
+    assert rows["st-2014-06"]["status"] == "due"
+    assert rows["v-2014-001"]["status"] == "kept"
+    assert rows["v-2014-001"]["kept_through"] == "2044-12-31"
+    assert rows["ar-2014"]["permanent"] is True
+    assert "3 records: 1 due, 2 kept (1 permanent), 0 held" in err
+    code, out, _ = _run(capsys, "retention", "plan", str(records), "--now",
+                        "2026-01-01T00:00:00+08:00", "--only", "due")
+    assert code == EXIT_OK and out.split()[0] == "st-2014-06" and len(out.splitlines()) == 1
+    bad = tmp_path / "bad.jsonl"
+    for line, expected in [('{"id": "x", "record_class": "nope", "created": "2014-03-15"}',
+                            "no retention rule"),
+                           ('{"id": "x", "record_class": "bank_statement", '
+                            '"created": "2014-03-15T00:00"}', "UTC offset"),
+                           ("not json", "line 1: not valid JSON")]:
+        bad.write_text(line + "\n", encoding="utf-8")
+        code, _, err = _run(capsys, "retention", "plan", str(bad))
+        assert code == EXIT_ERROR and expected in err
