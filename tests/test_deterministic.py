@@ -139,6 +139,10 @@ def test_bad_inputs(kr: fp.Keyring) -> None:
     det = DeterministicCipher(kr)
     with pytest.raises(fp.InvalidInputError, match="context"):
         det.encrypt(CARD, context="")
+    det.encrypt(CARD, context=CTX)  # warm the cache: bad contexts must still be refused
+    for bad in (["x"], b"x", None):
+        with pytest.raises(fp.InvalidInputError, match="context"):
+            det.encrypt(CARD, context=bad)  # type: ignore[arg-type]
     with pytest.raises(fp.InvalidInputError):
         det.encrypt(12345, context=CTX)  # type: ignore[arg-type]
     with pytest.raises(fp.InvalidInputError):

@@ -178,6 +178,8 @@ class DeterministicCipher:
     # -- API -----------------------------------------------------------------------------
     def encrypt(self, value: StrOrBytes | Secret[str] | Secret[bytes], *, context: str) -> str:
         """Return the ``fpd1`` token of ``value`` under the primary key (deterministic)."""
+        if type(context) is not str:
+            _check_context(context)
         entry = self._cache.get((self._keyring.primary_id, context))
         if entry is None:  # first use of this context with this key (checked once)
             _check_context(context)
