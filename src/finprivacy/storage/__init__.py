@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from . import _audit as _audit  # registers the "audit" stores
 from . import _retention as _retention  # registers the "retention" stores
+from . import _rights as _rights  # registers the "rights" stores
 from . import _subject_keys as _subject_keys  # registers the "subject_keys" stores
 from ._consent import MemoryConsentStore as MemoryConsentStore
 from ._consent import SqlConsentStore as SqlConsentStore
 from ._db import Database as Database
 from ._db import open_database as open_database
+from ._grants import SqlGrantStore as SqlGrantStore
 
-__all__ = ["Database", "MemoryConsentStore", "SqlConsentStore", "open_database"]
+__all__ = [
+    "Database",
+    "MemoryConsentStore",
+    "SqlConsentStore",
+    "SqlGrantStore",
+    "open_database",
+]
