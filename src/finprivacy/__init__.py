@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import consent as consent
 from . import retention as retention
+from . import rights as rights
 from . import storage as storage
 from ._pydantic_hashed import Hashed as Hashed
 from .access import AccessControl as AccessControl
@@ -102,6 +103,7 @@ from .errors import KeyUnavailableError as KeyUnavailableError
 from .errors import LegalHoldError as LegalHoldError
 from .errors import NotFoundError as NotFoundError
 from .errors import PolicyError as PolicyError
+from .errors import RequestStateError as RequestStateError
 from .errors import RetentionError as RetentionError
 from .errors import SchemaError as SchemaError
 from .errors import StoreError as StoreError
@@ -205,6 +207,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "PolicyError",
     "Principal",
     "Purpose",
+    "RequestStateError",
     "RetentionError",
     "RetentionRule",
     "RetentionSchedule",
@@ -234,6 +237,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "redact_json",
     "requires",
     "retention",
+    "rights",
     "scan",
     "set_access_control",
     "storage",
