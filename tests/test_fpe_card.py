@@ -143,3 +143,15 @@ def test_fixed_tokens() -> None:
     raw = CardTokenizer(bytes(range(32)), bin_length=8, luhn=False)
     assert raw.tokenize(UNIONPAY, context="x") == "6222020234183443446"
     assert raw.detokenize("6222020234183443446", context="x") == UNIONPAY
+
+
+@given(body=st.text(alphabet="0123456789", min_size=15, max_size=18))
+def test_detokenize_is_a_permutation(body: str) -> None:
+    # Any Luhn-valid number is the token of exactly one card with the same BIN and last 4.
+    token = _with_check_digit(body)
+    tok = CardTokenizer(KEY)
+    card = tok.detokenize(token, context="c")
+    assert luhn_valid(card)
+    assert card[:6] == token[:6]
+    assert card[-4:] == token[-4:]
+    assert tok.tokenize(card, context="c") == token
