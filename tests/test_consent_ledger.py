@@ -651,3 +651,16 @@ def test_verify_all_finds_the_broken_subject(store_url: str) -> None:
         ledger.verify_all()
     assert info.value.subject == "c1100"
     assert info.value.position == 1
+
+
+def test_consent_events_land_in_the_audit_log() -> None:
+    clock = fp.FixedClock(T0)
+    log = fp.AuditLog("memory:", clock=clock)
+    ledger = ConsentLedger("memory:", clock=clock, audit=log)
+    ledger.define_purpose(MARKETING)
+    ledger.grant("c1", "marketing", evidence=Evidence(ip=RAW_IP))
+    ledger.withdraw("c1", "marketing")
+    entries = log.query(subject="c1")
+    assert [e.action for e in entries] == ["consent.grant", "consent.withdraw"]
+    assert RAW_IP not in repr(entries)
+    log.verify()
