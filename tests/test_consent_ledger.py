@@ -664,3 +664,27 @@ def test_consent_events_land_in_the_audit_log() -> None:
     assert [e.action for e in entries] == ["consent.grant", "consent.withdraw"]
     assert RAW_IP not in repr(entries)
     log.verify()
+
+
+class RacyStore(MemoryConsentStore):
+    """Runs a hook right after a read, as if another thread wrote in between."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hook: Any = None
+
+    def events(self, subject: str, purpose: str | None = None) -> list[ConsentEvent]:
+        result = super().events(subject, purpose)
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            hook()
+        return result
+
+
+def test_a_read_racing_a_write_is_not_cached() -> None:
+    store = RacyStore()
+    ledger, _ = make(store)
+    ledger.grant("c1", "marketing")
+    store.hook = lambda: ledger.withdraw("c1", "marketing")
+    assert ledger.check("c1", "marketing")  # read before the withdrawal committed
+    assert not ledger.check("c1", "marketing")  # ...and not kept in the cache

@@ -162,6 +162,7 @@ class ConsentLedger:
         self._notices: dict[str, list[NoticeVersion]] = {}
         self._notices_at = -1e18
         self._monotonic: Callable[[], float] = _time.monotonic
+        self._generation = 0  # bumped by every write through this ledger
 
     def __repr__(self) -> str:
         return f"ConsentLedger({type(self._store).__name__}, age_rule={self._age_rule.minimum_age})"
@@ -589,9 +590,12 @@ class ConsentLedger:
                 if hit is not None and now - hit[0] <= self._ttl:
                     self._cache.move_to_end(key)
                     return hit[1]
+        generation = self._generation
         events = tuple(self._store.events(subject, purpose))
         if self._ttl > 0 and self._size:
             with self._lock:
+                if generation != self._generation:
+                    return events  # a write through this ledger raced the read: don't cache
                 self._cache[key] = (now, events)
                 self._cache.move_to_end(key)
                 while len(self._cache) > self._size:
@@ -715,6 +719,7 @@ class ConsentLedger:
             sealed = self._store.append(drafts)
         finally:
             with self._lock:
+                self._generation += 1
                 for draft in drafts:
                     self._cache.pop((draft.subject, draft.purpose), None)
         if self._audit is not None:
