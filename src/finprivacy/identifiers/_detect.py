@@ -153,7 +153,7 @@ class _Context:
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._matches: list[tuple[int, int, str]] | None = None
+        self._matches: list[re.Match[str]] | None = None
         self._ends: list[int] = []
 
     def at(self, start: int) -> tuple[str, frozenset[str], bool]:
@@ -161,12 +161,14 @@ class _Context:
             lowered = self._text.lower()
             if len(lowered) != len(self._text):  # some characters lower-case to two
                 lowered = self._text
-            self._matches = [(m.start(), m.end(), m.group()) for m in _KW.finditer(lowered)]
-            self._ends = [m[1] for m in self._matches]
+            self._matches = list(_KW.finditer(lowered))
+            self._ends = [m.end() for m in self._matches]
         i = bisect_right(self._ends, start) - 1
         if i < 0:
             return _NO_CONTEXT
-        s, e, word = self._matches[i]
+        match = self._matches[i]
+        s, e = match.span()
+        word = match.group()
         if s < start - _WINDOW or _ASCII_DIGIT.search(self._text, e, start):
             return _NO_CONTEXT
         kinds, neg = _WORDS.get(word if " " not in word and "_" not in word and "-" not in word
@@ -285,23 +287,23 @@ def _boundary_ok(text: str, start: int, end: int) -> bool:
     return True
 
 
+def _contiguous(folded: str, start: int, end: int, today: _Today,
+                ctx_words: _Context) -> tuple[int, int, _Cand, str] | None:
+    """Classify a run of digits with no separator (optionally ending in X)."""
+    d = folded[start:end]
+    if d[-1] in "Xx":
+        d = d[:-1] + "X"
+    word, ctx, neg = ctx_words.at(start)
+    cand = _classify(d, (len(d) - (d[-1] == "X"),), False, False, today, ctx, neg,
+                     multi_part=False, intl00=True)
+    if cand is None or (d[-1] == "X" and cand[0] != "cn_id"):
+        return None
+    return start, end, cand, word
+
+
 def _numbers(folded: str, start: int, end: int, today: _Today,
              ctx_words: _Context) -> Iterator[tuple[int, int, _Cand, str]]:
-    """Yield (start, end, candidate, context word) for one digit run."""
-    if not _boundary_ok(folded, start, end):
-        return
-    token = folded[start:end]
-    if token.isdigit() or (token[:-1].isdigit() and token[-1] in "Xx"):
-        # Fast path: one contiguous group (the common case), no splitting needed.
-        d = token if token[-1].isdigit() else token[:-1] + "X"
-        if len(d) < 9:
-            return
-        word, ctx, neg = ctx_words.at(start)
-        cand = _classify(d, (len(d) - (d[-1] == "X"),), False, False, today, ctx, neg,
-                         multi_part=False, intl00=True)
-        if cand is not None and (d[-1] != "X" or cand[0] == "cn_id"):
-            yield start, end, cand, word
-        return
+    """Yield (start, end, candidate, context word) for one digit run with separators."""
     plus = folded[start] == "+"
     paren = folded[start] == "("
     xs = folded[end - 1] in "Xx"
@@ -410,8 +412,15 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
         kind = m.lastgroup
         s, e = m.span()
         if kind == "num":
-            if e - s >= 9:  # shorter runs (amounts, dates, hotlines) hold no identifier
-                raw.extend(_numbers(folded, s, e, today, ctx_words))
+            # Shorter runs (amounts, dates, hotlines) hold no identifier.
+            if e - s >= 9 and _boundary_ok(folded, s, e):
+                token = folded[s:e]
+                if token.isdigit() or (token[:-1].isdigit() and token[-1] in "Xx"):
+                    found = _contiguous(folded, s, e, today, ctx_words)
+                    if found is not None:
+                        raw.append(found)
+                else:
+                    raw.extend(_numbers(folded, s, e, today, ctx_words))
             pos = e
         elif kind == "code":
             found = _codes(folded, s, e, today, ctx_words)
