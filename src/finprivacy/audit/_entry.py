@@ -25,7 +25,7 @@ import json
 import os
 import re
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, get_args
 
 from ..clock import utc
@@ -65,10 +65,15 @@ _C_ENCODE = None if _C_MAKE is None else _C_MAKE(
     None, _no_default, json.encoder.encode_basestring, None, ":", ",", True, False, False)
 
 
+_ESCAPE: Callable[[object], str] = json.encoder.encode_basestring  # type: ignore[assignment]
+"""The json module's string escaper (C when available), as used with ensure_ascii=False."""
+
+
 def _dumps(obj: dict[str, Any]) -> str:
     if _C_ENCODE is not None:
         return "".join(_C_ENCODE(obj, 0))
     return _ENCODER.encode(obj)  # pragma: no cover - interpreters without the C encoder
+_TAIL = f'","v":{FORMAT_VERSION}}}'
 _DECISION_OF: dict[str, Decision] = {d: d for d in get_args(Decision)}
 
 
@@ -104,9 +109,12 @@ def _text(value: object, name: str) -> str:
 def _names(value: object, name: str) -> list[str]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise InvalidInputError(f"audit field {name!r} must be a sequence of field names")
-    out = [_text(v, name) for v in value]
+    out = list(value)
     if len(out) > _MAX_LIST:
         raise InvalidInputError(f"audit field {name!r} has more than {_MAX_LIST} names")
+    for v in out:
+        if not isinstance(v, str) or len(v) > _MAX_TEXT:
+            raise _bad_text(v, name)
     return out
 
 
@@ -126,6 +134,14 @@ def encode_event(event: AuditEvent, when: _dt.datetime, *, entry_id: str | None 
         event.fields_masked, event.break_glass, event.request_id, event.policy_version,
         event.key_id, event.details, format_time(utc(when, "time")),
         os.urandom(16).hex() if entry_id is None else entry_id)
+
+
+def _checked(value: object, name: str) -> object:
+    if value.__class__ is str and len(value) <= _MAX_TEXT:
+        return value
+    if not isinstance(value, str) or len(value) > _MAX_TEXT:
+        raise _bad_text(value, name)
+    return value
 
 
 def _bad_text(value: object, name: str) -> InvalidInputError:
@@ -149,40 +165,69 @@ def encode_parts(action: object, actor: object, subject: object, purpose: object
                                 f"of at most {_MAX_TEXT} characters")
     if decision not in _DECISIONS:
         raise InvalidInputError(f"audit field 'decision' must be one of {sorted(_DECISIONS)}")
-    obj: dict[str, Any] = {"v": FORMAT_VERSION, "id": entry_id, "time": time_text,
-                           "action": action, "decision": decision}
-    for name, value in (("actor", actor), ("subject", subject), ("purpose", purpose),
-                        ("reason", reason), ("tenant", tenant), ("on_behalf_of", on_behalf_of),
-                        ("grant_id", grant_id), ("request_id", request_id),
-                        ("policy_version", policy_version), ("key_id", key_id)):
-        if value:
-            if not isinstance(value, str) or len(value) > _MAX_TEXT:
-                raise _bad_text(value, name)
-            obj[name] = value
-    if fields_returned:
-        obj["fields_returned"] = _names(fields_returned, "fields_returned")
-    if fields_masked:
-        obj["fields_masked"] = _names(fields_masked, "fields_masked")
-    if break_glass is True:
-        obj["break_glass"] = True
-    elif break_glass is not False:
+    if break_glass is not True and break_glass is not False:
         raise InvalidInputError("audit field 'break_glass' must be a bool")
+    # The canonical JSON is written out key by key, in sorted order (action, actor,
+    # break_glass, decision, details, fields_masked, fields_returned, grant_id, id, key_id,
+    # on_behalf_of, policy_version, purpose, reason, request_id, subject, tenant, time, v)
+    # with the json module's own string escaper: byte for byte what
+    # ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+    # writes (decode_entry checks exactly that), at a fraction of the cost.
+    esc = _ESCAPE
+    parts = ['{"action":', esc(action)]
+    if actor:
+        parts += [',"actor":', esc(_checked(actor, "actor"))]
+    if break_glass:
+        parts.append(',"break_glass":true')
+    parts += [',"decision":"', decision, '"']  # type: ignore[list-item]
     if details:
-        if not _small_mapping(details):
-            raise InvalidInputError(
-                f"audit field 'details' must be a mapping of at most {_MAX_DETAILS} items")
-        clean: dict[str, str] = {}
-        for key, value in details.items():  # type: ignore[attr-defined]
-            if not _matches(_DETAIL_KEY, key):
-                raise InvalidInputError(
-                    "audit 'details' keys are 1-64 characters of A-Z a-z 0-9 _ . -")
-            clean[key] = _text(value, f"details.{key}")
-        obj["details"] = clean
+        parts += [',"details":', _details_json(details)]
+    if fields_masked:
+        parts += [',"fields_masked":', _names_json(fields_masked, "fields_masked")]
+    if fields_returned:
+        parts += [',"fields_returned":', _names_json(fields_returned, "fields_returned")]
+    if grant_id:
+        parts += [',"grant_id":', esc(_checked(grant_id, "grant_id"))]
+    parts += [',"id":"', entry_id, '"']
+    if key_id:
+        parts += [',"key_id":', esc(_checked(key_id, "key_id"))]
+    if on_behalf_of:
+        parts += [',"on_behalf_of":', esc(_checked(on_behalf_of, "on_behalf_of"))]
+    if policy_version:
+        parts += [',"policy_version":', esc(_checked(policy_version, "policy_version"))]
+    if purpose:
+        parts += [',"purpose":', esc(_checked(purpose, "purpose"))]
+    if reason:
+        parts += [',"reason":', esc(_checked(reason, "reason"))]
+    if request_id:
+        parts += [',"request_id":', esc(_checked(request_id, "request_id"))]
+    if subject:
+        parts += [',"subject":', esc(_checked(subject, "subject"))]
+    if tenant:
+        parts += [',"tenant":', esc(_checked(tenant, "tenant"))]
+    parts += [',"time":"', time_text, _TAIL]
     try:
-        return _dumps(obj).encode("utf-8")
+        return "".join(parts).encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInputError("audit fields must be valid Unicode text "
                                 "(no lone surrogates)") from None
+
+
+def _names_json(value: object, name: str) -> str:
+    return "[" + ",".join(_ESCAPE(v) for v in _names(value, name)) + "]"
+
+
+def _details_json(details: object) -> str:
+    if not _small_mapping(details):
+        raise InvalidInputError(
+            f"audit field 'details' must be a mapping of at most {_MAX_DETAILS} items")
+    clean: dict[str, str] = {}
+    for key, value in details.items():  # type: ignore[attr-defined]
+        if not _matches(_DETAIL_KEY, key):
+            raise InvalidInputError(
+                "audit 'details' keys are 1-64 characters of A-Z a-z 0-9 _ . -")
+        clean[key] = _text(value, f"details.{key}")
+    return _dumps(clean)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
