@@ -688,3 +688,22 @@ def test_a_read_racing_a_write_is_not_cached() -> None:
     store.hook = lambda: ledger.withdraw("c1", "marketing")
     assert ledger.check("c1", "marketing")  # read before the withdrawal committed
     assert not ledger.check("c1", "marketing")  # ...and not kept in the cache
+
+
+def test_event_and_receipt_ids_are_uuid7() -> None:
+    import uuid
+
+    ledger, _ = make()
+    events = ledger.grant_many(GrantRequest(subject=f"c{i}", purpose="marketing")
+                               for i in range(200))
+    ids = [e.event_id for e in events] + [e.receipt_id for e in events]
+    assert len(set(ids)) == len(ids)
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert parsed.version == 7
+        assert parsed.variant == uuid.RFC_4122
+    import time
+
+    now_ms = time.time_ns() // 1_000_000
+    for e in events:  # the 48-bit prefix is the creation time in Unix milliseconds
+        assert abs((uuid.UUID(e.event_id).int >> 80) - now_ms) < 86_400_000
