@@ -102,6 +102,7 @@ def _load(ledger_url: str, n_events: int, n_subjects: int) -> float:
     """Bulk-load ``n_events`` events over ``n_subjects`` with large batched appends."""
     import finprivacy as fp
     from finprivacy.consent import ConsentEvent, Evidence
+    from finprivacy.consent._ledger import _new_id  # the ledger's own (UUIDv7) ids
 
     ledger = fp.ConsentLedger(ledger_url)
     for key in PURPOSES:
@@ -119,9 +120,9 @@ def _load(ledger_url: str, n_events: int, n_subjects: int) -> float:
                 purpose = PURPOSES[i % len(PURPOSES)]
                 kind = "withdrawn" if (i >= len(PURPOSES) and rng.random() < 0.3) else "given"
                 batch.append(ConsentEvent(
-                    event_id=str(uuid.uuid4()), subject=subject, purpose=purpose, kind=kind,
+                    event_id=_new_id(), subject=subject, purpose=purpose, kind=kind,
                     time=T0 + dt.timedelta(minutes=i), evidence=evidence,
-                    receipt_id=str(uuid.uuid4()) if kind == "given" else ""))
+                    receipt_id=_new_id() if kind == "given" else ""))
             if len(batch) >= 20_000:
                 store.append(batch)
                 batch = []
