@@ -82,31 +82,45 @@ for _w in _NEGATIVE:
     _WORDS.setdefault(_w.translate(_SQUASH), (frozenset(), True))
 
 
-def _trie_regex(words: list[str]) -> str:
-    """Build a prefix-factored alternation, so the engine rejects most positions at once."""
+_END = "\x00"  # marks the end of an English word in the trie: no letter may follow
+
+
+def _trie_regex(ascii_words: list[str], cjk_words: list[str]) -> str:
+    """Build one prefix-factored alternation of every context word.
+
+    Every alternative starts with a literal character, so the regular expression
+    engine skips, in C, the positions where no word can start. English words must
+    not touch other letters: the check before the word sits after its first letter
+    (``(?<![a-z].)``), the check after it at the word's end.
+    """
     trie: dict[str, Any] = {}
-    for word in words:
+    for word in [w + _END for w in ascii_words] + cjk_words:
         node = trie
         for ch in word:
             node = node.setdefault(ch, {})
         node[""] = {}
 
-    def build(node: dict[str, Any]) -> str:
-        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+    def build(node: dict[str, Any], depth: int) -> str:
+        alts = []
+        for ch, child in sorted(node.items(), key=lambda kv: (kv[0] == _END, kv[0])):
+            if ch == _END:
+                alts.append("(?![a-z])")  # last, so longer words are tried first
+            elif ch:
+                first = "(?<![a-z].)" if depth == 0 and ch.isascii() else ""
+                alts.append(re.escape(ch) + first + build(child, depth + 1))
         if not alts:
             return ""
         body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if "" in node else body
+        return f"(?:{body})?" if "" in node and depth else body
 
-    return build(trie)
+    return build(trie, 0)
 
 
 def _kw_pattern() -> re.Pattern[str]:
     phrases = [w for ws in _POSITIVE.values() for w in ws] + list(_NEGATIVE)
     ascii_words = sorted({v for w in phrases if w.isascii() for v in _variants(w)})
     cjk_words = sorted({w for w in phrases if not w.isascii()})
-    return re.compile(f"(?<![a-z])(?:{_trie_regex(ascii_words)})(?![a-z])"
-                      f"|{_trie_regex(cjk_words)}")
+    return re.compile(_trie_regex(ascii_words, cjk_words))
 
 
 _KW = _kw_pattern()
