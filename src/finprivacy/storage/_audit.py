@@ -34,6 +34,7 @@ from ._db import Database, Tx, open_database
 __all__ = ["MemoryAuditStore", "SqlAuditStore"]
 
 _CHUNK = 20_000
+_SMALL = 32
 _new_entry = tuple.__new__  # builds a StoredEntry without its Python-level __new__
 
 
@@ -336,6 +337,15 @@ class SqlAuditStore:
         already sequenced is dropped by the sequencer, so retries never duplicate.
         """
         if not rows:
+            return
+        if self.db.dialect == "postgresql" and len(rows) <= _SMALL:
+            # A few rows (one request, or a group commit): one multi-row INSERT is one
+            # round trip; COPY's protocol costs more than it saves at this size.
+            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+            with self.db.transaction() as tx:
+                tx.execute(f"INSERT INTO audit_pending ({_COLUMNS}) VALUES {values} "  # noqa: S608
+                           "ON CONFLICT (entry_id) DO NOTHING",
+                           [v for r in rows for v in _row_tuple(r)])
             return
         if self.db.dialect == "postgresql":
             try:
