@@ -317,3 +317,13 @@ def test_finprivacy_audit_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert cli(["audit", "export", "--db", url, "--signing-key",
                 str(tmp_path / "missing.key"), str(out)]) == 3
     assert signer.export_private_bytes().hex() not in capsys.readouterr().err
+
+
+@given(st.datetimes(min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(9999, 12, 31),
+                    timezones=st.just(dt.UTC)))
+def test_cached_time_formatting_matches_isoformat(when: dt.datetime) -> None:
+    from finprivacy.audit._entry import format_time, format_time_us, time_us
+
+    assert format_time_us(time_us(when)) == format_time(when)
+    assert format_time_us(time_us(when) + 1_000_000) == format_time(
+        when + dt.timedelta(seconds=1))

@@ -92,6 +92,22 @@ def format_time(when: _dt.datetime) -> str:
     return when.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
 
 
+_second_cache: tuple[int, str] = (-1, "")
+
+
+def format_time_us(us: int) -> str:
+    """Format microseconds since the epoch like :func:`format_time` (cached per second)."""
+    global _second_cache
+    sec, frac = divmod(us, 1_000_000)
+    cached = _second_cache  # one tuple: read and replaced atomically
+    if cached[0] == sec:
+        prefix = cached[1]
+    else:
+        prefix = (_EPOCH + _dt.timedelta(seconds=sec)).isoformat()[:-6]
+        _second_cache = (sec, prefix)
+    return f"{prefix}.{frac:06d}Z"
+
+
 def time_us(when: _dt.datetime) -> int:
     """Microseconds since the Unix epoch, for indexed time columns."""
     delta = when - _EPOCH

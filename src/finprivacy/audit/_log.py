@@ -36,7 +36,7 @@ from ._entry import (
     decode_entry,
     encode_event,
     encode_parts,
-    format_time,
+    format_time_us,
     time_us,
 )
 from ._merkle import (
@@ -295,11 +295,12 @@ class AuditLog:
         """
         when = self._now() if time is None else utc(time, "time")
         entry_id = os.urandom(16).hex()
+        us = time_us(when)
         raw = encode_parts(action, actor, subject, purpose, decision, reason, tenant,
                            on_behalf_of, grant_id, fields_returned, fields_masked, break_glass,
-                           request_id, policy_version, key_id, details, format_time(when),
+                           request_id, policy_version, key_id, details, format_time_us(us),
                            entry_id)
-        row = _new_row(PendingRow, (entry_id, raw, time_us(when), tenant, actor, subject,
+        row = _new_row(PendingRow, (entry_id, raw, us, tenant, actor, subject,
                                     purpose, action, decision, break_glass, key_id))
         receipt = self._write(row, strict or break_glass)
         if self.monitors:
