@@ -131,7 +131,8 @@ class MemoryAuditStore:
     def entries(self, start: int, stop: int) -> Iterator[StoredEntry]:
         """Yield stored entries with ``start <= seq < stop``, in order."""
         entries = self._entries
-        for seq in range(max(start, 0), min(stop, self.max_seq() + 1)):
+        hi = stop if stop - start <= 4096 else min(stop, self.max_seq() + 1)
+        for seq in range(max(start, 0), hi):
             entry = entries.get(seq)
             if entry is not None:
                 yield entry
