@@ -627,17 +627,19 @@ class AuditLog:
         expected = start
         next_cp = pending_cps[cp_i][0] if cp_i < len(pending_cps) else -1
         stop = max(state.size, store.max_seq() + 1)
-        for e in store.entries(start, stop):
-            if e.seq != expected:
-                raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
-            if expected >= state.size:
+        size = state.size
+        for seq, raw, stored_leaf, stored_chain in store.entries(start, stop):
+            if seq != expected or expected >= size:
+                if seq != expected:
+                    raise AuditIntegrityError(f"entry {expected} is missing",
+                                              position=expected)
                 raise AuditIntegrityError(f"entry {expected} is beyond the sequenced head",
                                           position=expected)
-            leaf = sha(b"\x00" + e.raw).digest()
-            if leaf != e.leaf:
+            leaf = sha(b"\x00" + raw).digest()
+            if leaf != stored_leaf:
                 raise AuditIntegrityError(f"entry {expected} was modified", position=expected)
             chain = sha(b"\x02" + chain + leaf).digest()
-            if chain != e.chain:
+            if chain != stored_chain:
                 raise AuditIntegrityError(f"entry {expected} breaks the hash chain",
                                           position=expected)
             h = leaf
@@ -655,9 +657,8 @@ class AuditLog:
         if expected < state.size:
             raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
         if cp_i < len(pending_cps):
-            size = pending_cps[cp_i][0]
-            raise AuditIntegrityError(f"a checkpoint covers {size} entries but the log has "
-                                      f"{state.size}", position=state.size)
+            raise AuditIntegrityError(f"a checkpoint covers {pending_cps[cp_i][0]} entries but "
+                                      f"the log has {state.size}", position=state.size)
         if chain != state.chain or tuple(frontier) != tuple(state.frontier):
             raise AuditIntegrityError("the stored head does not match the entries",
                                       position=max(state.size - 1, 0))
