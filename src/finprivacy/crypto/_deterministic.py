@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from .._types import StrOrBytes
 from ..errors import DecryptionError, InvalidInputError
 from ..secret import Secret
+from ._payload import pack, unpack
 from ._token import b64url_encode, decode_token, encode_token
 
 __all__ = ["DeterministicCipher"]
@@ -256,24 +257,9 @@ def _ad(key_id: str, context: str) -> list[bytes]:
 
 
 def _pack(value: StrOrBytes | Secret[str] | Secret[bytes]) -> bytes:
-    if type(value) is bytes:
-        return _TAG_BYTES + value
-    if isinstance(value, Secret):
-        value = value.reveal()
-    if isinstance(value, str):
-        return _TAG_STR + value.encode("utf-8")
-    if isinstance(value, bytes | bytearray | memoryview):
-        return _TAG_BYTES + bytes(value)
-    raise InvalidInputError(f"can only encrypt str or bytes, not {type(value).__name__}")
+    return pack(value, str_flag=_TAG_STR, bytes_flag=_TAG_BYTES)
 
 
 def _unpack(plaintext: bytes) -> StrOrBytes:
-    tag, body = plaintext[:1], plaintext[1:]
-    if tag == _TAG_BYTES:
-        return body
-    if tag == _TAG_STR:
-        try:
-            return body.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    raise DecryptionError("not a valid finprivacy token")
+    return unpack(plaintext, str_flag=_TAG_STR, bytes_flag=_TAG_BYTES,
+                  error="not a valid finprivacy token")

@@ -54,6 +54,7 @@ from ..errors import (
     SubjectErasedError,
 )
 from ..secret import Secret
+from ._payload import pack, unpack
 from ._token import KEY_ID_PATTERN, decode_token, encode_token
 
 __all__ = [
@@ -427,25 +428,11 @@ def _aad(key_ref: str, context: str) -> bytes:
 
 
 def _pack(value: StrOrBytes | Secret[str] | Secret[bytes]) -> bytes:
-    if isinstance(value, Secret):
-        value = value.reveal()
-    if isinstance(value, str):
-        return _F_STR + value.encode("utf-8")
-    if isinstance(value, bytes | bytearray | memoryview):
-        return _F_BYTES + bytes(value)
-    raise InvalidInputError(f"can only encrypt str or bytes, not {type(value).__name__}")
+    return pack(value, str_flag=_F_STR, bytes_flag=_F_BYTES)
 
 
 def _unpack(plaintext: bytes) -> StrOrBytes:
-    flag, body = plaintext[:1], plaintext[1:]
-    if flag == _F_BYTES:
-        return body
-    if flag == _F_STR:
-        try:
-            return body.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    raise DecryptionError(_BAD)
+    return unpack(plaintext, str_flag=_F_STR, bytes_flag=_F_BYTES, error=_BAD)
 
 
 def check_key_ref(key_ref: str) -> str:
