@@ -302,3 +302,13 @@ def test_encrypt_after_shred_elsewhere_is_refused_once_cache_expires(kr: fp.Keyr
     cached.shred("client-43", reason="erasure")  # same object: effective at once
     with pytest.raises(fp.SubjectErasedError):
         cached.encrypt("client-43", "b", context=CTX)
+
+
+def test_shred_as_design_md_calls_it() -> None:
+    kr = fp.Keyring.generate()
+    sk = SubjectKeys(kr, "memory:")
+    token = sk.encrypt("client-42", "statement", context="statements")
+    tomb = sk.shred("client-42")
+    assert tomb.reason == "no reason given"
+    with pytest.raises(fp.SubjectErasedError):
+        sk.decrypt(token, context="statements")

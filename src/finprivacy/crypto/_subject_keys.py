@@ -357,12 +357,13 @@ class SubjectKeys:
             raise DecryptionError(f"token holds {type(value).__name__}, not {as_type.__name__}")
         return value
 
-    def shred(self, subject: str, *, reason: str) -> SubjectTombstone:
+    def shred(self, subject: str, *, reason: str = "no reason given") -> SubjectTombstone:
         """Destroy ``subject``'s key; every token of the subject becomes unreadable.
 
         One store write, whatever the number of tokens. Keeps a tombstone with the time
-        and ``reason`` (say why, e.g. the request id and the legal basis; do not put
-        personal data in it). Shredding again returns the first tombstone.
+        and ``reason`` — give one (the request id and the legal basis, never personal
+        data): the default only records that none was given. Shredding again returns
+        the first tombstone.
         """
         _check_subject(subject)
         if not isinstance(cast(object, reason), str) or not reason.strip():
