@@ -439,7 +439,7 @@ def test_input_errors_are_typed() -> None:
     with pytest.raises(fp.InvalidInputError):
         log.inclusion_proof(0)
     with pytest.raises(fp.ConfigurationError):
-        AuditLog("memory:").checkpoint()
+        AuditLog("memory:").close_segment()  # a segment needs a signed checkpoint
     with pytest.raises(fp.ConfigurationError):
         AuditLog("memory:", origin="has space")
 

@@ -171,7 +171,8 @@ class AuditLog:
 
     ``store`` is a store object or URL (``"memory:"``, ``"sqlite:///audit.db"``,
     ``"postgresql://…"``). ``signer`` signs checkpoints; a log without one can append,
-    query and verify the chain but not checkpoint. ``verifiers`` adds public keys of
+    query and verify the chain, and its :meth:`checkpoint` returns an unsigned tree
+    head (stored nowhere); closing segments needs a signer. ``verifiers`` adds public keys of
     earlier (rotated) signing keys. ``origin`` names the log inside every checkpoint.
     ``retention`` is how long closed segments are kept before :meth:`prune` may
     delete them. ``monitors`` see every appended event; their alerts are appended too.
@@ -453,10 +454,21 @@ class AuditLog:
 
     # -- checkpoints and proofs --------------------------------------------------------------
     def checkpoint(self) -> Checkpoint:
-        """Sequence pending entries, then sign and store a checkpoint of the whole log."""
-        if self._signer is None:
-            raise ConfigurationError("this AuditLog has no signer; pass signer= to checkpoint")
+        """Sequence pending entries, then sign and store a checkpoint of the whole log.
+
+        A log made without ``signer=`` returns an *unsigned* tree head instead
+        (``key_id`` empty, :attr:`Checkpoint.signed` false) and stores nothing: the
+        size, root and chain head are right and proofs can be checked against the
+        root, but nobody can later show who vouched for it. Give the log a signer for
+        checkpoints an external auditor can rely on.
+        """
         self._sequence_all()
+        if self._signer is None:
+            state = self.store.state()
+            return Checkpoint(origin=self.origin, size=state.size,
+                              root=CompactRange(state.size, state.frontier).root(),
+                              chain=state.chain, time=utc(self.clock.now()), key_id="",
+                              signature=b"")
         state = self.store.state()
         cp = self._sign(state)
         self.store.add_checkpoint(StoredCheckpoint(cp.body, cp.signature), cp.size)
@@ -683,6 +695,9 @@ class AuditLog:
     # -- segments -------------------------------------------------------------------------------
     def close_segment(self) -> Segment:
         """Seal everything appended since the last segment with a signed final checkpoint."""
+        if self._signer is None:
+            raise ConfigurationError("closing a segment needs a signed checkpoint; "
+                                     "give the AuditLog a signer=")
         cp = self.checkpoint()
         previous = self.store.segments()
         start = previous[-1].end if previous else 0

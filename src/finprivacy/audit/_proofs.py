@@ -128,6 +128,11 @@ class Checkpoint:
                 ).encode("ascii")
 
     @property
+    def signed(self) -> bool:
+        """False for the unsigned tree head of a log that has no signer."""
+        return bool(self.signature)
+
+    @property
     def body(self) -> bytes:
         """The signed bytes (see the module docstring for the layout)."""
         return self.make_body(origin=self.origin, size=self.size, root=self.root,
