@@ -17,85 +17,17 @@ PostgreSQL: set ``FINPRIVACY_BENCH_PG_DSN`` to a server's admin DSN, or have
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import glob
-import os
 import random
-import shutil
-import subprocess
 import tempfile
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 from benchmarks._harness import Timer, heading, per_call, report, report_rate
+from benchmarks._pg import postgres
 
 PURPOSES = ["account_verification", "marketing", "statement_import", "newsletter",
             "tax_filing"]
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-
-
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
-    return candidates[0] if candidates else None
-
-
-@contextlib.contextmanager
-def _postgres() -> Iterator[str | None]:
-    """Yield the URL of a fresh PostgreSQL database, or None (with a printed note)."""
-    try:
-        import psycopg
-    except ImportError:
-        print("  (PostgreSQL skipped: psycopg is not installed)")
-        yield None
-        return
-    admin = os.environ.get("FINPRIVACY_BENCH_PG_DSN")
-    base: Path | None = None
-    run_as: list[str] = []
-    pg_ctl = _pg_bin("pg_ctl")
-    if not admin:
-        initdb = _pg_bin("initdb")
-        if not initdb or not pg_ctl:
-            print("  (PostgreSQL skipped: no FINPRIVACY_BENCH_PG_DSN and no initdb/pg_ctl)")
-            yield None
-            return
-        base = Path(tempfile.mkdtemp(prefix="finprivacy-bench-pg-"))
-        (base / "sock").mkdir()
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            run_as = ["runuser", "-u", "postgres", "--"]
-            shutil.chown(base, "postgres")
-            shutil.chown(base / "sock", "postgres")
-        subprocess.run([*run_as, initdb, "-D", str(base / "data"), "-U", "postgres",
-                        "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"],
-                       check=True, capture_output=True)
-        opts = (f"-c listen_addresses='' -c unix_socket_directories={base / 'sock'} "
-                "-c shared_buffers=256MB -c fsync=on")
-        subprocess.run([*run_as, pg_ctl, "-D", str(base / "data"), "-o", opts, "-w",
-                        "-l", str(base / "log"), "start"], check=True, capture_output=True)
-        admin = f"postgresql://postgres@/postgres?host={base / 'sock'}"
-    name = "bench_" + uuid.uuid4().hex[:12]
-    try:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        head, _, query = admin.partition("?")
-        yield head.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
-    finally:
-        from finprivacy.storage import _db
-
-        for key, db in list(_db._CACHE.items()):
-            if name in key[1]:
-                db.close()
-                del _db._CACHE[key]
-        with contextlib.suppress(Exception), psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if base is not None and pg_ctl:
-            subprocess.run([*run_as, pg_ctl, "-D", str(base / "data"), "-m", "fast", "-w",
-                            "stop"], check=False, capture_output=True)
-            shutil.rmtree(base, ignore_errors=True)
 
 
 def _load(ledger_url: str, n_events: int, n_subjects: int) -> float:
@@ -233,7 +165,7 @@ def main(quick: bool = False) -> None:
             if tmp in key[1]:
                 db.close()
                 del _db._CACHE[key]
-    with _postgres() as url:
+    with postgres() as url:
         if url is not None:
             _bench_backend("PostgreSQL", url, n_events, n_subjects, quick)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 project = "finprivacy"
 author = "The finprivacy developers"
-copyright = "2026, the finprivacy developers"  # noqa: A001
+copyright = "2026, the finprivacy developers"
 
 extensions = [
     "myst_parser",
