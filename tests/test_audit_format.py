@@ -327,3 +327,42 @@ def test_cached_time_formatting_matches_isoformat(when: dt.datetime) -> None:
     assert format_time_us(time_us(when)) == format_time(when)
     assert format_time_us(time_us(when) + 1_000_000) == format_time(
         when + dt.timedelta(seconds=1))
+
+
+class _Text(str):
+    """A str subclass: accepted like text, as before the fast paths."""
+
+
+_any_name = st.one_of(st.text(max_size=6), st.text(min_size=1020, max_size=1030),
+                      st.integers(), st.none(), st.binary(max_size=3),
+                      st.text(max_size=4).map(_Text))
+
+
+@given(st.one_of(st.lists(_any_name, max_size=4), st.lists(_any_name, max_size=4).map(tuple),
+                 st.lists(st.just("f"), min_size=250, max_size=260)),
+       st.one_of(st.text(max_size=8), st.text(min_size=1020, max_size=1030), st.integers(),
+                 st.text(max_size=4).map(_Text)))
+def test_fast_encoder_paths_match_the_json_reference(names: list[object], text: object) -> None:
+    """The hand-written encoder's fast paths give json.dumps's bytes or the same refusal."""
+    from finprivacy.audit._entry import encode_parts
+
+    def ok_text(v: object) -> bool:
+        return isinstance(v, str) and len(v) <= 1024
+
+    valid = (ok_text(text) and len(names) <= 256 and all(ok_text(n) for n in names))
+    try:
+        raw = encode_parts("read", text, text, text, "allowed", "", "", "", "", names, names,
+                           False, text, text, "", None, "2026-03-02T09:30:15.123456Z", ID)
+    except fp.InvalidInputError:
+        assert not valid
+        return
+    assert valid
+    obj: dict[str, object] = {"action": "read", "decision": "allowed", "id": ID,
+                              "time": "2026-03-02T09:30:15.123456Z", "v": 1}
+    if text:
+        obj.update(actor=text, subject=text, purpose=text, request_id=text,
+                   policy_version=text)
+    if names:
+        obj.update(fields_returned=list(names), fields_masked=list(names))
+    reference = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert raw == reference.encode("utf-8")

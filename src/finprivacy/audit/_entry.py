@@ -190,9 +190,13 @@ def encode_parts(action: object, actor: object, subject: object, purpose: object
     # ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
     # writes (decode_entry checks exactly that), at a fraction of the cost.
     esc = _ESCAPE
+    m = _MAX_TEXT
+    # Text fields: exact ``str`` within the size limit is the fast path; anything else
+    # goes through _checked, which accepts str subclasses and raises for the rest.
     parts = ['{"action":', esc(action)]
     if actor:
-        parts += [',"actor":', esc(_checked(actor, "actor"))]
+        parts += [',"actor":', esc(actor if actor.__class__ is str and len(actor) <= m
+                                   else _checked(actor, "actor"))]
     if break_glass:
         parts.append(',"break_glass":true')
     parts += [',"decision":"', decision, '"']  # type: ignore[list-item]
@@ -210,15 +214,24 @@ def encode_parts(action: object, actor: object, subject: object, purpose: object
     if on_behalf_of:
         parts += [',"on_behalf_of":', esc(_checked(on_behalf_of, "on_behalf_of"))]
     if policy_version:
-        parts += [',"policy_version":', esc(_checked(policy_version, "policy_version"))]
+        parts += [',"policy_version":',
+                  esc(policy_version if policy_version.__class__ is str
+                      and len(policy_version) <= m
+                      else _checked(policy_version, "policy_version"))]
     if purpose:
-        parts += [',"purpose":', esc(_checked(purpose, "purpose"))]
+        parts += [',"purpose":', esc(purpose if purpose.__class__ is str
+                                     and len(purpose) <= m
+                                     else _checked(purpose, "purpose"))]
     if reason:
         parts += [',"reason":', esc(_checked(reason, "reason"))]
     if request_id:
-        parts += [',"request_id":', esc(_checked(request_id, "request_id"))]
+        parts += [',"request_id":', esc(request_id if request_id.__class__ is str
+                                        and len(request_id) <= m
+                                        else _checked(request_id, "request_id"))]
     if subject:
-        parts += [',"subject":', esc(_checked(subject, "subject"))]
+        parts += [',"subject":', esc(subject if subject.__class__ is str
+                                     and len(subject) <= m
+                                     else _checked(subject, "subject"))]
     if tenant:
         parts += [',"tenant":', esc(_checked(tenant, "tenant"))]
     parts += [',"time":"', time_text, _TAIL]
@@ -230,6 +243,17 @@ def encode_parts(action: object, actor: object, subject: object, purpose: object
 
 
 def _names_json(value: object, name: str) -> str:
+    if (value.__class__ is tuple or value.__class__ is list) and len(value) <= _MAX_LIST:
+        # Fast path: the escaper raises TypeError for anything but text, and an escaped
+        # name is never shorter than the name (plus its quotes), so a short enough
+        # result proves every name is within the limit. Otherwise check one by one.
+        try:
+            joined = ",".join(map(_ESCAPE, value))
+        except TypeError:
+            pass
+        else:
+            if len(joined) <= _MAX_TEXT + 2:
+                return f"[{joined}]"
     return "[" + ",".join(_ESCAPE(v) for v in _names(value, name)) + "]"
 
 

@@ -18,6 +18,7 @@ import datetime as _dt
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Literal
 
@@ -68,6 +69,15 @@ if TYPE_CHECKING:
 __all__ = ["AuditLog", "AuditReceipt", "Segment", "VerifyReport"]
 
 _sha256 = hashlib.sha256
+_time_ns = time.time_ns
+_urandom = os.urandom
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+# Hash objects already holding the RFC 6962 / chain prefix byte. ``copy()`` of one is
+# cheaper than a new ``hashlib.sha256()`` (no digest lookup and initialisation per
+# call) and saves concatenating the prefix: the same SHA-256 of the same bytes.
+_LEAF_SHA = _sha256(b"\x00")
+_NODE_SHA = _sha256(b"\x01")
+_CHAIN_SHA = _sha256(b"\x02")
 _new_row = tuple.__new__  # builds a PendingRow without its Python-level __new__ (hot path)
 
 
@@ -86,6 +96,25 @@ class AuditReceipt:
     def leaf_hash(self) -> bytes:
         """RFC 6962 leaf hash of the entry's bytes."""
         return _sha256(b"\x00" + self.raw).digest()
+
+
+_new_object = object.__new__
+_set_receipt_id = getattr(AuditReceipt, "entry_id").__set__  # noqa: B009 - the slot
+_set_receipt_raw = getattr(AuditReceipt, "raw").__set__  # noqa: B009 - descriptors,
+_set_receipt_seq = getattr(AuditReceipt, "seq").__set__  # noqa: B009 - not values
+
+
+def _receipt(entry_id: str, raw: bytes) -> AuditReceipt:
+    """Return ``AuditReceipt(entry_id, raw)``, built for the hot path.
+
+    The frozen dataclass's generated ``__init__`` costs several times more than
+    filling its three slots directly.
+    """
+    receipt: AuditReceipt = _new_object(AuditReceipt)
+    _set_receipt_id(receipt, entry_id)
+    _set_receipt_raw(receipt, raw)
+    _set_receipt_seq(receipt, None)
+    return receipt
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -122,25 +151,35 @@ class Segment:
 
 def _integrate(state: TreeState, pending: Sequence[tuple[int, bytes]]) -> Integration:
     """Assign positions, leaf and chain hashes and new tree nodes to a batch (pure)."""
-    sha = _sha256
+    leaf_h, chain_h, node_h = _LEAF_SHA.copy, _CHAIN_SHA.copy, _NODE_SHA.copy
     chain = state.chain
     size = state.size
     frontier = list(state.frontier)
     assigned: list[tuple[int, int, bytes, bytes]] = []
     nodes: list[tuple[int, int, bytes]] = []
+    add = assigned.append
     for key, raw in pending:
-        leaf = sha(b"\x00" + raw).digest()
-        chain = sha(b"\x02" + chain + leaf).digest()
-        assigned.append((key, size, leaf, chain))
-        h = leaf
-        s = size
-        level = 0
-        while s & 1:
-            h = sha(b"\x01" + frontier.pop() + h).digest()
-            level += 1
-            s >>= 1
-            nodes.append((level, ((size + 1) >> level) - 1, h))
-        frontier.append(h)
+        x = leaf_h()
+        x.update(raw)
+        leaf = x.digest()
+        x = chain_h()
+        x.update(chain + leaf)
+        chain = x.digest()
+        add((key, size, leaf, chain))
+        if size & 1:
+            h = leaf
+            s = size
+            level = 0
+            while s & 1:
+                x = node_h()
+                x.update(frontier.pop() + h)
+                h = x.digest()
+                level += 1
+                s >>= 1
+                nodes.append((level, ((size + 1) >> level) - 1, h))
+            frontier.append(h)
+        else:
+            frontier.append(leaf)
         size += 1
     return Integration(assigned, nodes, TreeState(size, chain, tuple(frontier), state.start))
 
@@ -239,6 +278,7 @@ class AuditLog:
         self._queue: list[_Slot] = []
         self._flushing = False
         self._since_sequence = 0
+        self._count_lock = threading.Lock()
         self._seq_lock = threading.Lock()
         self._group = bool(getattr(store, "group_commit", True))
         if sequencing not in ("auto", "deferred", "inline"):
@@ -294,9 +334,19 @@ class AuditLog:
         commits this entry alone and sequences it before returning, so the receipt
         carries its sequence number.
         """
-        when = self._now() if time is None else utc(time, "time")
-        entry_id = os.urandom(16).hex()
-        us = time_us(when)
+        when: _dt.datetime | None
+        if time is not None:
+            when = utc(time, "time")
+            us = time_us(when)
+        elif self.clock.__class__ is SystemClock:
+            # datetime.now(UTC) reads the same clock and floors to microseconds too;
+            # the datetime itself is only built if a monitor needs it.
+            when = None
+            us = _time_ns() // 1000
+        else:
+            when = now = self._now()
+            us = time_us(now)
+        entry_id = _urandom(16).hex()
         raw = encode_parts(action, actor, subject, purpose, decision, reason, tenant,
                            on_behalf_of, grant_id, fields_returned, fields_masked, break_glass,
                            request_id, policy_version, key_id, details, format_time_us(us),
@@ -305,6 +355,8 @@ class AuditLog:
                                     purpose, action, decision, break_glass, key_id))
         receipt = self._write(row, strict or break_glass)
         if self.monitors:
+            if when is None:
+                when = _EPOCH + _dt.timedelta(microseconds=us)
             self._monitor(AuditEvent(
                 action=action, actor=actor, subject=subject, purpose=purpose,
                 decision=decision, reason=reason, time=when, tenant=tenant,
@@ -335,8 +387,9 @@ class AuditLog:
             self._group_commit(row)
         else:
             self._flush((row,))
-        self._maybe_sequence(1)
-        return AuditReceipt(row.entry_id, row.raw)
+        if self.sequence_every is not None:
+            self._maybe_sequence(1)
+        return _receipt(row.entry_id, row.raw)
 
     def append_many(self, events: Sequence[AuditEvent]) -> list[AuditReceipt]:
         """Append several events in one durable transaction (batch import, bulk reads)."""
@@ -407,12 +460,12 @@ class AuditLog:
     def _maybe_sequence(self, count: int) -> None:
         if self.sequence_every is None:
             return
-        with self._cond:
+        with self._count_lock:
             self._since_sequence += count
             due = self._since_sequence >= self.sequence_every
         if due and self._seq_lock.acquire(blocking=False):
             try:
-                with self._cond:
+                with self._count_lock:
                     self._since_sequence = 0
                 self._sequence_all()
             finally:
@@ -635,7 +688,7 @@ class AuditLog:
         while cp_i < len(pending_cps) and pending_cps[cp_i][0] == start:
             self._check_cp(pending_cps[cp_i][1], start, chain, frontier)
             cp_i += 1
-        sha = _sha256
+        leaf_h, chain_h, node_h = _LEAF_SHA.copy, _CHAIN_SHA.copy, _NODE_SHA.copy
         expected = start
         next_cp = pending_cps[cp_i][0] if cp_i < len(pending_cps) else -1
         stop = max(state.size, store.max_seq() + 1)
@@ -647,17 +700,23 @@ class AuditLog:
                                               position=expected)
                 raise AuditIntegrityError(f"entry {expected} is beyond the sequenced head",
                                           position=expected)
-            leaf = sha(b"\x00" + raw).digest()
+            x = leaf_h()
+            x.update(raw)
+            leaf = x.digest()
             if leaf != stored_leaf:
                 raise AuditIntegrityError(f"entry {expected} was modified", position=expected)
-            chain = sha(b"\x02" + chain + leaf).digest()
+            x = chain_h()
+            x.update(chain + leaf)
+            chain = x.digest()
             if chain != stored_chain:
                 raise AuditIntegrityError(f"entry {expected} breaks the hash chain",
                                           position=expected)
             h = leaf
             s = expected
             while s & 1:
-                h = sha(b"\x01" + frontier.pop() + h).digest()
+                x = node_h()
+                x.update(frontier.pop() + h)
+                h = x.digest()
                 s >>= 1
             frontier.append(h)
             expected += 1

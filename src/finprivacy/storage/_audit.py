@@ -110,17 +110,18 @@ class MemoryAuditStore:
             if not batch:
                 return 0
             result = integrate(self._state, [(k, r.raw) for k, r in batch])
-            rows = dict(batch)
             with self._lock:
+                pop = self._pending.pop
+                rows, ids, entries = self._rows, self._ids, self._entries
                 for key, seq, leaf, chain in result.assigned:
-                    row = rows[key]
-                    del self._pending[key]
-                    self._rows[seq] = row
-                    self._ids[row.entry_id] = seq
-                    self._entries[seq] = _new_entry(StoredEntry, (seq, row.raw, leaf, chain))
-                    self._nodes[(0, seq)] = leaf
+                    row = pop(key)
+                    rows[seq] = row
+                    ids[row[0]] = seq  # entry_id
+                    entries[seq] = _new_entry(StoredEntry, (seq, row[1], leaf, chain))
+                # Leaf hashes (level 0) are served from the entries, as on SQL stores.
+                nodes = self._nodes
                 for level, index, h in result.nodes:
-                    self._nodes[(level, index)] = h
+                    nodes[(level, index)] = h
                 self._state = result.state
             return len(result.assigned)
 
@@ -130,12 +131,9 @@ class MemoryAuditStore:
 
     def entries(self, start: int, stop: int) -> Iterator[StoredEntry]:
         """Yield stored entries with ``start <= seq < stop``, in order."""
-        entries = self._entries
         hi = stop if stop - start <= 4096 else min(stop, self.max_seq() + 1)
-        for seq in range(max(start, 0), hi):
-            entry = entries.get(seq)
-            if entry is not None:
-                yield entry
+        # Looked up lazily, one by one, like a generator would, but without its frames.
+        return filter(None, map(self._entries.get, range(max(start, 0), hi)))
 
     def max_seq(self) -> int:
         """Return the largest stored sequence number, or -1."""
@@ -144,8 +142,13 @@ class MemoryAuditStore:
     def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         """Return stored perfect subtree hashes by key."""
         found: dict[tuple[int, int], bytes] = {}
+        nodes, entries = self._nodes, self._entries
         for key in keys:
-            h = self._nodes.get(key)
+            h = nodes.get(key)
+            if h is None and key[0] == 0:
+                entry = entries.get(key[1])
+                if entry is not None:
+                    h = entry.leaf
             if h is not None:
                 found[key] = h
         return found
