@@ -289,6 +289,7 @@ _MIGRATIONS: list[Any] = [
 _COLUMNS = ("entry_id, time_us, tenant, actor, subject, purpose, action, decision, "
             "break_glass, key_id, raw")
 _P_COLUMNS = ", ".join(f"p.{c.strip()}" for c in _COLUMNS.split(","))
+_M_COLUMNS = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
 
 
 def _pg_binary(tx: Tx, sql: str, params: Sequence[Any]) -> None:
@@ -299,6 +300,12 @@ def _pg_binary(tx: Tx, sql: str, params: Sequence[Any]) -> None:
         if type(exc).__name__ in ("UniqueViolation", "IntegrityError"):
             raise ConflictError("constraint violated in the audit store") from None
         raise
+
+
+def _pg_fetch(tx: Tx, sql: str, params: Sequence[Any]) -> list[Any]:
+    """Run a PostgreSQL query with binary results (``bytea`` arrives as bytes, not hex)."""
+    cur = tx._conn.execute(sql.replace("?", "%s"), params, binary=True)
+    return list(cur.fetchall())
 
 
 def _pg_copy(tx: Tx, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -442,16 +449,19 @@ class SqlAuditStore:
         """
         with self.db.transaction() as tx:
             state = self._read_state(tx, lock=True)
-            rows = tx.fetchall(
-                "SELECT id, entry_id, raw FROM audit_pending ORDER BY id LIMIT ?", (limit,))
+            # One query: the batch, each row flagged when its entry id is already in the
+            # log (a retried write), found through the unique entry_id index.
+            sql = ("SELECT p.id, p.raw, EXISTS (SELECT 1 FROM audit_entries AS e "
+                   "WHERE e.entry_id = p.entry_id) FROM (SELECT id, entry_id, raw FROM "
+                   "audit_pending ORDER BY id LIMIT ?) AS p ORDER BY p.id")
+            if tx.dialect == "postgresql":
+                rows = _pg_fetch(tx, sql, (limit,))
+            else:
+                rows = tx.fetchall(sql, (limit,))
             if not rows:
                 return 0
-            marks = ", ".join("?" * len(rows))
-            sql = f"SELECT entry_id FROM audit_entries WHERE entry_id IN ({marks})"  # noqa: S608
-            done = {r[0] for r in tx.fetchall(sql, [r[1] for r in rows])}
-            fresh = [(int(r[0]), bytes(r[2])) for r in rows if r[1] not in done]
+            fresh = [(int(r[0]), bytes(r[1])) for r in rows if not r[2]]
             result = integrate(state, fresh) if fresh else None
-            ids = [(int(r[0]),) for r in rows]
             if tx.dialect == "postgresql":
                 tx.execute("CREATE TEMP TABLE IF NOT EXISTS audit_seq_batch (id BIGINT, "
                            "seq BIGINT, leaf BYTEA, chain BYTEA) ON COMMIT DELETE ROWS")
@@ -462,11 +472,11 @@ class SqlAuditStore:
                         f"INSERT INTO audit_entries (seq, {_COLUMNS}, leaf, chain) "  # noqa: S608
                         f"SELECT v.seq, {_P_COLUMNS}, v.leaf, v.chain FROM audit_seq_batch "
                         "AS v JOIN audit_pending AS p ON p.id = v.id")
-                    if result.nodes:
-                        _pg_copy(tx, "COPY audit_nodes (k, hash) FROM STDIN",
-                                 [(_key(lv, ix), h) for lv, ix, h in result.nodes])
                 _pg_binary(tx, "DELETE FROM audit_pending WHERE id = ANY(?::bigint[])",
-                           [[i for (i,) in ids]])
+                           [[int(r[0]) for r in rows]])
+                if result is not None and result.nodes:
+                    _pg_copy(tx, "COPY audit_nodes (k, hash) FROM STDIN",
+                             [(_key(lv, ix), h) for lv, ix, h in result.nodes])
             else:
                 if result is not None:
                     tx.executemany(
@@ -477,7 +487,7 @@ class SqlAuditStore:
                                    [(_key(lv, ix), h) for lv, ix, h in result.nodes])
                 # Writers are serialised by SQLite's write lock, which we hold: every
                 # pending id up to the batch's last one is in the batch.
-                tx.execute("DELETE FROM audit_pending WHERE id <= ?", (ids[-1][0],))
+                tx.execute("DELETE FROM audit_pending WHERE id <= ?", (int(rows[-1][0]),))
             if result is not None:
                 st = result.state
                 tx.execute(
