@@ -20,6 +20,7 @@ from finprivacy.audit import (
     verify_export,
 )
 from finprivacy.audit._merkle import chain_hash, leaf_hash
+from finprivacy.audit._store import StoredEntry
 from finprivacy.storage._audit import MemoryAuditStore, SqlAuditStore
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -314,7 +315,7 @@ def test_memory_store_tampering_detected() -> None:
     log.sequence()
     store = log.store
     assert isinstance(store, MemoryAuditStore)
-    entry = store._entries[4]
+    entry = StoredEntry(*store._entries[4])
     store._entries[4] = entry._replace(raw=entry.raw.replace(b"amy", b"eve"))
     assert _position(log) == 4
     store._entries[4] = entry

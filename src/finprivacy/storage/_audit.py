@@ -12,6 +12,7 @@ One audit log per database.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Iterator, Sequence
@@ -36,6 +37,8 @@ __all__ = ["MemoryAuditStore", "SqlAuditStore"]
 _CHUNK = 20_000
 _SMALL = 32
 _new_entry = tuple.__new__  # builds a StoredEntry without its Python-level __new__
+_as_entry = functools.partial(_new_entry, StoredEntry)
+"""A stored plain tuple as a :class:`StoredEntry` (C calls only, no Python frame)."""
 
 
 def _key(level: int, index: int) -> int:
@@ -67,7 +70,12 @@ def _matches(row: PendingRow, seq: int, q: AuditQuery) -> bool:
 
 
 class MemoryAuditStore:
-    """An audit store in this process's memory: for tests, demos and benchmarks."""
+    """An audit store in this process's memory: for tests, demos and benchmarks.
+
+    Rows and entries are kept as plain tuples of text, bytes and numbers, which the
+    garbage collector stops tracking: a store of millions of entries adds nothing to
+    each collection (named tuples would be traversed by every full collection).
+    """
 
     group_commit = False
     """Appends are already cheap here: the log skips its group-commit queue."""
@@ -76,10 +84,10 @@ class MemoryAuditStore:
         self._lock = threading.Lock()
         self._seq_lock = threading.Lock()
         self._next_key = 0
-        self._pending: dict[int, PendingRow] = {}
+        self._pending: dict[int, tuple[Any, ...]] = {}
         self._ids: dict[str, int | None] = {}
-        self._rows: dict[int, PendingRow] = {}
-        self._entries: dict[int, StoredEntry] = {}
+        self._rows: dict[int, tuple[Any, ...]] = {}
+        self._entries: dict[int, tuple[int, bytes, bytes, bytes]] = {}
         self._nodes: dict[tuple[int, int], bytes] = {}
         self._state = TreeState(0, GENESIS_CHAIN, ())
         self._checkpoints: list[tuple[int, StoredCheckpoint]] = []
@@ -95,7 +103,7 @@ class MemoryAuditStore:
                 if row.entry_id in self._ids:
                     continue
                 self._ids[row.entry_id] = None
-                self._pending[self._next_key] = row
+                self._pending[self._next_key] = tuple(row)
                 self._next_key += 1
 
     def pending_count(self) -> int:
@@ -109,7 +117,7 @@ class MemoryAuditStore:
                 batch = list(itertools.islice(self._pending.items(), limit))
             if not batch:
                 return 0
-            result = integrate(self._state, [(k, r.raw) for k, r in batch])
+            result = integrate(self._state, [(k, r[1]) for k, r in batch])  # raw
             with self._lock:
                 pop = self._pending.pop
                 rows, ids, entries = self._rows, self._ids, self._entries
@@ -117,7 +125,7 @@ class MemoryAuditStore:
                     row = pop(key)
                     rows[seq] = row
                     ids[row[0]] = seq  # entry_id
-                    entries[seq] = _new_entry(StoredEntry, (seq, row[1], leaf, chain))
+                    entries[seq] = (seq, row[1], leaf, chain)
                 # Leaf hashes (level 0) are served from the entries, as on SQL stores.
                 nodes = self._nodes
                 for level, index, h in result.nodes:
@@ -133,7 +141,7 @@ class MemoryAuditStore:
         """Yield stored entries with ``start <= seq < stop``, in order."""
         hi = stop if stop - start <= 4096 else min(stop, self.max_seq() + 1)
         # Looked up lazily, one by one, like a generator would, but without its frames.
-        return filter(None, map(self._entries.get, range(max(start, 0), hi)))
+        return map(_as_entry, filter(None, map(self._entries.get, range(max(start, 0), hi))))
 
     def max_seq(self) -> int:
         """Return the largest stored sequence number, or -1."""
@@ -148,7 +156,7 @@ class MemoryAuditStore:
             if h is None and key[0] == 0:
                 entry = entries.get(key[1])
                 if entry is not None:
-                    h = entry.leaf
+                    h = entry[2]  # leaf
             if h is not None:
                 found[key] = h
         return found
@@ -161,12 +169,12 @@ class MemoryAuditStore:
         """Yield matching sequenced entries, in order."""
         count = 0
         for seq in sorted(self._rows):
-            row = self._rows[seq]
+            row = _new_entry(PendingRow, self._rows[seq])
             if _matches(row, seq, query):
                 entry = self._entries.get(seq)
                 if entry is None:
                     continue
-                yield seq, entry.raw
+                yield seq, entry[1]
                 count += 1
                 if query.limit is not None and count >= query.limit:
                     return
@@ -200,7 +208,7 @@ class MemoryAuditStore:
                 del self._entries[seq]
                 row = self._rows.pop(seq, None)
                 if row is not None:
-                    self._ids.pop(row.entry_id, None)
+                    self._ids.pop(row[0], None)  # entry_id
             for key in [k for k in self._nodes if (k[1] + 1) << k[0] <= seg.end]:
                 del self._nodes[key]
             for level, index, h in keep:
