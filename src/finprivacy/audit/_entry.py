@@ -242,7 +242,25 @@ def encode_parts(action: object, actor: object, subject: object, purpose: object
                                 "(no lone surrogates)") from None
 
 
+_NAMES_SEEN: dict[int, tuple[tuple[str, ...], str]] = {}
+"""JSON of recently encoded name tuples by identity (their id, a reference keeping
+that id taken, and the text). Field lists are usually constants in the calling code,
+so the same tuple object comes back on every call; an exact tuple of exact strings
+cannot change, so its identity fixes its JSON."""
+_NAMES_SEEN_MAX = 512
+
+
 def _names_json(value: object, name: str) -> str:
+    seen = _NAMES_SEEN.get(id(value))
+    if seen is not None and seen[0] is value:
+        return seen[1]
+    if (isinstance(value, tuple) and value.__class__ is tuple and len(value) <= _MAX_LIST
+            and all(v.__class__ is str and len(v) <= _MAX_TEXT for v in value)):
+        text = "[" + ",".join(map(_ESCAPE, value)) + "]"
+        if len(_NAMES_SEEN) >= _NAMES_SEEN_MAX:
+            _NAMES_SEEN.clear()
+        _NAMES_SEEN[id(value)] = (value, text)
+        return text
     if (value.__class__ is tuple or value.__class__ is list) and len(value) <= _MAX_LIST:
         # Fast path: the escaper raises TypeError for anything but text, and an escaped
         # name is never shorter than the name (plus its quotes), so a short enough

@@ -98,13 +98,17 @@ class MemoryAuditStore:
 
     def add_pending(self, rows: Sequence[PendingRow]) -> None:
         """Queue rows for the sequencer (skipping entry ids already known)."""
+        ids, pending = self._ids, self._pending
         with self._lock:
+            key = self._next_key
             for row in rows:
-                if row.entry_id in self._ids:
+                entry_id = row[0]
+                if entry_id in ids:
                     continue
-                self._ids[row.entry_id] = None
-                self._pending[self._next_key] = tuple(row)
-                self._next_key += 1
+                ids[entry_id] = None
+                pending[key] = tuple(row)
+                key += 1
+            self._next_key = key
 
     def pending_count(self) -> int:
         """Return the number of rows not yet sequenced."""
