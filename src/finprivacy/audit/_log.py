@@ -384,11 +384,18 @@ class AuditLog:
             return AuditReceipt(row.entry_id, row.raw, self.store.seq_of(row.entry_id))
         if self._group:
             self._group_commit(row)
+        elif self._inline is not None:
+            self._inline((row,), _integrate)
         else:
-            self._flush((row,))
-        if self.sequence_every is not None:
-            self._maybe_sequence(1)
-        return _receipt(row.entry_id, row.raw)
+            self.store.add_pending((row,))
+        every = self.sequence_every
+        if every is not None:
+            with self._count_lock:
+                self._since_sequence += 1
+                due = self._since_sequence >= every
+            if due:
+                self._sequence_due()
+        return _receipt(row[0], row[1])  # entry_id, raw
 
     def append_many(self, events: Sequence[AuditEvent]) -> list[AuditReceipt]:
         """Append several events in one durable transaction (batch import, bulk reads)."""
@@ -468,7 +475,12 @@ class AuditLog:
         with self._count_lock:
             self._since_sequence += count
             due = self._since_sequence >= self.sequence_every
-        if due and self._seq_lock.acquire(blocking=False):
+        if due:
+            self._sequence_due()
+
+    def _sequence_due(self) -> None:
+        """Run the sequencer for this log, unless another thread already is."""
+        if self._seq_lock.acquire(blocking=False):
             try:
                 with self._count_lock:
                     self._since_sequence = 0
