@@ -361,16 +361,11 @@ class SqlAuditStore:
         """
         if not rows:
             return
-        if self.db.dialect == "postgresql" and len(rows) <= _SMALL:
-            # A few rows (one request, or a group commit): one multi-row INSERT is one
-            # round trip; COPY's protocol costs more than it saves at this size.
-            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
-            with self.db.transaction() as tx:
-                tx.execute(f"INSERT INTO audit_pending ({_COLUMNS}) VALUES {values} "  # noqa: S608
-                           "ON CONFLICT (entry_id) DO NOTHING",
-                           [v for r in rows for v in _row_tuple(r)])
-            return
-        if self.db.dialect == "postgresql":
+        if self.db.dialect == "postgresql" and len(rows) > _SMALL:
+            # COPY streams a large batch fastest; a few rows (one request, or a group
+            # commit) go in one INSERT of arrays below: its text never changes, so
+            # psycopg parses and prepares it once (a VALUES list per row count would
+            # be re-parsed on every commit).
             try:
                 with self.db.transaction() as tx:
                     _pg_copy(tx, f"COPY audit_pending ({_COLUMNS}) FROM STDIN",
