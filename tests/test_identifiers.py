@@ -295,3 +295,41 @@ def test_cn_mobile_round_trip(prefix: str, rest: str, shape: str) -> None:
     written = shape.format(m=m, a=m[:3], b=m[3:7], c=m[7:])
     assert cn_phone.validate(written) == m
     assert cn_phone.is_mobile(written)
+
+
+# ---------------------------------------------------------------- fast paths vs references
+
+@given(st.text("0123456789", min_size=8, max_size=8), st.dates(dt.date(1, 1, 1)))
+def test_cn_id_birth_date_string_check_matches_datetime(born: str, today: dt.date) -> None:
+    # The scanner compares YYYYMMDD strings instead of building dates: same verdicts.
+    number = "110105" + born + "0000"
+    try:
+        day: dt.date | None = dt.date(int(born[:4]), int(born[4:6]), int(born[6:]))
+    except ValueError:
+        day = None
+    problem = cn_id._shape_problem(number, cn_id._day_key(today))
+    if day is None:
+        assert problem == ("component", "the birth date is not a real date")
+    elif day < dt.date(1890, 1, 1) or day > today:
+        assert problem == ("component", "the birth date is out of range")
+    else:
+        assert problem is None
+
+
+@given(st.text("0123456789", min_size=0, max_size=22))
+def test_bank_card_issuer_table_matches_ranges(number: str) -> None:
+    expected = next((name for name, low, high, lengths in bank_card._RANGES
+                     if len(number) in lengths and low <= number[:len(low)] <= high), None)
+    assert bank_card._issuer(number) == expected
+
+
+@given(st.text("0123456789X", max_size=20))
+def test_checksums_reject_non_digits_with_value_error(text: str) -> None:
+    if "X" in text:
+        with pytest.raises(ValueError, match="ASCII digits"):
+            luhn_valid(text)
+        if len(text) == 17:
+            with pytest.raises(ValueError, match="17 digits"):
+                gb11643_check(text)
+    else:
+        assert isinstance(luhn_valid(text), bool)

@@ -214,3 +214,34 @@ def test_large_text_with_many_findings() -> None:
     assert [f.kind for f in found[:3]] == ["cn_phone", "bank_card", "email"]
     assert all(a.end <= b.start for a, b in itertools.pairwise(found))
     assert fp.redact(text) == fp.redact(line) * 3000
+
+
+def test_fast_finding_constructor_equals_dataclass() -> None:
+    from finprivacy.identifiers._finding import Finding, new_finding
+
+    value = fp.Secret("13812345678")
+    fast = new_finding("cn_phone", 3, 14, 0.9, value, "手机")
+    slow = Finding("cn_phone", 3, 14, 0.9, value, "手机")
+    assert fast == slow and repr(fast) == repr(slow) and hash(fast) == hash(slow)
+    assert fast.value.reveal() == "13812345678" and fast.context == "手机"
+    with pytest.raises(AttributeError):
+        fast.start = 4  # type: ignore[misc]
+
+
+def test_system_clock_today_follows_the_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    from finprivacy.identifiers import _detect
+
+    born_today = dt.datetime.now(dt.UTC).date()
+    body = "110105" + born_today.strftime("%Y%m%d") + "002"
+    from finprivacy.identifiers._checksums import gb11643_check
+
+    number = body + gb11643_check(body)
+    assert [f.kind for f in fp.scan(f"身份证{number}")] == ["cn_id"]  # born today: valid
+    today = _detect._SystemToday()
+    key = today.key
+    assert key == born_today.strftime("%Y%m%d") and today.key is key  # cached
+    # a day later (or a clock set back), the cached day is not used
+    monkeypatch.setattr(_detect.time, "time", lambda: 0.0)
+    monkeypatch.setattr(_detect, "SystemClock", lambda: fp.FixedClock(
+        dt.datetime(1970, 1, 1, tzinfo=dt.UTC)))
+    assert today.key == "19700101"

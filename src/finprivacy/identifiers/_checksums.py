@@ -14,7 +14,10 @@ __all__ = [
     "mod97",
 ]
 
+# Digits looked up in a dict: several times faster than int() per character.
+_DIGIT_VALUE = {str(d): d for d in range(10)}
 _GB11643_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+_GB11643_CHECK = tuple("X" if v == 10 else str(v) for v in ((12 - r) % 11 for r in range(11)))
 
 
 def gb11643_check(body: str) -> str:
@@ -25,9 +28,11 @@ def gb11643_check(body: str) -> str:
     """
     if len(body) != 17:
         raise ValueError("GB 11643 check needs 17 digits")
-    total = sum(map(mul, map(int, body), _GB11643_WEIGHTS))
-    value = (12 - total % 11) % 11
-    return "X" if value == 10 else str(value)
+    try:
+        total: int = sum(map(mul, map(_DIGIT_VALUE.__getitem__, body), _GB11643_WEIGHTS))
+    except KeyError:
+        raise ValueError("GB 11643 check needs 17 digits") from None
+    return _GB11643_CHECK[total % 11]
 
 
 #: GB 32100-2015 character set: digits and upper-case letters without I, O, Z, S, V.
@@ -48,7 +53,8 @@ def gb32100_check(body: str) -> str:
     return GB32100_ALPHABET[(31 - total % 31) % 31]
 
 
-_LUHN_DOUBLE = {str(d): (2 * d) // 10 + (2 * d) % 10 for d in range(10)}
+# Each digit replaced by the digit sum of its double: 5 -> 1 (10), 9 -> 9 (18).
+_LUHN_DOUBLE = str.maketrans("0123456789", "0246813579")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -57,9 +63,12 @@ def luhn_valid(digits: str) -> bool:
     >>> luhn_valid("4111111111111111")
     True
     """
-    odd = sum(map(int, digits[-1::-2]))
-    even = sum(map(_LUHN_DOUBLE.__getitem__, digits[-2::-2]))
-    return (odd + even) % 10 == 0
+    try:
+        total = sum(map(_DIGIT_VALUE.__getitem__,
+                        digits[-1::-2] + digits[-2::-2].translate(_LUHN_DOUBLE)))
+    except KeyError:
+        raise ValueError("the Luhn check needs ASCII digits") from None
+    return total % 10 == 0
 
 
 _MOD97_TABLE = str.maketrans({chr(c): str(c - 55) for c in range(65, 91)}

@@ -2,28 +2,28 @@
 
 A text with no digit and no ``@`` returns at once. Full-width digits and letters,
 U+3000 and a few symbols are folded one character for one, so offsets always point
-into the original text. A prefilter regular expression (starting with a character
-class, so the engine skips in C) stops where a candidate can begin; one combined
-pattern then reads the candidate there: an IBAN start, an upper-case code (credit
-codes, passports, IDs ending in X) or a digit run (with ``+``, brackets, and single
-spaces or dashes between groups). Each candidate is validated with its checksum or
-structure, and its confidence raised or lowered by the nearest context word before
-it. Overlaps are resolved by confidence, then length.
+into the original text. One regular expression (starting with a character class, so
+the engine skips in C) finds each candidate with a prefilter and then reads it: an
+IBAN start, an upper-case code (credit codes, passports, IDs ending in X) or a digit
+run (with ``+``, brackets, and single spaces or dashes between groups). Each
+candidate is validated with its checksum or structure, and its confidence raised or
+lowered by the nearest context word before it (the context words of a text are found
+in one pass, on first use). Overlaps are resolved by confidence, then length.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
+import time
 from bisect import bisect_right
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from typing import Any
 
 from ..clock import Clock, SystemClock
 from ..secret import Secret
 from . import bank_card, cn_id, cn_passport, cn_phone, cn_uscc, email, iban, phone, us_ssn
-from ._checksums import gb11643_check
-from ._finding import Finding
+from ._finding import Finding, new_finding
 from ._util import fold_width
 
 __all__ = ["DEFAULT_MIN_CONFIDENCE", "KINDS", "detect"]
@@ -80,6 +80,12 @@ for _kind, _words in _POSITIVE.items():
         _WORDS[_w.translate(_SQUASH)] = (_old[0] | {_kind}, False)
 for _w in _NEGATIVE:
     _WORDS.setdefault(_w.translate(_SQUASH), (frozenset(), True))
+# Every spelling the keyword pattern can match (lower-cased), straight to its entry.
+_BY_SPELLING: dict[str, tuple[frozenset[str], bool]] = {
+    v: _WORDS[v.translate(_SQUASH)]
+    for w in [*(w for ws in _POSITIVE.values() for w in ws), *_NEGATIVE]
+    for v in (_variants(w) if w.isascii() else (w,))
+}
 
 
 _END = "\x00"  # marks the end of an English word in the trie: no letter may follow
@@ -126,34 +132,47 @@ def _kw_pattern() -> re.Pattern[str]:
 _KW = _kw_pattern()
 _WINDOW = 24
 _NO_CONTEXT: tuple[str, frozenset[str], bool] = ("", frozenset(), False)
+_MATCH_END = re.Match.end
 
-_MAIN = re.compile(
-    r"(?<![0-9A-Za-z])(?:"
+# One search finds the next candidate. Its first element is a character class, so
+# the regular expression engine skips, in C, every character that cannot start one.
+# The prefilter after it: no letter or digit before; a digit run of 8+ characters
+# (separators included) or an upper-case letter followed by a digit within three
+# characters (IBAN, passport, credit code). Then the candidate itself is read from the
+# same start by a lookahead (inside a one-character lookbehind, so it starts at the
+# first character again) whose named groups give the kind and the span: an IBAN
+# start, an upper-case code (credit codes, passports, IDs ending in X) or a digit run
+# (with "+", brackets, and single spaces or dashes between groups).
+_CANDIDATE = re.compile(
+    r"[+(0-9A-Z](?<![0-9A-Za-z].)"
+    r"(?:(?<=[+(0-9])(?=[0-9 ()\-]{7})|(?<=[A-Z])(?=[0-9A-Z]{0,2}[0-9]))"
+    r"(?<=(?=(?:"
     r"(?P<iban>[A-Z]{2}[0-9]{2}(?=\ ?[0-9A-Z]{4}))"
     r"|(?P<code>(?=[0-9A-Z]{0,17}[A-Z])[0-9A-Z]{9,18}+(?![0-9A-Za-z]))"
     r"|(?P<num>(?:\+|\((?=\d{2,4}\)))?\d++(?:(?:\)\ ?|\ ?\(|\ ?-\ ?|\ {1,2})\d++)*+"
     r"(?:[Xx](?![0-9A-Za-z]))?)"
-    r")",
+    r")).)",
     re.ASCII,
 )
 _IBAN_RUN = re.compile(r"[0-9A-Z]+(?: [0-9A-Z]+)*")
 _CODE = re.compile(r"(?=[0-9A-Z]{0,17}[A-Z])[0-9A-Z]{9,18}+(?![0-9A-Za-z])")
 _ALNUM_RUN = re.compile(r"[0-9A-Za-z]+")
 _DIGITS = re.compile(r"\d+", re.ASCII)
+# The first element is a character class (the engine skips other characters in C);
+# the check that no address character comes before sits after it. Possessive local
+# part: its runs end at "." or "@", which they cannot contain, so nothing to give back.
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*"
+    r"[A-Za-z0-9_%+\-](?<![A-Za-z0-9._%+\-].)[A-Za-z0-9_%+\-]*+(?:\.[A-Za-z0-9_%+\-]++)*+"
     r"@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+"
     r"(?![A-Za-z0-9\-])"
 )
 _HAS_DIGIT = re.compile(r"[0-9\uff10-\uff19]")
 _ASCII_DIGIT = re.compile(r"[0-9]")
-# First element a character class, so the regex engine skips other characters in C.
-_PRE = re.compile(r"[+(0-9A-Z](?<![0-9A-Za-z].)"
-                  r"(?:(?<=[+(0-9])(?=[0-9 ()\-]{7})|(?<=[A-Z])(?=[0-9A-Z]{0,2}[0-9]))")
 
 _NANP_EXCLUDED = frozenset(("400", "800", "833", "844", "855", "866", "877", "888", "900"))
 _MULTI_GROUP_KINDS = frozenset(("cn_phone", "phone", "us_ssn"))
 _Cand = tuple[str, float, str]  # kind, confidence, normalised value
+_Found = tuple[int, int, _Cand, str]  # start, end, candidate, context word
 
 
 class _Context:
@@ -171,30 +190,35 @@ class _Context:
         self._ends: list[int] = []
 
     def at(self, start: int) -> tuple[str, frozenset[str], bool]:
-        if self._matches is None:
-            lowered = self._text.lower()
-            if len(lowered) != len(self._text):  # some characters lower-case to two
-                lowered = self._text
-            self._matches = list(_KW.finditer(lowered))
-            self._ends = [m.end() for m in self._matches]
+        matches = self._matches
+        text = self._text
+        if matches is None:
+            lowered = text.lower()
+            if len(lowered) != len(text):  # some characters lower-case to two
+                lowered = text
+            matches = self._matches = list(_KW.finditer(lowered))
+            self._ends = list(map(_MATCH_END, matches))
         i = bisect_right(self._ends, start) - 1
         if i < 0:
             return _NO_CONTEXT
-        match = self._matches[i]
+        match = matches[i]
         s, e = match.span()
-        word = match.group()
-        if s < start - _WINDOW or _ASCII_DIGIT.search(self._text, e, start):
+        if s < start - _WINDOW or (e < start and _ASCII_DIGIT.search(text, e, start)):
             return _NO_CONTEXT
-        kinds, neg = _WORDS.get(word if " " not in word and "_" not in word and "-" not in word
-                                else word.translate(_SQUASH), (frozenset(), False))
-        return self._text[s:e], kinds, neg
+        kinds, neg = _BY_SPELLING[match.group()]
+        return text[s:e], kinds, neg
+
+
+_BASES = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97)  # every base confidence used below
+_LOWERED = {b: round(b - 0.45, 2) for b in _BASES}
+_RAISED = {b: min(0.99, round(b + 0.1, 2)) for b in _BASES}
 
 
 def _score(kind: str, base: float, ctx: frozenset[str], neg: bool) -> float:
     if neg:
-        return round(base - 0.45, 2)
+        return _LOWERED[base]
     if kind in ctx:
-        return min(0.99, round(base + 0.1, 2))
+        return _RAISED[base]
     return base
 
 
@@ -214,22 +238,46 @@ def _international(digits: str, ctx: frozenset[str], neg: bool) -> _Cand | None:
 
 
 class _Today:
-    """Today's date from the clock, read only when a birth date needs checking."""
+    """Today's date (``YYYYMMDD``) from a given clock, read only when a birth date needs it."""
 
-    __slots__ = ("_clock", "_date")
+    __slots__ = ("_clock", "_key")
 
-    def __init__(self, clock: Clock | None) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._date: _dt.date | None = None
+        self._key = ""
 
     @property
-    def date(self) -> _dt.date:
-        if self._date is None:
-            self._date = (self._clock or SystemClock()).now().date()
-        return self._date
+    def key(self) -> str:
+        if not self._key:
+            self._key = cn_id._today(self._clock)
+        return self._key
 
 
-def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _Today,
+class _SystemToday:
+    """Today's date (``YYYYMMDD``) from the system clock, kept until the next UTC midnight."""
+
+    __slots__ = ("_day",)
+
+    def __init__(self) -> None:
+        self._day = ("", 0.0, 0.0)  # key, first and after-last second (POSIX time) of the day
+
+    @property
+    def key(self) -> str:
+        key, since, until = self._day
+        if since <= time.time() < until:
+            return key
+        day = SystemClock().now().date()
+        since = _dt.datetime(day.year, day.month, day.day, tzinfo=_dt.UTC).timestamp()
+        key = cn_id._day_key(day)
+        self._day = key, since, since + 86_400.0
+        return key
+
+
+_SYSTEM_TODAY = _SystemToday()
+_AnyToday = _Today | _SystemToday
+
+
+def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _AnyToday,
               ctx: frozenset[str], neg: bool, multi_part: bool, intl00: bool) -> _Cand | None:
     """Classify the digits ``d`` of one candidate run (``X`` allowed at the end)."""
     n = len(d)
@@ -239,16 +287,17 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _T
             return intl
     if not multi_part:
         if n == 18:
-            if cn_id._problem(d, today.date) is None:
+            problem = cn_id._problem(d, today.key)
+            if problem is None:
                 if "bank_card" in ctx and bank_card._problem(d) is None:
                     return "bank_card", _score("bank_card", 0.85, ctx, neg), d
                 return "cn_id", _score("cn_id", 0.95, ctx, neg), d
-            if _id_shaped(d, today):
+            if problem[0] == "checksum":  # d is digits (and X): all but the check passed
                 return None  # a resident ID with a typo: not a card or a credit code
             if "cn_uscc" in ctx and cn_uscc._problem(d) is None:
                 # an all-digit credit code looks like any 18-digit number: context only
                 return "cn_uscc", _score("cn_uscc", 0.9, ctx, neg), d
-        elif n == 15 and "cn_id" in ctx and cn_id._problem(d, today.date) is None:
+        elif n == 15 and "cn_id" in ctx and cn_id._problem(d, today.key) is None:
             return "cn_id", _score("cn_id", 0.75, ctx, neg), d
         if 12 <= n <= 19 and bank_card._problem(d) is None:
             return "bank_card", _score("bank_card", 0.85, ctx, neg), d
@@ -276,12 +325,6 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _T
     return None
 
 
-def _id_shaped(value: str, today: _Today) -> bool:
-    """Return whether an 18-character value has an ID's province and birth date."""
-    return cn_id._problem(value[:17] + gb11643_check(value[:17]), today.date) is None \
-        if value[:17].isdigit() else False
-
-
 def _boundary_ok(text: str, start: int, end: int) -> bool:
     """Reject digit runs that are parts of amounts, dates, times or compound codes."""
     if start >= 2:
@@ -301,31 +344,42 @@ def _boundary_ok(text: str, start: int, end: int) -> bool:
     return True
 
 
-def _contiguous(folded: str, start: int, end: int, today: _Today,
-                ctx_words: _Context) -> tuple[int, int, _Cand, str] | None:
-    """Classify a run of digits with no separator (optionally ending in X)."""
-    d = folded[start:end]
-    if d[-1] in "Xx":
-        d = d[:-1] + "X"
-    word, ctx, neg = ctx_words.at(start)
-    cand = _classify(d, (len(d) - (d[-1] == "X"),), False, False, today, ctx, neg,
-                     multi_part=False, intl00=True)
-    if cand is None or (d[-1] == "X" and cand[0] != "cn_id"):
+def _numbers(folded: str, start: int, end: int, today: _AnyToday,
+             ctx_words: _Context) -> list[_Found] | None:
+    """Return (start, end, candidate, context word) tuples for one digit run.
+
+    The run is digits, optionally after ``+`` or ``(``, with single spaces, dashes or
+    brackets between groups and an optional final ``X``. The whole run is tried
+    first; if it is no identifier, the longest runs of up to six consecutive groups
+    that are (phone numbers and SSNs written next to each other).
+    """
+    token = folded[start:end]
+    xs = token[-1] in "Xx"
+    if token.isdigit() or (xs and token[:-1].isdigit()):  # contiguous: the common case
+        d = token[:-1] + "X" if xs else token
+        word, ctx, neg = ctx_words.at(start)
+        cand = _classify(d, (len(d) - xs,), False, False, today, ctx, neg,
+                         multi_part=False, intl00=True)
+        if cand is None or (xs and cand[0] != "cn_id"):
+            return None
+        return [(start, end, cand, word)]
+    plus = token[0] == "+"
+    paren = token[0] == "("
+    parts = _DIGITS.findall(token)
+    ng = len(parts)
+    d = "".join(parts) + "X" if xs else "".join(parts)
+    if 9 <= len(d) <= 34:
+        word, ctx, neg = ctx_words.at(start)
+        cand = _classify(d, tuple(map(len, parts)), plus, paren, today, ctx, neg,
+                         multi_part=False, intl00=True)
+        if cand is not None and not (xs and cand[0] != "cn_id"):
+            return [(start, end, cand, word)]
+    if ng == 1:
         return None
-    return start, end, cand, word
+    groups = [m.span() for m in _DIGITS.finditer(folded, start, end)]
 
-
-def _numbers(folded: str, start: int, end: int, today: _Today,
-             ctx_words: _Context) -> Iterator[tuple[int, int, _Cand, str]]:
-    """Yield (start, end, candidate, context word) for one digit run with separators."""
-    plus = folded[start] == "+"
-    paren = folded[start] == "("
-    xs = folded[end - 1] in "Xx"
-    groups = [(m.start(), m.end()) for m in _DIGITS.finditer(folded, start, end)]
-    ng = len(groups)
-
-    def run(i: int, j: int) -> tuple[int, int, _Cand, str] | None:
-        d = "".join(folded[s:e] for s, e in groups[i:j])
+    def run(i: int, j: int) -> _Found | None:
+        d = "".join(parts[i:j])
         with_x = xs and j == ng
         if with_x:
             d += "X"
@@ -334,33 +388,30 @@ def _numbers(folded: str, start: int, end: int, today: _Today,
         s0 = groups[i][0] if i else start
         e0 = groups[j - 1][1] + (1 if with_x else 0)
         word, ctx, neg = ctx_words.at(s0)
-        glens = tuple(e - s for s, e in groups[i:j])
+        glens = tuple(map(len, parts[i:j]))
+        multi_part = j - i > 1
         cand = _classify(d, glens, plus and i == 0, paren and i == 0, today, ctx, neg,
-                         multi_part=(i, j) != (0, ng) and j - i > 1, intl00=i == 0)
+                         multi_part=multi_part, intl00=i == 0)
         if cand is None or (with_x and cand[0] != "cn_id"):
             return None
-        if (i, j) != (0, ng) and j - i > 1 and cand[0] not in _MULTI_GROUP_KINDS:
+        if multi_part and cand[0] not in _MULTI_GROUP_KINDS:
             return None
         return s0, e0, cand, word
 
-    whole = run(0, ng)
-    if whole is not None:
-        yield whole
-        return
-    if ng == 1:
-        return
+    found: list[_Found] = []
     i = 0
     while i < ng:
         for j in range(min(ng, i + 6), i, -1):
             if (i, j) == (0, ng):
                 continue
-            found = run(i, j)
-            if found is not None:
-                yield found
+            one = run(i, j)
+            if one is not None:
+                found.append(one)
                 i = j
                 break
         else:
             i += 1
+    return found
 
 
 def _iban_end(folded: str, start: int) -> tuple[int, str] | None:
@@ -385,20 +436,47 @@ def _iban_end(folded: str, start: int) -> tuple[int, str] | None:
     return None
 
 
-def _codes(folded: str, start: int, end: int, today: _Today,
-           ctx_words: _Context) -> tuple[int, int, _Cand, str] | None:
+def _codes(folded: str, start: int, end: int, today: _AnyToday,
+           ctx_words: _Context) -> _Found | None:
     token = folded[start:end]
     word, ctx, neg = ctx_words.at(start)
     n = len(token)
     cand: _Cand | None = None
     if n == 18:
-        if token[:17].isdigit() and cn_id._problem(token, today.date) is None:
+        digits = token[:17].isdigit()
+        if digits and cn_id._problem(token, today.key) is None:
             cand = "cn_id", _score("cn_id", 0.95, ctx, neg), token
-        elif cn_uscc._problem(token) is None and not _id_shaped(token, today):
+        elif cn_uscc._problem(token) is None and not (
+                digits and cn_id._shape_problem(token, today.key) is None):
+            # a credit code, unless it is a resident ID with a wrong last character
             cand = "cn_uscc", _score("cn_uscc", 0.95, ctx, neg), token
     elif n == 9 and cn_passport._PATTERN.fullmatch(token) is not None:
         cand = "cn_passport", _score("cn_passport", 0.6, ctx, neg), token
     return None if cand is None else (start, end, cand, word)
+
+
+def _resolve(raw: list[_Found], min_confidence: float) -> list[_Found]:
+    """Keep the confident findings; where they overlap, the more confident, then longer, wins."""
+    kept = sorted(r for r in raw if r[2][1] >= min_confidence)
+    last_end = -1
+    for r in kept:
+        if r[0] < last_end:
+            break
+        last_end = r[1]
+    else:
+        return kept  # nothing overlaps (the common case): all kept, in order
+    ranked = sorted(kept, key=lambda r: (-r[2][1], -(r[1] - r[0]), r[0]))
+    # Greedy by rank; the accepted spans are kept sorted by start, so each new span is
+    # checked against its two neighbours only (large texts have many findings).
+    starts: list[int] = []
+    taken: list[_Found] = []
+    for r in ranked:
+        i = bisect_right(starts, r[0])
+        if (i and taken[i - 1][1] > r[0]) or (i < len(taken) and taken[i][0] < r[1]):
+            continue
+        starts.insert(i, r[0])
+        taken.insert(i, r)
+    return taken
 
 
 def detect(text: str, *, kinds: Collection[str] | None = None,
@@ -409,37 +487,25 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
     if not has_at and _HAS_DIGIT.search(text) is None:
         return []
     folded = text if text.isascii() else fold_width(text)
-    today = _Today(clock)
+    today = _SYSTEM_TODAY if clock is None else _Today(clock)
     ctx_words = _Context(folded)
-    raw: list[tuple[int, int, _Cand, str]] = []
+    raw: list[_Found] = []
     pos = 0
-    for pre in _PRE.finditer(folded):
-        # The prefilter runs in C: a candidate starts after a non-alphanumeric with a
-        # digit run of 8+ characters (separators included) or an upper-case letter
-        # followed by a digit within three characters (IBAN, passport, credit code).
-        s = pre.start()
-        if s < pos:
-            continue
-        m = _MAIN.match(folded, s)
-        if m is None:
-            continue
+    candidate = _CANDIDATE.search
+    while (m := candidate(folded, pos)) is not None:  # each from the end of the last
         kind = m.lastgroup
-        s, e = m.span()
+        s, e = m.span(kind)  # type: ignore[arg-type]  # one of the three groups matched
         if kind == "num":
             # Shorter runs (amounts, dates, hotlines) hold no identifier.
             if e - s >= 9 and _boundary_ok(folded, s, e):
-                token = folded[s:e]
-                if token.isdigit() or (token[:-1].isdigit() and token[-1] in "Xx"):
-                    found = _contiguous(folded, s, e, today, ctx_words)
-                    if found is not None:
-                        raw.append(found)
-                else:
-                    raw.extend(_numbers(folded, s, e, today, ctx_words))
+                found = _numbers(folded, s, e, today, ctx_words)
+                if found:
+                    raw += found
             pos = e
         elif kind == "code":
-            found = _codes(folded, s, e, today, ctx_words)
-            if found is not None:
-                raw.append(found)
+            one = _codes(folded, s, e, today, ctx_words)
+            if one is not None:
+                raw.append(one)
             pos = e
         else:
             walked = _iban_end(folded, s)
@@ -454,37 +520,28 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
                 continue
             code = _CODE.match(folded, s)
             if code is not None:
-                found = _codes(folded, s, code.end(), today, ctx_words)
-                if found is not None:
-                    raw.append(found)
+                one = _codes(folded, s, code.end(), today, ctx_words)
+                if one is not None:
+                    raw.append(one)
             run = _ALNUM_RUN.match(folded, s)
             pos = run.end() if run is not None else s + 1
     if has_at:
         for m in _EMAIL.finditer(folded):
-            value = m.group()
-            if email._problem(email.compact(value)) is None:
+            # The pattern admits ASCII only, so email.compact() is: lower-case the domain.
+            local, _, domain = m.group().rpartition("@")
+            value = f"{local}@{domain.lower()}"
+            if email._problem(value) is None:
                 word, ctx, neg = ctx_words.at(m.start())
                 raw.append((m.start(), m.end(), ("email", _score("email", 0.95, ctx, neg),
-                                                 email.compact(value)), word))
-    wanted = None if kinds is None else frozenset(kinds)
-    if len(raw) == 1:
-        (s, e, c, word), = raw
-        if c[1] < min_confidence or (wanted is not None and c[0] not in wanted):
-            return []
-        return [Finding(c[0], s, e, c[1], Secret(c[2]), word)]
-    ranked = sorted(
-        (r for r in raw if r[2][1] >= min_confidence),
-        key=lambda r: (-r[2][1], -(r[1] - r[0]), r[0]),
-    )
-    # Greedy by rank; the accepted spans are kept sorted by start, so each new span is
-    # checked against its two neighbours only (large texts have many findings).
-    starts: list[int] = []
-    taken: list[tuple[int, int, _Cand, str]] = []
-    for r in ranked:
-        i = bisect_right(starts, r[0])
-        if (i and taken[i - 1][1] > r[0]) or (i < len(taken) and taken[i][0] < r[1]):
-            continue
-        starts.insert(i, r[0])
-        taken.insert(i, r)
-    return [Finding(c[0], s, e, c[1], Secret(c[2]), word) for s, e, c, word in taken
-            if wanted is None or c[0] in wanted]
+                                                 value), word))
+    if not raw:
+        return []
+    if len(raw) > 1:
+        raw = _resolve(raw, min_confidence)
+    elif raw[0][2][1] < min_confidence:
+        return []
+    if kinds is None:
+        return [new_finding(c[0], s, e, c[1], Secret(c[2]), word) for s, e, c, word in raw]
+    wanted = frozenset(kinds)
+    return [new_finding(c[0], s, e, c[1], Secret(c[2]), word) for s, e, c, word in raw
+            if c[0] in wanted]

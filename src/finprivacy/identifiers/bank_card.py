@@ -52,10 +52,20 @@ def compact(number: str) -> str:
     return clean(number, KIND)
 
 
+# The ranges above indexed by 4-digit prefix (every range's prefix has at most 4
+# digits), in the same order, with their lengths as sets: one dict lookup per PAN.
+_BY_PREFIX: dict[str, tuple[tuple[str, frozenset[int]], ...]] = {}
+for _p in (f"{i:04d}" for i in range(10_000)):
+    _hits = tuple((name, frozenset(lengths)) for name, low, high, lengths in _RANGES
+                  if low <= _p[: len(low)] <= high)
+    if _hits:
+        _BY_PREFIX[_p] = _hits
+
+
 def _issuer(digits: str) -> str | None:
     n = len(digits)
-    for name, low, high, lengths in _RANGES:
-        if n in lengths and low <= digits[: len(low)] <= high:
+    for name, lengths in _BY_PREFIX.get(digits[:4], ()):
+        if n in lengths:
             return name
     return None
 

@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 from collections.abc import Iterator
 
@@ -42,7 +43,10 @@ PROVINCES = frozenset(
     + ["71", "81", "82", "83"]
 )
 
-_EARLIEST = _dt.date(1890, 1, 1)
+_EARLIEST = "18900101"
+# Every month-day of a leap year as "MMDD"; 0229 is checked against the year.
+_MONTH_DAYS = frozenset(f"{m:02d}{d:02d}" for m, days in enumerate(
+    (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), 1) for d in range(1, days + 1))
 
 
 def compact(number: str) -> str:
@@ -58,8 +62,33 @@ def _date(number: str) -> _dt.date | None:
         return None
 
 
-def _problem(number: str, today: _dt.date) -> tuple[str, str] | None:
-    """Return (check, detail) for the first failed check of a compact number, or None."""
+def _day_key(day: _dt.date) -> str:
+    """``YYYYMMDD``: dates compare as these strings do."""
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+
+
+def _shape_problem(number: str, today: str) -> tuple[str, str] | None:
+    """Check the province and birth date of ASCII digits (``today`` as ``YYYYMMDD``).
+
+    The birth date is compared as a ``YYYYMMDD`` string, without building a date.
+    """
+    if number[:2] not in PROVINCES:
+        return "component", "the region code is not a province"
+    born = "19" + number[6:12] if len(number) == 15 else number[6:14]
+    month_day = born[4:]
+    if month_day not in _MONTH_DAYS or born[:4] == "0000" or (
+            month_day == "0229" and not calendar.isleap(int(born[:4]))):
+        return "component", "the birth date is not a real date"
+    if born < _EARLIEST or born > today:
+        return "component", "the birth date is out of range"
+    return None
+
+
+def _problem(number: str, today: str) -> tuple[str, str] | None:
+    """Return (check, detail) for the first failed check of a compact number, or None.
+
+    ``today`` is the current date as ``YYYYMMDD``.
+    """
     n = len(number)
     if n == 18:
         if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
@@ -71,20 +100,16 @@ def _problem(number: str, today: _dt.date) -> tuple[str, str] | None:
         return "length", "must have 18 characters (or 15 for the legacy form)"
     if not number.isascii():
         return "format", "only digits and a final X are allowed"
-    if number[:2] not in PROVINCES:
-        return "component", "the region code is not a province"
-    born = _date(number)
-    if born is None:
-        return "component", "the birth date is not a real date"
-    if born < _EARLIEST or born > today:
-        return "component", "the birth date is out of range"
+    problem = _shape_problem(number, today)
+    if problem is not None:
+        return problem
     if n == 18 and gb11643_check(number[:17]) != number[17]:
         return "checksum", "the GB 11643 check character does not match"
     return None
 
 
-def _today(clock: Clock | None) -> _dt.date:
-    return (clock or SystemClock()).now().date()
+def _today(clock: Clock | None) -> str:
+    return _day_key((clock or SystemClock()).now().date())
 
 
 def validate(number: str, *, clock: Clock | None = None) -> str:
