@@ -301,7 +301,10 @@ _MIGRATIONS: list[Any] = [
 _COLUMNS = ("entry_id, time_us, tenant, actor, subject, purpose, action, decision, "
             "break_glass, key_id, raw")
 _P_COLUMNS = ", ".join(f"p.{c.strip()}" for c in _COLUMNS.split(","))
-_M_COLUMNS = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
+_ROW_TYPES = ("text", "int8", "text", "text", "text", "text", "text", "text", "int8", "text",
+              "bytea")
+"""PostgreSQL types of ``_COLUMNS``, for binary COPY."""
+_NODE_TYPES = ("int8", "bytea")
 
 
 def _pg_binary(tx: Tx, sql: str, params: Sequence[Any]) -> None:
@@ -320,10 +323,19 @@ def _pg_fetch(tx: Tx, sql: str, params: Sequence[Any]) -> list[Any]:
     return list(cur.fetchall())
 
 
-def _pg_copy(tx: Tx, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """Stream rows into PostgreSQL with ``COPY`` (psycopg's C row writer)."""
+def _pg_copy(tx: Tx, sql: str, rows: Sequence[Sequence[Any]],
+             types: Sequence[str] | None = None) -> None:
+    """Stream rows into PostgreSQL with ``COPY`` (psycopg's C row writer).
+
+    With ``types`` (one PostgreSQL type per column) the copy is binary: bytes go as
+    they are instead of as hex text that the server must parse back.
+    """
+    if types is not None:
+        sql += " (FORMAT BINARY)"
     try:
         with tx._conn.cursor() as cur, cur.copy(sql) as copy:
+            if types is not None:
+                copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
     except Exception as exc:
@@ -369,7 +381,7 @@ class SqlAuditStore:
             try:
                 with self.db.transaction() as tx:
                     _pg_copy(tx, f"COPY audit_pending ({_COLUMNS}) FROM STDIN",
-                             [_row_tuple(r) for r in rows])
+                             [_row_tuple(r) for r in rows], _ROW_TYPES)
                 return
             except ConflictError:
                 pass  # a retried entry id: fall back to the idempotent insert below
@@ -418,9 +430,9 @@ class SqlAuditStore:
             nodes = [(_key(lv, ix), h) for lv, ix, h in result.nodes]
             if tx.dialect == "postgresql":
                 _pg_copy(tx, f"COPY audit_entries (seq, {_COLUMNS}, leaf, chain) FROM STDIN",
-                         entries)
+                         entries, ("int8", *_ROW_TYPES, "bytea", "bytea"))
                 if nodes:
-                    _pg_copy(tx, "COPY audit_nodes (k, hash) FROM STDIN", nodes)
+                    _pg_copy(tx, "COPY audit_nodes (k, hash) FROM STDIN", nodes, _NODE_TYPES)
             else:
                 tx.executemany(
                     f"INSERT INTO audit_entries (seq, {_COLUMNS}, leaf, chain) "  # noqa: S608
@@ -474,7 +486,7 @@ class SqlAuditStore:
                            "seq BIGINT, leaf BYTEA, chain BYTEA) ON COMMIT DELETE ROWS")
                 if result is not None:
                     _pg_copy(tx, "COPY audit_seq_batch (id, seq, leaf, chain) FROM STDIN",
-                             result.assigned)
+                             result.assigned, ("int8", "int8", "bytea", "bytea"))
                     tx.execute(
                         f"INSERT INTO audit_entries (seq, {_COLUMNS}, leaf, chain) "  # noqa: S608
                         f"SELECT v.seq, {_P_COLUMNS}, v.leaf, v.chain FROM audit_seq_batch "
@@ -483,7 +495,7 @@ class SqlAuditStore:
                            [[int(r[0]) for r in rows]])
                 if result is not None and result.nodes:
                     _pg_copy(tx, "COPY audit_nodes (k, hash) FROM STDIN",
-                             [(_key(lv, ix), h) for lv, ix, h in result.nodes])
+                             [(_key(lv, ix), h) for lv, ix, h in result.nodes], _NODE_TYPES)
             else:
                 if result is not None:
                     tx.executemany(
