@@ -192,3 +192,25 @@ def test_failing_callback_does_not_fail_the_append(caplog: pytest.LogCaptureFixt
     assert receipt.seq == 0
     assert [e.reason for e in log.query(action="monitor.alert")] == ["break_glass"]
     assert "callback failed" in caplog.text
+
+
+def test_monitors_see_the_entry_time_with_the_system_clock() -> None:
+    """With the system clock the log reads the time as microseconds; a monitor still gets
+    the entry's own time as an aware datetime, by every append path."""
+    seen: list[dt.datetime] = []
+
+    class Spy:
+        def observe(self, event: AuditEvent, time: dt.datetime) -> Alert | None:
+            seen.append(time)
+            return None
+
+    log = AuditLog("memory:", clock=fp.SystemClock(), monitors=[Monitor([Spy()])])
+    before = dt.datetime.now(dt.UTC)
+    log.append("read", actor="amy", subject="c1")
+    log.record(_read("amy", "c2"))
+    log.append_many([_read("amy", "c3"), _read("amy", "c4")])
+    after = dt.datetime.now(dt.UTC)
+    log.sequence()
+    entries = [log.entry(i) for i in range(4)]
+    assert seen == [e.time for e in entries]
+    assert all(before <= t <= after and t.tzinfo is dt.UTC for t in seen)

@@ -183,6 +183,11 @@ def _integrate(state: TreeState, pending: Sequence[tuple[int, bytes]]) -> Integr
     return Integration(assigned, nodes, TreeState(size, chain, tuple(frontier), state.start))
 
 
+def _when(row: PendingRow, when: _dt.datetime | None) -> _dt.datetime:
+    """Return the entry time as a datetime (from the row's microseconds if not kept)."""
+    return when if when is not None else _EPOCH + _dt.timedelta(microseconds=row.time_us)
+
+
 class _Slot:
     __slots__ = ("done", "error", "row")
 
@@ -370,7 +375,8 @@ class AuditLog:
         """Append an :class:`AuditEvent` (the :class:`AuditSink` method); see :meth:`append`."""
         row, when = self._encode(event)
         receipt = self._write(row, strict or event.break_glass)
-        self._monitor(event, when)
+        if self.monitors:
+            self._monitor(event, _when(row, when))
         return receipt
 
     def _now(self) -> _dt.datetime:
@@ -404,16 +410,25 @@ class AuditLog:
         for start in range(0, len(rows), self.batch_size):
             self._flush(rows[start:start + self.batch_size])
         self._maybe_sequence(len(rows))
-        for event, (_, when) in zip(events, encoded, strict=True):
-            self._monitor(event, when)
+        if self.monitors:
+            for event, (row, when) in zip(events, encoded, strict=True):
+                self._monitor(event, _when(row, when))
         return [_receipt(r.entry_id, r.raw) for r in rows]
 
-    def _encode(self, event: AuditEvent) -> tuple[PendingRow, _dt.datetime]:
+    def _encode(self, event: AuditEvent) -> tuple[PendingRow, _dt.datetime | None]:
+        """Encode ``event`` as a pending row, and its time (``None``: read the row's)."""
         if not isinstance(event, AuditEvent):
             raise InvalidInputError("expected an AuditEvent")
-        when = utc(event.time, "time") if event.time is not None else self._now()
+        if event.time is not None:
+            when = utc(event.time, "time")
+            us = time_us(when)
+        elif self.clock.__class__ is SystemClock:  # as in append()
+            us = _time_ns() // 1000
+            when = None
+        else:
+            when = self._now()
+            us = time_us(when)
         entry_id = _urandom(16).hex()
-        us = time_us(when)
         # encode_event's bytes (format_time_us(time_us(t)) == format_time(t)), without
         # its argument checks for ids we made ourselves.
         raw = encode_parts(
