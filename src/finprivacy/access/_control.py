@@ -40,7 +40,7 @@ from ..errors import (
     NotFoundError,
 )
 from ..inventory import DataField, DataInventory
-from ..masking import mask as _mask_value
+from ..masking._mask import _bind as _bind_mask
 from ._delegation import DelegationGrant, Delegations, GrantStore
 from ._policy import (
     AttestationRequirement,
@@ -51,7 +51,7 @@ from ._policy import (
     _positive_duration,
 )
 from ._principal import Principal, _nonempty, current_principal
-from ._queue import AuditQueue
+from ._queue import AuditQueue, _access_event
 from ._shape import _SCALARS, HIDE, MASK, RAW, FlatPlan, Rule, Shaper
 
 __all__ = [
@@ -149,14 +149,35 @@ def _full_mask(value: str, kind: str | None) -> str:
     return _FULL_MASK
 
 
+def _default_mask_fn(kind: str | None) -> Callable[[str], str] | str:
+    """Return the default preset of ``kind`` bound once, or the full mask's constant."""
+    if kind is None:
+        return _FULL_MASK
+    try:
+        return _bind_mask(kind)
+    except (FinPrivacyError, ValueError, TypeError, KeyError):
+        return _FULL_MASK
+
+
 def _default_masker() -> Masker:
-    """Mask with :func:`finprivacy.masking.mask` by kind; a full mask for unknown kinds."""
+    """Mask with the kind's default preset of :func:`finprivacy.masking.mask`.
+
+    A full mask for unknown kinds (and for a value the preset cannot handle). Each
+    kind's preset is bound once, so a masked field costs the masking itself.
+    """
+    bound: dict[str | None, Callable[[str], str] | str] = {}
 
     def masker(value: str, kind: str | None) -> str:
-        if kind is None:
-            return _FULL_MASK
         try:
-            return _mask_value(value, kind=kind)
+            fn = bound[kind]
+        except KeyError:
+            fn = _default_mask_fn(kind)
+            if len(bound) < 256:
+                bound[kind] = fn
+        if isinstance(fn, str):
+            return fn
+        try:
+            return fn(value)
         except (FinPrivacyError, ValueError, TypeError, KeyError):
             return _FULL_MASK
 
@@ -330,6 +351,8 @@ class _GlassState:
         self.accesses = 0
 
 
+_NOBODY: Final = object()
+
 _glass: contextvars.ContextVar[_GlassState | None] = contextvars.ContextVar(
     "finprivacy_break_glass", default=None)
 
@@ -498,6 +521,8 @@ class AccessControl:
         self._att_cache: dict[int, tuple[Principal, tuple[AttestationRequirement, ...],
                                          str, _dt.datetime, _dt.datetime | None]] = {}
         self._masker: Masker = masker or _default_masker()
+        self._mask_fns: dict[str | None, Callable[[str], str] | str] = {}
+        self._custom_masker = masker
         self.reviews: Final[ReviewQueue] = reviews or ReviewQueue()
         self.delegations: Final[Delegations | None] = (
             Delegations(grants, clock=self.clock, audit=audit) if grants is not None else None)
@@ -525,6 +550,11 @@ class AccessControl:
         self._req_cache: dict[frozenset[str], tuple[AttestationRequirement, ...]] = {}
         self._fast: dict[tuple[str, int], tuple[Principal, _dt.datetime, _dt.datetime,
                                                  _Verdict]] = {}
+        # The last principal's role verdicts by purpose, as one tuple replaced whole
+        # (so a thread never sees one principal with another's verdicts): the
+        # decorator's fast path for a request that calls many guarded functions.
+        self._last: tuple[object, dict[str, tuple[_dt.datetime, _dt.datetime, _Verdict]]] = (
+            _NOBODY, {})
         self._grant_plans: dict[tuple[str, frozenset[str]], _Plan] = {}
         self._glass_plan = _Plan((Permission("*break_glass*", "*", raw=frozenset({"*"})),),
                                  self.inventory)
@@ -673,6 +703,10 @@ class AccessControl:
                 if len(self._fast) >= _PLAN_CACHE_MAX:
                     self._fast.clear()
                 self._fast[(purpose_name, id(principal))] = (principal, start, end, plan.verdict)
+                last = self._last
+                if last[0] is not principal or len(last[1]) >= _PLAN_CACHE_MAX:
+                    last = self._last = (principal, {})
+                last[1][purpose_name] = (start, end, plan.verdict)
             return plan.verdict
         if subject is None:
             return "purpose_not_allowed"
@@ -750,38 +784,57 @@ class AccessControl:
         raise AccessDeniedError(f"access denied to purpose {purpose!r} for principal {who}: "
                                 f"{reason}", reason=reason)
 
+    def _mask_fn(self, kind: str | None) -> Callable[[str], str] | str:
+        """One field's masking: ``str -> str``, or the constant text that replaces it."""
+        fn = self._mask_fns.get(kind)
+        if fn is None:
+            custom = self._custom_masker
+            if custom is None:
+                fn = _default_mask_fn(kind)
+            else:
+                def call(value: str, masker: Masker = custom, kind: str | None = kind) -> str:
+                    return masker(value, kind)
+                fn = call
+            if len(self._mask_fns) < 256:
+                self._mask_fns[kind] = fn
+        return fn
+
+    def _flat_plan(self, plan: _Plan, row: dict[Any, Any]) -> FlatPlan:
+        keys = tuple(row)
+        flat = plan._flat.get(keys)
+        if flat is None:
+            flat = FlatPlan(keys, plan.rule, self._mask_fn)
+            if len(plan._flat) < _RULE_CACHE_MAX:
+                plan._flat[keys] = flat
+        plan._last_flat = flat
+        return flat
+
     def _finish(self, verdict: _Verdict, principal: Principal, purpose: str,
                 subject: str | None, action: str, now: _dt.datetime, result: Any,
                 returns: str) -> Any:
         plan = verdict.plan
-        if type(result) is dict and not returns and _SCALARS.issuperset(
-                map(type, result.values())):
-            # The hot path: a flat row. Shaping is a copy plus one masker call per
-            # masked field; the audit record is a tuple on the queue.
+        if type(result) is dict and not returns:
+            # The hot path: a flat row (a dict of scalars). Shaping is a copy plus one
+            # call per masked field; the audit record is a tuple on the queue.
             flat = plan._last_flat
-            if flat is None or result.keys() != flat.keyset:
-                keys = tuple(result)
-                flat = plan._flat.get(keys)
-                if flat is None:
-                    flat = FlatPlan(keys, plan.rule)
-                    if len(plan._flat) < _RULE_CACHE_MAX:
-                        plan._flat[keys] = flat
-                plan._last_flat = flat
-            shaped = result.copy()
-            masker = self._masker
-            for key, kind in flat.masks:
-                v = shaped[key]
-                if v is not None:
-                    tv = type(v)
-                    shaped[key] = masker(
-                        v if tv is str else ("" if tv is bytes else str(v)), kind)
-            for key in flat._hidden_keys:
-                del shaped[key]
+            if flat is None or len(result) != flat.size:
+                flat = self._flat_plan(plan, result)
+            try:
+                shaped = _shape_flat(flat, result)
+                if shaped is None:
+                    # Not the last row's keys (same count, other names): the right plan.
+                    flat = self._flat_plan(plan, result)
+                    shaped = _shape_flat(flat, result)
+            except _NotFlat:
+                shaped = None  # nested values: the general walk below
+        else:
+            shaped = flat = None
+        if shaped is not None and flat is not None:
             glass = verdict.glass
             queue = self._queue
             if glass is None and queue is not None:
                 queue._items.append((
-                    _access_event, self._version, verdict.via, verdict.grant_id,
+                    self._version, verdict.via, verdict.grant_id,
                     verdict.on_behalf_of, "", principal.id, principal.tenant, purpose,
                     subject, action, now, flat.returned, flat.masked, flat.hidden, ""))
                 if queue._flush_every and len(queue._items) >= queue._flush_every:
@@ -805,7 +858,7 @@ class AccessControl:
         glass = verdict.glass
         if glass is not None:
             glass.accesses += 1
-        item = (_access_event, self._version, verdict.via, verdict.grant_id,
+        item = (self._version, verdict.via, verdict.grant_id,
                 verdict.on_behalf_of, glass.session.id if glass is not None else "",
                 principal.id, principal.tenant, purpose, subject, action, now,
                 returned, masked, hidden, error)
@@ -813,7 +866,7 @@ class AccessControl:
         if queue is not None:
             queue._push(item)
         elif self._audit is not None:
-            self._audit.record(_access_event(*item[1:]))
+            self._audit.record(_access_event(*item))
 
     def protect(self, value: T, purpose: str, subject: str | None = None, *,
                 scope: Scope | None = None, action: str = "read", field: str = "") -> T:
@@ -980,25 +1033,48 @@ def _attestation_window(principal: Principal, reqs: tuple[AttestationRequirement
     return "", start, end
 
 
-def _access_event(version: str, via: str, grant_id: str, on_behalf_of: str, session: str,
-                  actor: str, tenant: str, purpose: str, subject: str | None, action: str,
-                  now: _dt.datetime, returned: Iterable[str], masked: Iterable[str],
-                  hidden: Iterable[str], error: str) -> AuditEvent:
-    """Build the audit event of an allowed access (possibly late, from an AuditQueue)."""
-    details: dict[str, str] = {"basis": via}
-    fields_masked = (*masked, *hidden)
-    if hidden:
-        details["fields_hidden"] = ",".join(hidden)
-    if error:
-        details["error"] = error
-    if session:
-        details["break_glass_session"] = session
-    return AuditEvent(
-        action=action, actor=actor, subject=subject or "", purpose=purpose,
-        decision="masked" if fields_masked else "allowed", reason=via, time=now,
-        tenant=tenant, on_behalf_of=on_behalf_of, grant_id=grant_id,
-        fields_returned=tuple(returned), fields_masked=fields_masked,
-        break_glass=bool(session), policy_version=version, details=details)
+class _NotFlat(Exception):
+    """A value of the row is a container: the row needs the general walk."""
+
+
+def _shape_flat(flat: FlatPlan, row: dict[Any, Any]) -> dict[Any, Any] | None:
+    """Shape a row with ``flat``'s keys; None if its keys differ; _NotFlat if nested.
+
+    Every key of ``flat`` is read (a missing one raises KeyError), and the row has as
+    many keys as ``flat``, so the two key sets are equal without comparing them. Each
+    value read is checked to be a scalar, so the whole row is checked in passing.
+    """
+    scalars = _SCALARS
+    try:
+        for key in flat.raw_keys:
+            if type(row[key]) not in scalars:
+                raise _NotFlat
+        shaped = row.copy()
+        for key, fn in flat.fns:
+            v = shaped[key]
+            tv = type(v)
+            if tv is not str:
+                if v is None:
+                    continue
+                if tv not in scalars:
+                    raise _NotFlat
+                v = "" if tv is bytes else str(v)
+            try:
+                shaped[key] = fn(v)
+            except (FinPrivacyError, ValueError, TypeError, LookupError):
+                shaped[key] = _FULL_MASK
+        for key, text in flat.consts:
+            v = shaped[key]
+            if v is not None:
+                if type(v) not in scalars:
+                    raise _NotFlat
+                shaped[key] = text
+        for key in flat._hidden_keys:
+            if type(shaped.pop(key)) not in scalars:
+                raise _NotFlat
+    except KeyError:
+        return None
+    return shaped
 
 
 # -- the module default ------------------------------------------------------------------------

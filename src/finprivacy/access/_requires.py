@@ -10,7 +10,7 @@ from typing import Any, Final, ParamSpec, TypeAlias, TypeVar, cast
 
 from ..errors import ConfigurationError
 from . import _control as _control_module
-from ._control import AccessControl, get_access_control
+from ._control import AccessControl, _glass, _Verdict, get_access_control
 from ._policy import _SCOPES, Scope
 from ._principal import _current, _nonempty, current_principal
 
@@ -160,7 +160,12 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                     subj = raw if type(raw) is str and raw else resolve(raw, ac)
                 principal = _current.get()
                 now = ac.clock.now()
-                verdict = ac._authorize(principal, purpose, subj, scope, now)
+                last = ac._last
+                fast = last[1].get(purpose) if last[0] is principal else None
+                if fast is not None and fast[0] <= now < fast[1] and _glass.get() is None:
+                    verdict: _Verdict | str = fast[2]  # the role verdict _authorize would return
+                else:
+                    verdict = ac._authorize(principal, purpose, subj, scope, now)
                 if isinstance(verdict, str) or principal is None:
                     ac._deny(principal, purpose, subj,
                              verdict if isinstance(verdict, str) else "no_principal", act, now)
@@ -184,7 +189,12 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                 subj = raw if type(raw) is str and raw else resolve(raw, ac)
             principal = _current.get()
             now = ac.clock.now()
-            verdict = ac._authorize(principal, purpose, subj, scope, now)
+            last = ac._last
+            fast = last[1].get(purpose) if last[0] is principal else None
+            if fast is not None and fast[0] <= now < fast[1] and _glass.get() is None:
+                verdict: _Verdict | str = fast[2]  # the role verdict _authorize would return
+            else:
+                verdict = ac._authorize(principal, purpose, subj, scope, now)
             if isinstance(verdict, str) or principal is None:
                 ac._deny(principal, purpose, subj,
                          verdict if isinstance(verdict, str) else "no_principal", act, now)

@@ -75,10 +75,15 @@ class FlatPlan:
     copy plus one masker call per masked field.
     """
 
-    __slots__ = ("_hidden_keys", "hidden", "keyset", "masked", "masks", "returned")
+    __slots__ = ("_hidden_keys", "consts", "fns", "hidden", "keyset", "masked", "masks",
+                 "raw_keys", "returned", "size")
 
-    def __init__(self, keys: tuple[Any, ...], rule: Callable[[str], Rule]) -> None:
+    def __init__(self, keys: tuple[Any, ...], rule: Callable[[str], Rule],
+                 mask_fn: Callable[[str | None], Callable[[str], str] | str] | None = None
+                 ) -> None:
         self.keyset = frozenset(keys)
+        self.size = len(keys)
+        raw_keys: list[Any] = []
         returned: list[str] = []
         masked: list[str] = []
         hidden: list[str] = []
@@ -88,15 +93,29 @@ class FlatPlan:
             action, kind, _ = rule(path)
             if action == RAW:
                 returned.append(path)
+                raw_keys.append(key)
             elif action == MASK:
                 masked.append(path)
                 masks.append((key, kind))
             else:
                 hidden.append(path)
         self.returned = tuple(returned)
+        self.raw_keys = tuple(raw_keys)
         self.masked = tuple(masked)
         self.hidden = tuple(hidden)
         self.masks = tuple(masks)
+        # When ``mask_fn`` resolves kinds: (key, masking function) per masked key, and
+        # (key, text) for keys whose masked form is a constant whatever the value.
+        fns: list[tuple[Any, Callable[[str], str]]] = []
+        consts: list[tuple[Any, str]] = []
+        for key, kind in masks if mask_fn is not None else ():
+            fn = mask_fn(kind)  # type: ignore[misc]  # guarded by the condition above
+            if isinstance(fn, str):
+                consts.append((key, fn))
+            else:
+                fns.append((key, fn))
+        self.fns = tuple(fns)
+        self.consts = tuple(consts)
         self._hidden_keys = tuple(k for k in keys if (k if type(k) is str else str(k))
                                   in set(hidden))
 

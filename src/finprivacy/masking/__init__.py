@@ -1,6 +1,7 @@
 """finprivacy.masking: mask presets, detection in text and redaction of structures.
 
-* :func:`mask` shows part of one identifier with a named, cited preset.
+* :func:`mask` shows part of one identifier with a named, cited preset; :func:`masker`
+  binds a kind and preset once for a loop over many values.
 * :func:`scan` finds identifiers in free text (Chinese and English), checksum-validated.
 * :func:`redact` masks every finding in text, and sensitive fields (by key name and by
   value) in dicts, lists, JSON documents, pydantic models and dataclasses.
@@ -18,6 +19,7 @@ from ._mask import MASK_KINDS as MASK_KINDS
 from ._mask import PRESETS as PRESETS
 from ._mask import Preset as Preset
 from ._mask import mask as mask
+from ._mask import masker as masker
 from ._mask import preset_for as preset_for
 from ._mask import unmask_ff1 as unmask_ff1
 from ._redact import FIELD_KINDS as FIELD_KINDS
@@ -41,6 +43,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "kind_for_field",
     "mask",
     "mask_field",
+    "masker",
     "preset_for",
     "redact",
     "redact_json",

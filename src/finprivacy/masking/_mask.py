@@ -30,6 +30,7 @@ __all__ = [
     "PRESETS",
     "Preset",
     "mask",
+    "masker",
     "unmask_ff1",
 ]
 
@@ -58,6 +59,9 @@ class _Options:
     ff1_key: Secret[bytes] | None
 
 
+_NO_OPTIONS = _Options(None, None)
+
+
 @dataclass(frozen=True, slots=True)
 class Preset:
     """A named masking rule for one kind; ``source`` cites where the rule comes from."""
@@ -74,16 +78,47 @@ def _sig(c: str) -> bool:
 
 def _keep(value: str, kind: str, first: int, last: int) -> str:
     """Show the first ``first`` and last ``last`` significant characters, mask the rest."""
-    idx = [i for i, c in enumerate(value) if _sig(c)]
+    if value.isalnum():
+        # No separators (the common case: a column holding bare digits): slice.
+        n = len(value)
+        if n < _MIN_LEN.get(kind, 0) or first + last >= n:
+            first, last = 0, min(last, n // 4)
+        return value[:first] + "*" * (n - first - last) + value[n - last:]
+    idx = [i for i, c in enumerate(value) if c.isalnum()]
     n = len(idx)
     if n < _MIN_LEN.get(kind, 0) or first + last >= n:
         first, last = 0, min(last, n // 4)
-    shown = set(idx[:first]) | set(idx[n - last:] if last else ())
-    return "".join(c if (i in shown or not _sig(c)) else "*" for i, c in enumerate(value))
+    if not n:
+        return value
+    # Everything before the first hidden character and after the last one is shown
+    # as it is (kept characters and separators alike); in between, separators stay.
+    lo, hi = idx[first], idx[n - last - 1] + 1
+    return value[:lo] + "".join("*" if c.isalnum() else c for c in value[lo:hi]) + value[hi:]
+
+
+Bound = Callable[[str], str]
+# Preset functions that can be bound to one kind as a faster ``str -> str`` function
+# (see :func:`_bind`); the bound form must return exactly what the preset returns.
+_BINDERS: dict[MaskFn, Callable[[str], Bound]] = {}
 
 
 def _keep_fn(first: int, last: int) -> MaskFn:
-    return lambda value, kind, _o: _keep(value, kind, first, last)
+    def apply(value: str, kind: str, _o: _Options) -> str:
+        return _keep(value, kind, first, last)
+
+    def bind(kind: str) -> Bound:
+        shortest = max(_MIN_LEN.get(kind, 0), first + last + 1)
+
+        def keep(value: str) -> str:
+            n = len(value)
+            if n >= shortest and value.isalnum():
+                return value[:first] + "*" * (n - first - last) + value[n - last:]
+            return _keep(value, kind, first, last)
+
+        return keep
+
+    _BINDERS[apply] = bind
+    return apply
 
 
 def _stars(value: str, kind: str, _o: _Options) -> str:
@@ -151,6 +186,20 @@ def _cn_phone(first: int, last: int) -> MaskFn:
         head = value[: m.end()] if m else ""
         return head + _keep(value[len(head):], kind, first, last)
 
+    def bind(kind: str) -> Bound:
+        shortest = max(_MIN_LEN.get(kind, 0), first + last + 1)
+
+        def keep(value: str) -> str:
+            # Bare ASCII letters and digits with no 0086 prefix: nothing to keep in front.
+            n = len(value)
+            if n >= shortest and value.isascii() and value.isalnum() and (
+                    value[:4] != "0086"):
+                return value[:first] + "*" * (n - first - last) + value[n - last:]
+            return apply(value, kind, _NO_OPTIONS)
+
+        return keep
+
+    _BINDERS[apply] = bind
     return apply
 
 
@@ -353,6 +402,52 @@ def mask(value: str | Secret[str], kind: str, preset: str | None = None, *,
     options = _Options(_key(pseudonym_key, "pseudonym_key"),
                        _key(ff1_key, "ff1_key", (16, 24, 32)))
     return chosen.apply(raw, kind, options)
+
+
+def masker(kind: str, preset: str | None = None, *,
+           pseudonym_key: bytes | Secret[bytes] | None = None,
+           ff1_key: bytes | Secret[bytes] | None = None) -> Callable[[str | Secret[str]], str]:
+    """Return a function that masks one value as ``mask(value, kind, preset, ...)`` does.
+
+    >>> card = masker("bank_card", "last4")
+    >>> card("6222020200112233445")
+    '***************3445'
+
+    The kind, preset and keys are checked once, here (the same errors as
+    :func:`mask`), so a loop over many values pays only for the masking itself: the
+    form to use for a column of values or in an access-control hot path.
+    """
+    chosen = preset_for(kind, preset)
+    options = _Options(_key(pseudonym_key, "pseudonym_key"),
+                       _key(ff1_key, "ff1_key", (16, 24, 32)))
+    apply = chosen.apply
+    binder = _BINDERS.get(apply)
+    fast = binder(kind) if binder is not None else None
+
+    def mask_one(value: str | Secret[str]) -> str:
+        if type(value) is str:
+            return fast(value) if fast is not None else apply(value, kind, options)
+        raw = value.reveal() if isinstance(value, Secret) else value
+        if not isinstance(raw, str):
+            raise InvalidInputError(f"mask() takes text, not {type(raw).__name__}")
+        return apply(raw, kind, options)
+
+    return mask_one
+
+
+def _bind(kind: str, preset: str | None = None) -> Bound:
+    """Return a ``str -> str`` masking function for a preset that needs no key.
+
+    The fastest form, for internal hot paths that already hold ``str`` values
+    (access control's row shaping); :func:`masker` is the public form.
+    """
+    apply = preset_for(kind, preset).apply
+    binder = _BINDERS.get(apply)
+    if binder is not None:
+        return binder(kind)
+    if apply in (_pseudonym, _ff1):
+        raise ConfigurationError(f"preset {preset!r} needs a key; use masker()")
+    return lambda value: apply(value, kind, _NO_OPTIONS)
 
 
 def unmask_ff1(masked: str, kind: str, *, ff1_key: bytes | Secret[bytes]) -> str:
