@@ -245,3 +245,21 @@ def test_system_clock_today_follows_the_date(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(_detect, "SystemClock", lambda: fp.FixedClock(
         dt.datetime(1970, 1, 1, tzinfo=dt.UTC)))
     assert today.key == "19700101"
+
+
+_words = st.sampled_from(["card", "no", "id", "number", "account", "a/c", "s/n", "sn", "mail",
+                          "e-mail", "tel", "ph", "phone", "iban", "ssn", "ref", "order", "Card",
+                          "IBAN", "x", "4"])
+_seps = st.sampled_from([" ", "", "-", "_", "/", ":", "1", ".", "  "])
+
+
+@given(st.lists(st.tuples(_words, _seps), max_size=6))
+def test_context_words_in_ascii_text_match_the_general_pattern(parts: list[tuple[str, str]]
+                                                               ) -> None:
+    from finprivacy.identifiers._detect import _Context
+
+    text = "".join(w + s for w, s in parts)
+    # The same text with a trailing non-ASCII character takes the general path.
+    ascii_ctx, general = _Context(text), _Context(text + "。")
+    for start in range(len(text) + 1):
+        assert ascii_ctx.at(start) == general.at(start)

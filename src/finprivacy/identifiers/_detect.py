@@ -91,13 +91,16 @@ _BY_SPELLING: dict[str, tuple[frozenset[str], bool]] = {
 _END = "\x00"  # marks the end of an English word in the trie: no letter may follow
 
 
-def _trie_regex(ascii_words: list[str], cjk_words: list[str]) -> str:
+def _trie_regex(ascii_words: list[str], cjk_words: list[str], *,
+                after_non_letter: bool = False) -> str:
     """Build one prefix-factored alternation of every context word.
 
     Every alternative starts with a literal character, so the regular expression
     engine skips, in C, the positions where no word can start. English words must
     not touch other letters: the check before the word sits after its first letter
-    (``(?<![a-z].)``), the check after it at the word's end.
+    (``(?<![a-z].)``), the check after it at the word's end. With
+    ``after_non_letter`` the pattern instead reads the character before the word
+    (``[^a-z]``), so the engine tries word starts only, not every letter.
     """
     trie: dict[str, Any] = {}
     for word in [w + _END for w in ascii_words] + cjk_words:
@@ -112,24 +115,28 @@ def _trie_regex(ascii_words: list[str], cjk_words: list[str]) -> str:
             if ch == _END:
                 alts.append("(?![a-z])")  # last, so longer words are tried first
             elif ch:
-                first = "(?<![a-z].)" if depth == 0 and ch.isascii() else ""
+                first = "(?<![a-z].)" if (depth == 0 and ch.isascii()
+                                          and not after_non_letter) else ""
                 alts.append(re.escape(ch) + first + build(child, depth + 1))
         if not alts:
             return ""
         body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
         return f"(?:{body})?" if "" in node and depth else body
 
-    return build(trie, 0)
+    return "[^a-z](?:" + build(trie, 0) + ")" if after_non_letter else build(trie, 0)
 
 
-def _kw_pattern() -> re.Pattern[str]:
+def _kw_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     phrases = [w for ws in _POSITIVE.values() for w in ws] + list(_NEGATIVE)
     ascii_words = sorted({v for w in phrases if w.isascii() for v in _variants(w)})
     cjk_words = sorted({w for w in phrases if not w.isascii()})
-    return re.compile(_trie_regex(ascii_words, cjk_words))
+    return (re.compile(_trie_regex(ascii_words, cjk_words)),
+            re.compile(_trie_regex(ascii_words, [], after_non_letter=True)))
 
 
-_KW = _kw_pattern()
+# Every context word, and the English ones read after the character before them (for
+# ASCII text, which has no Chinese words: a space goes in front of the text).
+_KW, _KW_ASCII = _kw_patterns()
 _WINDOW = 24
 _NO_CONTEXT: tuple[str, frozenset[str], bool] = ("", frozenset(), False)
 _MATCH_END = re.Match.end
@@ -182,30 +189,40 @@ class _Context:
     ``_WINDOW`` characters and with no digit in between.
     """
 
-    __slots__ = ("_ends", "_matches", "_text")
+    __slots__ = ("_ends", "_matches", "_shift", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
         self._matches: list[re.Match[str]] | None = None
         self._ends: list[int] = []
+        self._shift = 0
 
     def at(self, start: int) -> tuple[str, frozenset[str], bool]:
         matches = self._matches
         text = self._text
         if matches is None:
-            lowered = text.lower()
-            if len(lowered) != len(text):  # some characters lower-case to two
-                lowered = text
-            matches = self._matches = list(_KW.finditer(lowered))
-            self._ends = list(map(_MATCH_END, matches))
+            if text.isascii():
+                # " " + text: a match spans the character before the word, which sits
+                # at the word's own offset in text; the word ends one further on.
+                matches = self._matches = list(_KW_ASCII.finditer(" " + text.lower()))
+                self._ends = [m.end() - 1 for m in matches]
+                self._shift = 1
+            else:
+                lowered = text.lower()
+                if len(lowered) != len(text):  # some characters lower-case to two
+                    lowered = text
+                matches = self._matches = list(_KW.finditer(lowered))
+                self._ends = list(map(_MATCH_END, matches))
         i = bisect_right(self._ends, start) - 1
         if i < 0:
             return _NO_CONTEXT
         match = matches[i]
+        shift = self._shift
         s, e = match.span()
+        e -= shift
         if s < start - _WINDOW or (e < start and _ASCII_DIGIT.search(text, e, start)):
             return _NO_CONTEXT
-        kinds, neg = _BY_SPELLING[match.group()]
+        kinds, neg = _BY_SPELLING[match.group()[shift:]]
         return text[s:e], kinds, neg
 
 

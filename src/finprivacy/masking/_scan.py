@@ -44,4 +44,5 @@ def scan(text: str, *, kinds: Collection[str] | None = None,
         raise InvalidInputError(f"scan() takes text, not {type(text).__name__}")
     if not 0.0 <= min_confidence <= 1.0:
         raise InvalidInputError("min_confidence must be between 0 and 1")
-    return detect(text, kinds=_check_kinds(kinds), min_confidence=min_confidence, clock=clock)
+    return detect(text, kinds=None if kinds is None else _check_kinds(kinds),
+                  min_confidence=min_confidence, clock=clock)
