@@ -19,7 +19,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Literal
 
 from .._stores import open_store
@@ -725,7 +725,10 @@ class AuditLog:
         next_cp = pending_cps[cp_i][0] if cp_i < len(pending_cps) else -1
         stop = max(state.size, store.max_seq() + 1)
         size = state.size
-        for seq, raw, stored_leaf, stored_chain in store.entries(start, stop):
+        # A store may offer its rows as plain tuples (no named tuple built per entry).
+        rows: Callable[[int, int], Iterable[tuple[int, bytes, bytes, bytes]]] = getattr(
+            store, "entry_tuples", store.entries)
+        for seq, raw, stored_leaf, stored_chain in rows(start, stop):
             if seq != expected or expected >= size:
                 if seq != expected:
                     raise AuditIntegrityError(f"entry {expected} is missing",

@@ -132,7 +132,12 @@ Integrate = Callable[[TreeState, Sequence[tuple[int, bytes]]], Integration]
 
 @runtime_checkable
 class AuditStore(Protocol):
-    """Durable storage for one audit log. Implementations: memory, SQLite, PostgreSQL."""
+    """Durable storage for one audit log. Implementations: memory, SQLite, PostgreSQL.
+
+    A store may also offer ``entry_tuples(start, stop)``: the same rows as
+    :meth:`entries` as plain ``(seq, raw, leaf, chain)`` tuples. ``AuditLog.verify``
+    uses it when present (it saves building a named tuple per entry).
+    """
 
     def add_pending(self, rows: Sequence[PendingRow]) -> None:
         """Durably insert ``rows`` in one transaction.

@@ -12,7 +12,6 @@ One audit log per database.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import threading
 from collections.abc import Iterator, Sequence
@@ -37,8 +36,11 @@ __all__ = ["MemoryAuditStore", "SqlAuditStore"]
 _CHUNK = 20_000
 _SMALL = 32
 _new_entry = tuple.__new__  # builds a StoredEntry without its Python-level __new__
-_as_entry = functools.partial(_new_entry, StoredEntry)
-"""A stored plain tuple as a :class:`StoredEntry` (C calls only, no Python frame)."""
+
+
+def _as_entry(row: tuple[int, bytes, bytes, bytes]) -> StoredEntry:
+    """Return a stored ``(seq, raw, leaf, chain)`` row as a :class:`StoredEntry`."""
+    return _new_entry(StoredEntry, row)
 
 
 def _key(level: int, index: int) -> int:
@@ -143,9 +145,13 @@ class MemoryAuditStore:
 
     def entries(self, start: int, stop: int) -> Iterator[StoredEntry]:
         """Yield stored entries with ``start <= seq < stop``, in order."""
+        return map(_as_entry, self.entry_tuples(start, stop))
+
+    def entry_tuples(self, start: int, stop: int) -> Iterator[tuple[int, bytes, bytes, bytes]]:
+        """Like :meth:`entries`, as plain ``(seq, raw, leaf, chain)`` tuples (for verify)."""
         hi = stop if stop - start <= 4096 else min(stop, self.max_seq() + 1)
         # Looked up lazily, one by one, like a generator would, but without its frames.
-        return map(_as_entry, filter(None, map(self._entries.get, range(max(start, 0), hi))))
+        return filter(None, map(self._entries.get, range(max(start, 0), hi)))
 
     def max_seq(self) -> int:
         """Return the largest stored sequence number, or -1."""
@@ -526,19 +532,26 @@ class SqlAuditStore:
     # -- readers --------------------------------------------------------------------------
     def entries(self, start: int, stop: int) -> Iterator[StoredEntry]:
         """Yield stored entries with ``start <= seq < stop`` in order, fetched in chunks."""
+        return map(_as_entry, self.entry_tuples(start, stop))
+
+    def entry_tuples(self, start: int, stop: int) -> Iterator[tuple[int, bytes, bytes, bytes]]:
+        """Like :meth:`entries`, as plain ``(seq, raw, leaf, chain)`` tuples (for verify).
+
+        Rows come from the driver as they are (SQLite: int and bytes; PostgreSQL fetched
+        in binary: the same), without building a named tuple per entry.
+        """
+        sql = ("SELECT seq, raw, leaf, chain FROM audit_entries "
+               "WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?")
+        pg = self.db.dialect == "postgresql"
         pos = start
         while pos < stop:
             with self.db.transaction(write=False) as tx:
-                rows = tx.fetchall(
-                    "SELECT seq, raw, leaf, chain FROM audit_entries "
-                    "WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?",
-                    (pos, stop, _CHUNK))
+                rows = (_pg_fetch(tx, sql, (pos, stop, _CHUNK)) if pg
+                        else tx.fetchall(sql, (pos, stop, _CHUNK)))
             if not rows:
                 return
-            for r in rows:
-                yield StoredEntry(int(r[0]), bytes(r[1]), bytes(r[2] or b""),
-                                  bytes(r[3] or b""))
-            pos = int(rows[-1][0]) + 1
+            yield from rows
+            pos = rows[-1][0] + 1
 
     def max_seq(self) -> int:
         """Return the largest stored sequence number, or -1."""
