@@ -23,6 +23,7 @@ from typing import Any
 from ..clock import Clock, SystemClock
 from ..secret import Secret
 from . import bank_card, cn_id, cn_passport, cn_phone, cn_uscc, email, iban, phone, us_ssn
+from ._checksums import luhn_valid
 from ._finding import Finding, new_finding
 from ._util import fold_width
 
@@ -298,7 +299,7 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _A
               ctx: frozenset[str], neg: bool, multi_part: bool, intl00: bool) -> _Cand | None:
     """Classify the digits ``d`` of one candidate run (``X`` allowed at the end)."""
     n = len(d)
-    if plus or (intl00 and d.startswith("00") and len(glens) > 1):
+    if plus or (intl00 and len(glens) > 1 and d.startswith("00")):
         intl = _international(d if plus else d[2:], ctx, neg)
         if intl is not None or plus:
             return intl
@@ -316,7 +317,8 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _A
                 return "cn_uscc", _score("cn_uscc", 0.9, ctx, neg), d
         elif n == 15 and "cn_id" in ctx and cn_id._problem(d, today.key) is None:
             return "cn_id", _score("cn_id", 0.75, ctx, neg), d
-        if 12 <= n <= 19 and bank_card._problem(d) is None:
+        if 12 <= n <= 19 and d.isdigit() and bank_card._issuer(d) is not None \
+                and luhn_valid(d):  # bank_card._problem() for ASCII digits
             return "bank_card", _score("bank_card", 0.85, ctx, neg), d
     if (n == 11 and d[0] == "1" and glens != (1, 3, 3, 4)  # 1-800-275-2273 is NANP
             and cn_phone._MOBILE.fullmatch(d) is not None):
@@ -345,19 +347,22 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _A
 def _boundary_ok(text: str, start: int, end: int) -> bool:
     """Reject digit runs that are parts of amounts, dates, times or compound codes."""
     if start >= 2:
-        prev, prev2 = text[start - 1], text[start - 2]
-        if (prev in ".,:/" and prev2.isdigit()) or (prev in "-_/#" and prev2.isascii()
-                                                    and prev2.isalnum()):
-            return False
+        prev = text[start - 1]
+        if prev in ".,:/-_#":
+            prev2 = text[start - 2]
+            if (prev in ".,:/" and prev2.isdigit()) or (prev in "-_/#" and prev2.isascii()
+                                                        and prev2.isalnum()):
+                return False
     if end < len(text):
         nxt = text[end]
-        if nxt.isascii() and nxt.isalpha():
-            return False
-        if end + 1 < len(text):
-            nxt2 = text[end + 1]
-            if (nxt in ".,:/" and nxt2.isdigit()) or (nxt in "-_/" and nxt2.isascii()
-                                                      and nxt2.isalnum()):
+        if nxt.isascii():
+            if nxt.isalpha():
                 return False
+            if nxt in ".,:/-_" and end + 1 < len(text):
+                nxt2 = text[end + 1]
+                if (nxt in ".,:/" and nxt2.isdigit()) or (nxt in "-_/" and nxt2.isascii()
+                                                          and nxt2.isalnum()):
+                    return False
     return True
 
 
@@ -455,21 +460,25 @@ def _iban_end(folded: str, start: int) -> tuple[int, str] | None:
 
 def _codes(folded: str, start: int, end: int, today: _AnyToday,
            ctx_words: _Context) -> _Found | None:
+    """Classify an upper-case code: resident ID (ending in X), credit code or passport."""
     token = folded[start:end]
-    word, ctx, neg = ctx_words.at(start)
     n = len(token)
-    cand: _Cand | None = None
     if n == 18:
         digits = token[:17].isdigit()
         if digits and cn_id._problem(token, today.key) is None:
-            cand = "cn_id", _score("cn_id", 0.95, ctx, neg), token
+            kind, base = "cn_id", 0.95
         elif cn_uscc._problem(token) is None and not (
                 digits and cn_id._shape_problem(token, today.key) is None):
             # a credit code, unless it is a resident ID with a wrong last character
-            cand = "cn_uscc", _score("cn_uscc", 0.95, ctx, neg), token
+            kind, base = "cn_uscc", 0.95
+        else:
+            return None
     elif n == 9 and cn_passport._PATTERN.fullmatch(token) is not None:
-        cand = "cn_passport", _score("cn_passport", 0.6, ctx, neg), token
-    return None if cand is None else (start, end, cand, word)
+        kind, base = "cn_passport", 0.6
+    else:
+        return None
+    word, ctx, neg = ctx_words.at(start)  # the context only scores a code
+    return start, end, (kind, _score(kind, base, ctx, neg), token), word
 
 
 def _resolve(raw: list[_Found], min_confidence: float) -> list[_Found]:
