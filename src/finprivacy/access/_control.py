@@ -815,34 +815,61 @@ class AccessControl:
         plan = verdict.plan
         if type(result) is dict and not returns:
             # The hot path: a flat row (a dict of scalars). Shaping is a copy plus one
-            # call per masked field; the audit record is a tuple on the queue.
+            # call per masked field; the audit record is a tuple on the queue. Every
+            # key of the plan is read (a missing one raises KeyError) and the row has
+            # as many keys, so the key sets are equal without comparing them; every
+            # value read is checked to be a scalar. A KeyError means other keys than
+            # the last row's: the second attempt uses the plan for this row's keys.
             flat = plan._last_flat
             if flat is None or len(result) != flat.size:
                 flat = self._flat_plan(plan, result)
-            try:
-                shaped = _shape_flat(flat, result)
-                if shaped is None:
-                    # Not the last row's keys (same count, other names): the right plan.
+            scalars = _SCALARS
+            for _attempt in (0, 1):
+                try:
+                    for key in flat.raw_keys:
+                        if type(result[key]) not in scalars:
+                            raise _NotFlat
+                    shaped = result.copy()
+                    for key, fn in flat.fns:
+                        v = shaped[key]
+                        tv = type(v)
+                        if tv is not str:
+                            if v is None:
+                                continue
+                            if tv not in scalars:
+                                raise _NotFlat
+                            v = "" if tv is bytes else str(v)
+                        try:
+                            shaped[key] = fn(v)
+                        except (FinPrivacyError, ValueError, TypeError, LookupError):
+                            shaped[key] = _FULL_MASK
+                    for key, text in flat.consts:
+                        v = shaped[key]
+                        if v is not None:
+                            if type(v) not in scalars:
+                                raise _NotFlat
+                            shaped[key] = text
+                    for key in flat._hidden_keys:
+                        if type(shaped.pop(key)) not in scalars:
+                            raise _NotFlat
+                except KeyError:
                     flat = self._flat_plan(plan, result)
-                    shaped = _shape_flat(flat, result)
-            except _NotFlat:
-                shaped = None  # nested values: the general walk below
-        else:
-            shaped = flat = None
-        if shaped is not None and flat is not None:
-            glass = verdict.glass
-            queue = self._queue
-            if glass is None and queue is not None:
-                queue._items.append((
-                    self._version, verdict.via, verdict.grant_id,
-                    verdict.on_behalf_of, "", principal.id, principal.tenant, purpose,
-                    subject, action, now, flat.returned, flat.masked, flat.hidden, ""))
-                if queue._flush_every and len(queue._items) >= queue._flush_every:
-                    queue.flush()
-            else:
-                self._record_access(verdict, principal, purpose, subject, action, now,
-                                    flat.returned, flat.masked, flat.hidden, "")
-            return shaped
+                    continue
+                except _NotFlat:
+                    break  # nested values: the general walk below
+                glass = verdict.glass
+                queue = self._queue
+                if glass is None and queue is not None:
+                    queue._items.append((
+                        self._version, verdict.via, verdict.grant_id,
+                        verdict.on_behalf_of, "", principal.id, principal.tenant, purpose,
+                        subject, action, now, flat.returned, flat.masked, flat.hidden, ""))
+                    if queue._flush_every and len(queue._items) >= queue._flush_every:
+                        queue.flush()
+                else:
+                    self._record_access(verdict, principal, purpose, subject, action, now,
+                                        flat.returned, flat.masked, flat.hidden, "")
+                return shaped
         shaper = Shaper(plan.rule, self._masker, plan._cache)
         keep, out = shaper.walk(result, returns)
         if not keep:
@@ -1035,46 +1062,6 @@ def _attestation_window(principal: Principal, reqs: tuple[AttestationRequirement
 
 class _NotFlat(Exception):
     """A value of the row is a container: the row needs the general walk."""
-
-
-def _shape_flat(flat: FlatPlan, row: dict[Any, Any]) -> dict[Any, Any] | None:
-    """Shape a row with ``flat``'s keys; None if its keys differ; _NotFlat if nested.
-
-    Every key of ``flat`` is read (a missing one raises KeyError), and the row has as
-    many keys as ``flat``, so the two key sets are equal without comparing them. Each
-    value read is checked to be a scalar, so the whole row is checked in passing.
-    """
-    scalars = _SCALARS
-    try:
-        for key in flat.raw_keys:
-            if type(row[key]) not in scalars:
-                raise _NotFlat
-        shaped = row.copy()
-        for key, fn in flat.fns:
-            v = shaped[key]
-            tv = type(v)
-            if tv is not str:
-                if v is None:
-                    continue
-                if tv not in scalars:
-                    raise _NotFlat
-                v = "" if tv is bytes else str(v)
-            try:
-                shaped[key] = fn(v)
-            except (FinPrivacyError, ValueError, TypeError, LookupError):
-                shaped[key] = _FULL_MASK
-        for key, text in flat.consts:
-            v = shaped[key]
-            if v is not None:
-                if type(v) not in scalars:
-                    raise _NotFlat
-                shaped[key] = text
-        for key in flat._hidden_keys:
-            if type(shaped.pop(key)) not in scalars:
-                raise _NotFlat
-    except KeyError:
-        return None
-    return shaped
 
 
 # -- the module default ------------------------------------------------------------------------

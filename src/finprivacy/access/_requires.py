@@ -162,13 +162,15 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                 now = ac.clock.now()
                 last = ac._last
                 fast = last[1].get(purpose) if last[0] is principal else None
-                if fast is not None and fast[0] <= now < fast[1] and _glass.get() is None:
-                    verdict: _Verdict | str = fast[2]  # the role verdict _authorize would return
+                if (fast is not None and principal is not None and fast[0] <= now < fast[1]
+                        and _glass.get() is None):
+                    verdict: _Verdict = fast[2]  # the role verdict _authorize would return
                 else:
-                    verdict = ac._authorize(principal, purpose, subj, scope, now)
-                if isinstance(verdict, str) or principal is None:
-                    ac._deny(principal, purpose, subj,
-                             verdict if isinstance(verdict, str) else "no_principal", act, now)
+                    decided = ac._authorize(principal, purpose, subj, scope, now)
+                    if isinstance(decided, str) or principal is None:
+                        ac._deny(principal, purpose, subj,
+                                 decided if isinstance(decided, str) else "no_principal", act, now)
+                    verdict = decided
                 try:
                     result = await afn(*args, **kwargs)
                 except BaseException as exc:
@@ -191,13 +193,15 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
             now = ac.clock.now()
             last = ac._last
             fast = last[1].get(purpose) if last[0] is principal else None
-            if fast is not None and fast[0] <= now < fast[1] and _glass.get() is None:
-                verdict: _Verdict | str = fast[2]  # the role verdict _authorize would return
+            if (fast is not None and principal is not None and fast[0] <= now < fast[1]
+                    and _glass.get() is None):
+                verdict: _Verdict = fast[2]  # the role verdict _authorize would return
             else:
-                verdict = ac._authorize(principal, purpose, subj, scope, now)
-            if isinstance(verdict, str) or principal is None:
-                ac._deny(principal, purpose, subj,
-                         verdict if isinstance(verdict, str) else "no_principal", act, now)
+                decided = ac._authorize(principal, purpose, subj, scope, now)
+                if isinstance(decided, str) or principal is None:
+                    ac._deny(principal, purpose, subj,
+                             decided if isinstance(decided, str) else "no_principal", act, now)
+                verdict = decided
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:

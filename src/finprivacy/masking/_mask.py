@@ -97,6 +97,7 @@ def _keep(value: str, kind: str, first: int, last: int) -> str:
 
 
 Bound = Callable[[str], str]
+_BOUND_MAX = 64  # bound functions precompute the stars of values shorter than this
 # Preset functions that can be bound to one kind as a faster ``str -> str`` function
 # (see :func:`_bind`); the bound form must return exactly what the preset returns.
 _BINDERS: dict[MaskFn, Callable[[str], Bound]] = {}
@@ -109,10 +110,15 @@ def _keep_fn(first: int, last: int) -> MaskFn:
     def bind(kind: str) -> Bound:
         shortest = max(_MIN_LEN.get(kind, 0), first + last + 1)
 
+        stars = tuple("*" * max(0, n - first - last) for n in range(_BOUND_MAX))
+
         def keep(value: str) -> str:
             n = len(value)
-            if n >= shortest and value.isalnum():
-                return value[:first] + "*" * (n - first - last) + value[n - last:]
+            # bytes.isalnum is a table look-up per character, str.isalnum a Unicode
+            # database query; for ASCII text the two agree.
+            if shortest <= n < _BOUND_MAX and (value.encode().isalnum() if value.isascii()
+                                               else value.isalnum()):
+                return value[:first] + stars[n] + value[n - last:]
             return _keep(value, kind, first, last)
 
         return keep
@@ -189,12 +195,14 @@ def _cn_phone(first: int, last: int) -> MaskFn:
     def bind(kind: str) -> Bound:
         shortest = max(_MIN_LEN.get(kind, 0), first + last + 1)
 
+        stars = tuple("*" * max(0, n - first - last) for n in range(_BOUND_MAX))
+
         def keep(value: str) -> str:
             # Bare ASCII letters and digits with no 0086 prefix: nothing to keep in front.
             n = len(value)
-            if n >= shortest and value.isascii() and value.isalnum() and (
+            if shortest <= n < _BOUND_MAX and value.isascii() and value.encode().isalnum() and (
                     value[:4] != "0086"):
-                return value[:first] + "*" * (n - first - last) + value[n - last:]
+                return value[:first] + stars[n] + value[n - last:]
             return apply(value, kind, _NO_OPTIONS)
 
         return keep
