@@ -396,7 +396,7 @@ def _numbers(folded: str, start: int, end: int, today: _AnyToday,
                          multi_part=False, intl00=True)
         if cand is not None and not (xs and cand[0] != "cn_id"):
             return [(start, end, cand, word)]
-    if ng == 1:
+    if ng == 1 or len(d) < 9:  # parts of a run have fewer digits than the run
         return None
     groups = [m.span() for m in _DIGITS.finditer(folded, start, end)]
 
