@@ -52,7 +52,7 @@ from ._policy import (
 )
 from ._principal import Principal, _nonempty, current_principal
 from ._queue import AuditQueue, _access_event
-from ._shape import _SCALARS, HIDE, MASK, RAW, FlatPlan, Rule, Shaper
+from ._shape import FULL_MASK, HIDE, MASK, RAW, FlatPlan, NotFlat, Rule, Shaper
 
 __all__ = [
     "AccessControl",
@@ -94,7 +94,7 @@ Masker: TypeAlias = Callable[[str, "str | None"], str]
 """``(value, kind) -> masked text``; ``kind`` is the inventory's masking kind or None."""
 
 _TREATMENT: Final[tuple[FieldTreatment, ...]] = ("raw", "masked", "hidden")
-_FULL_MASK: Final = "****"
+_FULL_MASK: Final = FULL_MASK
 _PLAN_CACHE_MAX: Final = 65536
 _RULE_CACHE_MAX: Final = 4096
 _MISS: Final[Any] = object()
@@ -823,39 +823,13 @@ class AccessControl:
             flat = plan._last_flat
             if flat is None or len(result) != flat.size:
                 flat = self._flat_plan(plan, result)
-            scalars = _SCALARS
             for _attempt in (0, 1):
                 try:
-                    for key in flat.raw_keys:
-                        if type(result[key]) not in scalars:
-                            raise _NotFlat
-                    shaped = result.copy()
-                    for key, fn in flat.fns:
-                        v = shaped[key]
-                        tv = type(v)
-                        if tv is not str:
-                            if v is None:
-                                continue
-                            if tv not in scalars:
-                                raise _NotFlat
-                            v = "" if tv is bytes else str(v)
-                        try:
-                            shaped[key] = fn(v)
-                        except (FinPrivacyError, ValueError, TypeError, LookupError):
-                            shaped[key] = _FULL_MASK
-                    for key, text in flat.consts:
-                        v = shaped[key]
-                        if v is not None:
-                            if type(v) not in scalars:
-                                raise _NotFlat
-                            shaped[key] = text
-                    for key in flat._hidden_keys:
-                        if type(shaped.pop(key)) not in scalars:
-                            raise _NotFlat
+                    shaped = flat.shape(result)
                 except KeyError:
                     flat = self._flat_plan(plan, result)
                     continue
-                except _NotFlat:
+                except NotFlat:
                     break  # nested values: the general walk below
                 glass = verdict.glass
                 queue = self._queue
@@ -1058,10 +1032,6 @@ def _attestation_window(principal: Principal, reqs: tuple[AttestationRequirement
         if until is not None and (end is None or until < end):
             end = until
     return "", start, end
-
-
-class _NotFlat(Exception):
-    """A value of the row is a container: the row needs the general walk."""
 
 
 # -- the module default ------------------------------------------------------------------------

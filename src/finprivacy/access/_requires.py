@@ -156,7 +156,10 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                 if getter is None:
                     subj = None
                 else:
-                    raw = args[fast_at] if len(args) > fast_at else getter(args, kwargs)
+                    try:
+                        raw = args[fast_at]
+                    except IndexError:
+                        raw = getter(args, kwargs)
                     subj = raw if type(raw) is str and raw else resolve(raw, ac)
                 principal = _current.get()
                 now = ac.clock.now()
@@ -187,7 +190,10 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
             if getter is None:
                 subj = None
             else:
-                raw = args[fast_at] if len(args) > fast_at else getter(args, kwargs)
+                try:
+                    raw = args[fast_at]
+                except IndexError:
+                    raw = getter(args, kwargs)
                 subj = raw if type(raw) is str and raw else resolve(raw, ac)
             principal = _current.get()
             now = ac.clock.now()

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from ..errors import FinPrivacyError
 from ..secret import Secret
 
 RAW: Final = 0
@@ -66,6 +67,84 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+FULL_MASK: Final = "****"
+"""What a masked value becomes when its kind has no preset or its masking fails."""
+
+_MASK_ERRORS: Final = (FinPrivacyError, ValueError, TypeError, LookupError)
+
+
+class NotFlat(Exception):
+    """A value of a row is a container: the row needs the general walk."""
+
+
+def _mask_other(value: Any, fn: Callable[[str], str]) -> str:
+    """Mask a non-``str`` scalar as text; NotFlat for a container."""
+    tv = type(value)
+    if tv not in _SCALARS:
+        raise NotFlat
+    try:
+        return fn("" if tv is bytes else str(value))
+    except _MASK_ERRORS:
+        return FULL_MASK
+
+
+def _compile(raw_keys: tuple[Any, ...], fns: tuple[tuple[Any, Callable[[str], str]], ...],
+             consts: tuple[tuple[Any, str], ...], hidden_keys: tuple[Any, ...]
+             ) -> Callable[[dict[Any, Any]], dict[Any, Any]]:
+    """Generate the straight-line shaping function of one flat plan.
+
+    The row's keys, masking functions and constants are bound as closure variables
+    (``k0``, ``f0``, ``c0`` …), never written into the source, so the generated text
+    holds only identifiers made here: the same technique attrs and dataclasses use
+    to build ``__init__``. The function reads every key of the plan (a missing one
+    raises KeyError), checks each value is a scalar (NotFlat otherwise), copies the
+    row, masks, replaces constants and drops hidden keys.
+    """
+    bound: dict[str, Any] = {"_S": _SCALARS, "_NotFlat": NotFlat, "_full": FULL_MASK,
+                             "_errors": _MASK_ERRORS, "_other": _mask_other}
+    lines: list[str] = []
+    names: list[str] = []
+
+    def const(prefix: str, value: Any) -> str:
+        name = f"{prefix}{len(names)}"
+        names.append(name)
+        bound[name] = value
+        return name
+
+    checks = [f"type(row[{const('k', key)}]) not in _S" for key in raw_keys]
+    if checks:
+        lines.append(f"    if {' or '.join(checks)}:")
+        lines.append("        raise _NotFlat")
+    lines.append("    out = row.copy()")
+    for key, fn in fns:
+        k, f = const("k", key), const("f", fn)
+        lines += [f"    v = out[{k}]",
+                  "    if type(v) is str:",
+                  "        try:",
+                  f"            out[{k}] = {f}(v)",
+                  "        except _errors:",
+                  f"            out[{k}] = _full",
+                  "    elif v is not None:",
+                  f"        out[{k}] = _other(v, {f})"]
+    for key, text in consts:
+        k, c = const("k", key), const("c", text)
+        lines += [f"    v = out[{k}]",
+                  "    if v is not None:",
+                  "        if type(v) not in _S:",
+                  "            raise _NotFlat",
+                  f"        out[{k}] = {c}"]
+    for key in hidden_keys:
+        lines += [f"    if type(out.pop({const('k', key)})) not in _S:",
+                  "        raise _NotFlat"]
+    lines.append("    return out")
+    body = "".join(f"    {line}\n" for line in lines)
+    source = f"def make({', '.join(bound)}):\n    def shape(row):\n{body}    return shape\n"
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<finprivacy flat plan>", "exec"), namespace)  # noqa: S102 - see docstring
+    shape: Callable[[dict[Any, Any]], dict[Any, Any]] = namespace["make"](**bound)
+    return shape
+
+
 class FlatPlan:
     """The precomputed shaping of a flat mapping with a given key order.
 
@@ -76,7 +155,7 @@ class FlatPlan:
     """
 
     __slots__ = ("_hidden_keys", "consts", "fns", "hidden", "keyset", "masked", "masks",
-                 "raw_keys", "returned", "size")
+                 "raw_keys", "returned", "shape", "size")
 
     def __init__(self, keys: tuple[Any, ...], rule: Callable[[str], Rule],
                  mask_fn: Callable[[str | None], Callable[[str], str] | str] | None = None
@@ -118,6 +197,10 @@ class FlatPlan:
         self.consts = tuple(consts)
         self._hidden_keys = tuple(k for k in keys if (k if type(k) is str else str(k))
                                   in set(hidden))
+        #: ``row -> shaped copy`` for rows with exactly these keys (see :func:`_compile`);
+        #: raises KeyError when a key is missing and NotFlat when a value is nested.
+        self.shape: Callable[[dict[Any, Any]], dict[Any, Any]] = _compile(
+            self.raw_keys, self.fns, self.consts, self._hidden_keys)
 
     def apply(self, row: dict[Any, Any],
               masker: Callable[[str, str | None], str]) -> dict[Any, Any]:

@@ -103,25 +103,49 @@ _BOUND_MAX = 64  # bound functions precompute the stars of values shorter than t
 _BINDERS: dict[MaskFn, Callable[[str], Bound]] = {}
 
 
+def _ascii_keep(first: int, last: int, shortest: int, fallback: Bound, *,
+                no_0086: bool = False) -> Bound:
+    """Bind the common case: ASCII letters and digits only, of a length up to 63.
+
+    Such a value has no separators, so it is two slices around a run of stars; every
+    other value (and, with ``no_0086``, one starting with the 0086 prefix) goes to
+    ``fallback``. ``bytes.isalnum`` is a table look-up per character where
+    ``str.isalnum`` queries the Unicode database; on ASCII text the two agree.
+    """
+    if last <= 0:
+        return fallback
+    stars = tuple("*" * max(0, n - first - last) for n in range(_BOUND_MAX))
+
+    if no_0086:
+        def keep_phone(value: str) -> str:
+            if len(value) >= shortest and value.isascii() and value.encode().isalnum() and (
+                    not value.startswith("0086")):
+                try:
+                    return value[:first] + stars[len(value)] + value[-last:]
+                except IndexError:
+                    pass
+            return fallback(value)
+
+        return keep_phone
+
+    def keep(value: str) -> str:
+        if len(value) >= shortest and value.isascii() and value.encode().isalnum():
+            try:
+                return value[:first] + stars[len(value)] + value[-last:]
+            except IndexError:
+                pass
+        return fallback(value)
+
+    return keep
+
+
 def _keep_fn(first: int, last: int) -> MaskFn:
     def apply(value: str, kind: str, _o: _Options) -> str:
         return _keep(value, kind, first, last)
 
     def bind(kind: str) -> Bound:
-        shortest = max(_MIN_LEN.get(kind, 0), first + last + 1)
-
-        stars = tuple("*" * max(0, n - first - last) for n in range(_BOUND_MAX))
-
-        def keep(value: str) -> str:
-            n = len(value)
-            # bytes.isalnum is a table look-up per character, str.isalnum a Unicode
-            # database query; for ASCII text the two agree.
-            if shortest <= n < _BOUND_MAX and (value.encode().isalnum() if value.isascii()
-                                               else value.isalnum()):
-                return value[:first] + stars[n] + value[n - last:]
-            return _keep(value, kind, first, last)
-
-        return keep
+        return _ascii_keep(first, last, max(_MIN_LEN.get(kind, 0), first + last + 1),
+                           lambda value: _keep(value, kind, first, last))
 
     _BINDERS[apply] = bind
     return apply
@@ -193,19 +217,8 @@ def _cn_phone(first: int, last: int) -> MaskFn:
         return head + _keep(value[len(head):], kind, first, last)
 
     def bind(kind: str) -> Bound:
-        shortest = max(_MIN_LEN.get(kind, 0), first + last + 1)
-
-        stars = tuple("*" * max(0, n - first - last) for n in range(_BOUND_MAX))
-
-        def keep(value: str) -> str:
-            # Bare ASCII letters and digits with no 0086 prefix: nothing to keep in front.
-            n = len(value)
-            if shortest <= n < _BOUND_MAX and value.isascii() and value.encode().isalnum() and (
-                    value[:4] != "0086"):
-                return value[:first] + stars[n] + value[n - last:]
-            return apply(value, kind, _NO_OPTIONS)
-
-        return keep
+        return _ascii_keep(first, last, max(_MIN_LEN.get(kind, 0), first + last + 1),
+                           lambda value: apply(value, kind, _NO_OPTIONS), no_0086=True)
 
     _BINDERS[apply] = bind
     return apply
