@@ -81,6 +81,11 @@ def test_flat_rows_shape_like_the_general_walk(sequence: list[dict[str, Any]]) -
             event = queue.drain()[-1]
             assert sorted(event.fields_returned) == sorted(returned)
             assert set(masked) <= set(event.fields_masked)
+            assert (event.actor, event.tenant, event.subject, event.purpose) == (
+                "clerk-1", "t", "c-1", "verify")
+            assert (event.reason, event.grant_id, event.on_behalf_of, event.policy_version,
+                    event.time, event.break_glass) == ("role", "", "", "flat", NOW, False)
+            assert event.decision == ("masked" if event.fields_masked else "allowed")
 
 
 def test_same_size_rows_with_other_keys_get_their_own_plan() -> None:

@@ -257,7 +257,7 @@ class _Plan:
 
 
 class _Verdict:
-    __slots__ = ("glass", "grant_id", "on_behalf_of", "plan", "via")
+    __slots__ = ("glass", "grant_id", "head", "on_behalf_of", "plan", "via")
 
     def __init__(self, plan: _Plan, via: str, grant_id: str = "", on_behalf_of: str = "",
                  glass: _GlassState | None = None) -> None:
@@ -266,6 +266,7 @@ class _Verdict:
         self.grant_id = grant_id
         self.on_behalf_of = on_behalf_of
         self.glass = glass
+        self.head = (via, grant_id, on_behalf_of)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -834,10 +835,11 @@ class AccessControl:
                 glass = verdict.glass
                 queue = self._queue
                 if glass is None and queue is not None:
-                    queue._items.append((
-                        self._version, verdict.via, verdict.grant_id,
-                        verdict.on_behalf_of, "", principal.id, principal.tenant, purpose,
-                        subject, action, now, flat.returned, flat.masked, flat.hidden, ""))
+                    # The compact record (see _queue._build): the verdict's and the
+                    # plan's parts are tuples made once.
+                    queue._items.append((self._version, verdict.head, principal.id,
+                                         principal.tenant, purpose, subject, action, now,
+                                         flat.fields))
                     if queue._flush_every and len(queue._items) >= queue._flush_every:
                         queue.flush()
                 else:

@@ -154,8 +154,8 @@ class FlatPlan:
     copy plus one masker call per masked field.
     """
 
-    __slots__ = ("_hidden_keys", "consts", "fns", "hidden", "keyset", "masked", "masks",
-                 "raw_keys", "returned", "shape", "size")
+    __slots__ = ("_hidden_keys", "consts", "fields", "fns", "hidden", "keyset", "masked",
+                 "masks", "raw_keys", "returned", "shape", "size")
 
     def __init__(self, keys: tuple[Any, ...], rule: Callable[[str], Rule],
                  mask_fn: Callable[[str | None], Callable[[str], str] | str] | None = None
@@ -182,6 +182,8 @@ class FlatPlan:
         self.raw_keys = tuple(raw_keys)
         self.masked = tuple(masked)
         self.hidden = tuple(hidden)
+        #: (returned, masked, hidden): the audit record's field lists, made once.
+        self.fields = (self.returned, self.masked, self.hidden)
         self.masks = tuple(masks)
         # When ``mask_fn`` resolves kinds: (key, masking function) per masked key, and
         # (key, text) for keys whose masked form is a constant whatever the value.
