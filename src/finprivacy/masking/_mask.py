@@ -114,26 +114,29 @@ def _ascii_keep(first: int, last: int, shortest: int, fallback: Bound, *,
     """
     if last <= 0:
         return fallback
-    stars = tuple("*" * max(0, n - first - last) for n in range(_BOUND_MAX))
+    # stars[n]: the hidden run of a value of length n, None where n is too short.
+    stars = tuple(None if n < shortest else "*" * (n - first - last) for n in range(_BOUND_MAX))
 
     if no_0086:
         def keep_phone(value: str) -> str:
-            if len(value) >= shortest and value.isascii() and value.encode().isalnum() and (
+            try:
+                run = stars[len(value)]
+            except IndexError:
+                return fallback(value)
+            if run is not None and value.isascii() and value.encode().isalnum() and (
                     not value.startswith("0086")):
-                try:
-                    return value[:first] + stars[len(value)] + value[-last:]
-                except IndexError:
-                    pass
+                return value[:first] + run + value[-last:]
             return fallback(value)
 
         return keep_phone
 
     def keep(value: str) -> str:
-        if len(value) >= shortest and value.isascii() and value.encode().isalnum():
-            try:
-                return value[:first] + stars[len(value)] + value[-last:]
-            except IndexError:
-                pass
+        try:
+            run = stars[len(value)]
+        except IndexError:
+            return fallback(value)
+        if run is not None and value.isascii() and value.encode().isalnum():
+            return value[:first] + run + value[-last:]
         return fallback(value)
 
     return keep
