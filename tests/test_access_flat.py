@@ -145,3 +145,34 @@ def test_masker_checks_kind_preset_and_keys_once() -> None:
     keyed = masker("bank_card", "pseudonym", pseudonym_key=b"k" * 32)
     assert keyed("6222020200112233445") == mask("6222020200112233445", "bank_card",
                                                 "pseudonym", pseudonym_key=b"k" * 32)
+
+
+def test_the_decorator_verdict_shortcut_follows_principal_and_time() -> None:
+    """The per-purpose shortcut must never hand one principal's verdict to another,
+    nor outlive the attestation that allowed it."""
+    from finprivacy.access import Attestation, AttestationRequirement
+
+    policy = Policy(
+        version="short", purposes=(Purpose("verify", legal_basis="contract"),),
+        roles=(Role("clerk"), Role("intern")),
+        permissions=(Permission("clerk", "verify", raw={"internal"}),),
+        attestations=(AttestationRequirement("privacy_training", within_months=12),))
+    clock = fp.FixedClock(NOW)
+    control = AccessControl(policy, INVENTORY, clock=clock)
+    trained = Principal("clerk-1", roles={"clerk"}, tenant="t", attestations=[
+        Attestation("privacy_training", NOW - dt.timedelta(days=300))])
+    other = Principal("intern-1", roles={"intern"}, tenant="t")
+
+    @control.requires("verify", subject="client_id")
+    def row(client_id: str) -> dict[str, str]:
+        return {"client_id": client_id, "card_no": "6222020200112233445"}
+
+    for _ in range(3):  # alternate, so each call finds the other's shortcut
+        with acting_as(trained):
+            assert row("c-1")["card_no"] == "622202*********3445"
+        with acting_as(other), pytest.raises(fp.AccessDeniedError):
+            row("c-1")
+    clock.set(NOW + dt.timedelta(days=100))  # training now older than 12 months
+    with acting_as(trained), pytest.raises(fp.AccessDeniedError) as denied:
+        row("c-1")
+    assert "attestation" in denied.value.reason

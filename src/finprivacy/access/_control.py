@@ -352,8 +352,6 @@ class _GlassState:
         self.accesses = 0
 
 
-_NOBODY: Final = object()
-
 _glass: contextvars.ContextVar[_GlassState | None] = contextvars.ContextVar(
     "finprivacy_break_glass", default=None)
 
@@ -551,11 +549,11 @@ class AccessControl:
         self._req_cache: dict[frozenset[str], tuple[AttestationRequirement, ...]] = {}
         self._fast: dict[tuple[str, int], tuple[Principal, _dt.datetime, _dt.datetime,
                                                  _Verdict]] = {}
-        # The last principal's role verdicts by purpose, as one tuple replaced whole
-        # (so a thread never sees one principal with another's verdicts): the
-        # decorator's fast path for a request that calls many guarded functions.
-        self._last: tuple[object, dict[str, tuple[_dt.datetime, _dt.datetime, _Verdict]]] = (
-            _NOBODY, {})
+        # Per purpose, the last role verdict given: (principal, valid from, valid until,
+        # verdict), one tuple replaced whole, so a thread never pairs one principal
+        # with another's verdict. The decorator's fast path: a request calls many
+        # guarded functions for one principal.
+        self._last: dict[str, tuple[Principal, _dt.datetime, _dt.datetime, _Verdict]] = {}
         self._grant_plans: dict[tuple[str, frozenset[str]], _Plan] = {}
         self._glass_plan = _Plan((Permission("*break_glass*", "*", raw=frozenset({"*"})),),
                                  self.inventory)
@@ -704,10 +702,7 @@ class AccessControl:
                 if len(self._fast) >= _PLAN_CACHE_MAX:
                     self._fast.clear()
                 self._fast[(purpose_name, id(principal))] = (principal, start, end, plan.verdict)
-                last = self._last
-                if last[0] is not principal or len(last[1]) >= _PLAN_CACHE_MAX:
-                    last = self._last = (principal, {})
-                last[1][purpose_name] = (start, end, plan.verdict)
+                self._last[purpose_name] = (principal, start, end, plan.verdict)
             return plan.verdict
         if subject is None:
             return "purpose_not_allowed"

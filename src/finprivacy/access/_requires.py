@@ -163,11 +163,10 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                     subj = raw if type(raw) is str and raw else resolve(raw, ac)
                 principal = _current.get()
                 now = ac.clock.now()
-                last = ac._last
-                fast = last[1].get(purpose) if last[0] is principal else None
-                if (fast is not None and principal is not None and fast[0] <= now < fast[1]
-                        and _glass.get() is None):
-                    verdict: _Verdict = fast[2]  # the role verdict _authorize would return
+                fast = ac._last.get(purpose)
+                if (fast is not None and principal is not None and fast[0] is principal
+                        and fast[1] <= now < fast[2] and _glass.get() is None):
+                    verdict: _Verdict = fast[3]  # the role verdict _authorize would return
                 else:
                     decided = ac._authorize(principal, purpose, subj, scope, now)
                     if isinstance(decided, str) or principal is None:
@@ -197,11 +196,10 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                 subj = raw if type(raw) is str and raw else resolve(raw, ac)
             principal = _current.get()
             now = ac.clock.now()
-            last = ac._last
-            fast = last[1].get(purpose) if last[0] is principal else None
-            if (fast is not None and principal is not None and fast[0] <= now < fast[1]
-                    and _glass.get() is None):
-                verdict: _Verdict = fast[2]  # the role verdict _authorize would return
+            fast = ac._last.get(purpose)
+            if (fast is not None and principal is not None and fast[0] is principal
+                    and fast[1] <= now < fast[2] and _glass.get() is None):
+                verdict: _Verdict = fast[3]  # the role verdict _authorize would return
             else:
                 decided = ac._authorize(principal, purpose, subj, scope, now)
                 if isinstance(decided, str) or principal is None:
