@@ -329,6 +329,22 @@ def test_cached_time_formatting_matches_isoformat(when: dt.datetime) -> None:
         when + dt.timedelta(seconds=1))
 
 
+@given(st.datetimes(min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(9999, 12, 30),
+                    timezones=st.just(dt.UTC)))
+def test_append_time_text_matches_format_time(when: dt.datetime) -> None:
+    """append() formats the clock's time itself (cached per second): as format_time does."""
+    from unittest import mock
+
+    from finprivacy.audit import _log
+    from finprivacy.audit._entry import format_time, time_us
+
+    for t in (when, when + dt.timedelta(microseconds=1), when + dt.timedelta(seconds=1)):
+        with mock.patch.object(_log, "_time_ns", return_value=time_us(t) * 1000 + 999):
+            raw = AuditLog("memory:", clock=fp.SystemClock()).append("read").raw
+        assert json.loads(raw)["time"] == format_time(t)
+        assert decode_entry(raw).time == t
+
+
 class _Text(str):
     """A str subclass: accepted like text, as before the fast paths."""
 
@@ -366,3 +382,69 @@ def test_fast_encoder_paths_match_the_json_reference(names: list[object], text: 
         obj.update(fields_returned=list(names), fields_masked=list(names))
     reference = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert raw == reference.encode("utf-8")
+
+
+def _encode_outcome(encode: object, args: tuple[object, ...]) -> object:
+    try:
+        return encode(*args)  # type: ignore[operator]
+    except fp.InvalidInputError as exc:
+        return ("refused", str(exc))
+
+
+_any_field = st.one_of(st.just(""), st.text(max_size=6), st.text(min_size=1018, max_size=1030),
+                       st.text(alphabet='"\\\n', min_size=500, max_size=520),
+                       st.integers(), st.none(), st.binary(max_size=3),
+                       st.text(max_size=4).map(_Text), st.just("\ud800"))
+_any_names = st.one_of(st.just(()), st.lists(_any_name, max_size=3),
+                       st.lists(_any_name, max_size=3).map(tuple),
+                       st.lists(st.text(max_size=3), max_size=3).map(iter), st.integers(),
+                       st.lists(st.just("f" * 300), min_size=3, max_size=5).map(tuple))
+_any_details = st.one_of(st.none(), st.just({}),
+                         st.dictionaries(st.sampled_from(["a", "b.c", "bad key"]), _any_field,
+                                         max_size=2))
+
+
+@given(st.tuples(*[_any_field] * 10), _any_names, _any_names, _any_details,
+       st.sampled_from(["allowed", "denied", "bogus"]), st.sampled_from([True, False, 1]))
+def test_encoder_fast_path_matches_the_checked_encoder(
+        texts: tuple[object, ...], returned: object, masked: object, details: object,
+        decision: str, break_glass: object) -> None:
+    """encode_parts (unchecked escaping, one length check) = the field-by-field encoder.
+
+    Same bytes, or the same refusal with the same message, for every field of every
+    kind (text, long text, non-text, str subclasses, lone surrogates, lists, one-shot
+    iterators, details).
+    """
+    import itertools
+
+    from finprivacy.audit._entry import _encode_parts_checked, encode_parts
+
+    actor, subject, purpose, reason, tenant, obo, grant, req, pv, key = texts
+    # One-shot iterators: give each encoder its own copy.
+    r1, r2 = itertools.tee(returned) if hasattr(returned, "__next__") else (returned,) * 2
+    m1, m2 = itertools.tee(masked) if hasattr(masked, "__next__") else (masked,) * 2
+
+    def args(ret: object, mask: object) -> tuple[object, ...]:
+        return ("read", actor, subject, purpose, decision, reason, tenant, obo, grant, ret,
+                mask, break_glass, req, pv, key, details, "2026-03-02T09:30:15.123456Z", ID)
+
+    assert (_encode_outcome(encode_parts, args(r1, m1))
+            == _encode_outcome(_encode_parts_checked, args(r2, m2)))
+
+
+def test_encoder_fast_path_needs_no_fallback_for_ordinary_entries() -> None:
+    """Every field given, as text, tuples and a dict: encoded without the checked encoder."""
+    from unittest import mock
+
+    from finprivacy.audit import _entry
+
+    with mock.patch.object(_entry, "_encode_parts_checked",
+                           side_effect=AssertionError("fell back")):
+        raw = _entry.encode_parts(
+            "read", "amy", "client-42", "bookkeeping", "masked", "客户来电核对", "t1", "bob",
+            "g1", ("name", "phone"), ["id_number"], True, "req-1", "2026.1", "k1",
+            {"rows": "1"}, "2026-03-02T09:30:15.123456Z", ID)
+    obj = json.loads(raw)
+    assert raw == json.dumps(obj, sort_keys=True, separators=(",", ":"),
+                             ensure_ascii=False).encode("utf-8")
+    assert obj["break_glass"] is True and obj["tenant"] == "t1" and obj["key_id"] == "k1"

@@ -497,3 +497,37 @@ def test_threads_share_commits_and_lose_nothing(sqlite_url: str, mode: str) -> N
     log.checkpoint()
     assert log.verify().size == 90
     assert sorted(e.entry_id for e in log.query()) == sorted(ids)
+
+
+def test_integrate_matches_a_compact_range_reference_for_any_batching() -> None:
+    """The sequencer's batch function (left leaf kept aside, node indexes from the size)
+    gives the same leaves, chain, new nodes and head as a plain CompactRange, however
+    the entries are split into batches."""
+    import random
+
+    from finprivacy.audit._log import _integrate
+    from finprivacy.audit._merkle import CompactRange
+    from finprivacy.audit._store import TreeState
+
+    rng = random.Random(7)
+    raws = [rng.randbytes(rng.randrange(0, 40)) for _ in range(300)]
+    for _ in range(20):
+        state = TreeState(0, bytes(32), ())
+        ref = CompactRange()
+        chain = bytes(32)
+        i = 0
+        while i < len(raws):
+            batch = list(enumerate(raws[i:i + rng.randrange(0, 12)], i))
+            result = _integrate(state, batch)
+            nodes: list[tuple[int, int, bytes]] = []
+            assigned = []
+            for key, raw in batch:
+                leaf = leaf_hash(raw)
+                chain = chain_hash(chain, leaf)
+                assigned.append((key, ref.size, leaf, chain))
+                ref.append(leaf, nodes)
+            assert list(result.assigned) == assigned
+            assert list(result.nodes) == nodes
+            assert result.state == TreeState(ref.size, chain, tuple(ref.frontier))
+            state = result.state
+            i += len(batch)

@@ -189,6 +189,106 @@ def encode_parts(action: object, actor: object, subject: object, purpose: object
     # with the json module's own string escaper: byte for byte what
     # ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
     # writes (decode_entry checks exactly that), at a fraction of the cost.
+    #
+    # Text fields are escaped unchecked: the escaper raises TypeError for anything but
+    # text (str subclasses included, as the checked encoder accepts them). Lengths are
+    # checked once, on the whole text: each escaped field is a part of it and never
+    # shorter than the field, so a text within the limit proves every field is. Any
+    # refusal is left to _encode_parts_checked, for the same error in the same order.
+    esc = _ESCAPE
+    names = _NAMES_SEEN.get
+    try:
+        parts = ['{"action":', esc(action)]
+        if actor:
+            parts.append(',"actor":')
+            parts.append(esc(actor))
+        if break_glass:
+            parts.append(',"break_glass":true')
+        parts += [',"decision":"', decision, '"']  # type: ignore[list-item]
+        if details:
+            if details.__class__ is not dict:
+                raise TypeError  # other mappings: the checked encoder reads them once
+            parts.append(',"details":')
+            parts.append(_details_json(details))
+        if fields_masked:
+            seen = names(id(fields_masked))
+            parts.append(',"fields_masked":')
+            parts.append(seen[1] if seen is not None and seen[0] is fields_masked
+                         else _names_list_json(fields_masked, "fields_masked"))
+        if fields_returned:
+            seen = names(id(fields_returned))
+            parts.append(',"fields_returned":')
+            parts.append(seen[1] if seen is not None and seen[0] is fields_returned
+                         else _names_list_json(fields_returned, "fields_returned"))
+        if grant_id:
+            parts.append(',"grant_id":')
+            parts.append(esc(grant_id))
+        parts += [',"id":"', entry_id, '"']
+        if key_id:
+            parts.append(',"key_id":')
+            parts.append(esc(key_id))
+        if on_behalf_of:
+            parts.append(',"on_behalf_of":')
+            parts.append(esc(on_behalf_of))
+        if policy_version:
+            parts.append(',"policy_version":')
+            parts.append(esc(policy_version))
+        if purpose:
+            parts.append(',"purpose":')
+            parts.append(esc(purpose))
+        if reason:
+            parts.append(',"reason":')
+            parts.append(esc(reason))
+        if request_id:
+            parts.append(',"request_id":')
+            parts.append(esc(request_id))
+        if subject:
+            parts.append(',"subject":')
+            parts.append(esc(subject))
+        if tenant:
+            parts.append(',"tenant":')
+            parts.append(esc(tenant))
+        parts += [',"time":"', time_text, _TAIL]
+        text = "".join(parts)
+        if len(text) > _MAX_TEXT:
+            # Only long entries get here: check the text fields one by one (every
+            # field given is text by now; lists and details checked themselves).
+            for value in (actor, grant_id, key_id, on_behalf_of, policy_version, purpose,
+                          reason, request_id, subject, tenant):
+                if value and len(value) > _MAX_TEXT:  # type: ignore[arg-type]
+                    raise TypeError
+        return text.encode("utf-8")
+    except (TypeError, InvalidInputError, UnicodeEncodeError):
+        pass
+    return _encode_parts_checked(
+        action, actor, subject, purpose, decision, reason, tenant, on_behalf_of, grant_id,
+        fields_returned, fields_masked, break_glass, request_id, policy_version, key_id,
+        details, time_text, entry_id)
+
+
+def _encode_parts_checked(action: object, actor: object, subject: object, purpose: object,
+                 decision: object, reason: object, tenant: object, on_behalf_of: object,
+                 grant_id: object, fields_returned: object, fields_masked: object,
+                 break_glass: object, request_id: object, policy_version: object,
+                 key_id: object, details: object, time_text: str, entry_id: str) -> bytes:
+    """Encode like :func:`encode_parts`, checking each field as it goes (the reference).
+
+    :func:`encode_parts` falls back to it for anything unusual, so both return the
+    same bytes and raise the same errors (a test compares them).
+    """
+    if not isinstance(action, str) or not action or len(action) > _MAX_TEXT:
+        raise InvalidInputError("audit field 'action' must be non-empty text "
+                                f"of at most {_MAX_TEXT} characters")
+    if decision not in _DECISIONS:
+        raise InvalidInputError(f"audit field 'decision' must be one of {sorted(_DECISIONS)}")
+    if break_glass is not True and break_glass is not False:
+        raise InvalidInputError("audit field 'break_glass' must be a bool")
+    # The canonical JSON is written out key by key, in sorted order (action, actor,
+    # break_glass, decision, details, fields_masked, fields_returned, grant_id, id, key_id,
+    # on_behalf_of, policy_version, purpose, reason, request_id, subject, tenant, time, v)
+    # with the json module's own string escaper: byte for byte what
+    # ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+    # writes (decode_entry checks exactly that), at a fraction of the cost.
     esc = _ESCAPE
     m = _MAX_TEXT
     # Text fields: exact ``str`` within the size limit is the fast path; anything else
@@ -273,6 +373,17 @@ def _names_json(value: object, name: str) -> str:
             if len(joined) <= _MAX_TEXT + 2:
                 return f"[{joined}]"
     return "[" + ",".join(_ESCAPE(v) for v in _names(value, name)) + "]"
+
+
+def _names_list_json(value: object, name: str) -> str:
+    """:func:`_names_json` of a tuple or list; TypeError for other iterables.
+
+    Other iterables (generators …) can be read only once: they are left to the
+    checked encoder.
+    """
+    if value.__class__ is not tuple and value.__class__ is not list:
+        raise TypeError
+    return _names_json(value, name)
 
 
 def _details_json(details: object) -> str:

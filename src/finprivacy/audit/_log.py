@@ -103,6 +103,17 @@ _set_receipt_raw = getattr(AuditReceipt, "raw").__set__  # noqa: B009 - descript
 _set_receipt_seq = getattr(AuditReceipt, "seq").__set__  # noqa: B009 - not values
 
 
+_second: tuple[int, str] = (-1, "")
+"""The second ``append`` formatted last, and its text (``YYYY-MM-DDTHH:MM:SS``)."""
+
+
+def _format_second(sec: int) -> tuple[int, str]:
+    """Cache and return ``(sec, text of that second)``, as :func:`format_time_us` writes it."""
+    global _second
+    second = _second = (sec, format_time_us(sec * 1_000_000)[:-8])  # drop ".000000Z"
+    return second
+
+
 def _receipt(entry_id: str, raw: bytes) -> AuditReceipt:
     """Return ``AuditReceipt(entry_id, raw)``, built for the hot path.
 
@@ -148,15 +159,19 @@ class Segment:
     """True once its entries were deleted after the log's retention."""
 
 
-def _integrate(state: TreeState, pending: Sequence[tuple[int, bytes]]) -> Integration:
+def _integrate(state: TreeState, pending: Sequence[tuple[object, bytes]]) -> Integration:
     """Assign positions, leaf and chain hashes and new tree nodes to a batch (pure)."""
     leaf_h, chain_h, node_h = _LEAF_SHA.copy, _CHAIN_SHA.copy, _NODE_SHA.copy
     chain = state.chain
     size = state.size
     frontier = list(state.frontier)
-    assigned: list[tuple[int, int, bytes, bytes]] = []
+    # A leaf at an even position waits in ``left`` (not on the frontier) for its right
+    # sibling, which merges with it at once: the frontier holds levels >= 1 only.
+    left = frontier.pop() if size & 1 else b""
+    assigned: list[tuple[object, int, bytes, bytes]] = []
     nodes: list[tuple[int, int, bytes]] = []
     add = assigned.append
+    add_node = nodes.append
     for key, raw in pending:
         x = leaf_h()
         x.update(raw)
@@ -166,20 +181,27 @@ def _integrate(state: TreeState, pending: Sequence[tuple[int, bytes]]) -> Integr
         chain = x.digest()
         add((key, size, leaf, chain))
         if size & 1:
-            h = leaf
-            s = size
-            level = 0
+            # New perfect subtrees: level ``level`` at index ``size >> level`` (the
+            # leaves ``[size + 1 - 2**level, size + 1)``), while the bits run.
+            x = node_h()
+            x.update(left + leaf)
+            h = x.digest()
+            s = size >> 1
+            add_node((1, s, h))
+            level = 1
             while s & 1:
                 x = node_h()
                 x.update(frontier.pop() + h)
                 h = x.digest()
                 level += 1
                 s >>= 1
-                nodes.append((level, ((size + 1) >> level) - 1, h))
+                add_node((level, s, h))
             frontier.append(h)
         else:
-            frontier.append(leaf)
+            left = leaf
         size += 1
+    if size & 1:
+        frontier.append(left)
     return Integration(assigned, nodes, TreeState(size, chain, tuple(frontier), state.start))
 
 
@@ -351,13 +373,39 @@ class AuditLog:
             when = now = self._now()
             us = time_us(now)
         entry_id = _urandom(16).hex()
+        # format_time_us(us), inlined: the text of the second is cached (one tuple, read
+        # and replaced atomically), only the microseconds are formatted per entry.
+        sec, frac = divmod(us, 1_000_000)
+        second = _second
+        if second[0] != sec:
+            second = _format_second(sec)
         raw = encode_parts(action, actor, subject, purpose, decision, reason, tenant,
                            on_behalf_of, grant_id, fields_returned, fields_masked, break_glass,
-                           request_id, policy_version, key_id, details, format_time_us(us),
-                           entry_id)
+                           request_id, policy_version, key_id, details,
+                           f"{second[1]}.{frac:06d}Z", entry_id)
         row = _new_row(PendingRow, (entry_id, raw, us, tenant, actor, subject,
                                     purpose, action, decision, break_glass, key_id))
-        receipt = self._write(row, strict or break_glass)
+        if strict or break_glass:
+            receipt = self._write(row, True)
+        else:
+            # _write(row, False), inlined (the hot path).
+            if self._group:
+                self._group_commit(row)
+            elif self._inline is not None:
+                self._inline((row,), _integrate)
+            else:
+                self.store.add_pending((row,))
+            every = self.sequence_every
+            if every is not None:
+                with self._count_lock:
+                    self._since_sequence += 1
+                    due = self._since_sequence >= every
+                if due:
+                    self._sequence_due()
+            receipt = _new_object(AuditReceipt)  # _receipt(entry_id, raw), inlined
+            _set_receipt_id(receipt, entry_id)
+            _set_receipt_raw(receipt, raw)
+            _set_receipt_seq(receipt, None)
         if self.monitors:
             if when is None:
                 when = _EPOCH + _dt.timedelta(microseconds=us)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 __all__ = [
     "AuditQuery",
@@ -63,8 +63,10 @@ class TreeState:
 class Integration:
     """What the sequencer decided for one batch."""
 
-    assigned: Sequence[tuple[int, int, bytes, bytes]]
-    """``(row key, seq, leaf hash, chain hash)`` per pending row, in seq order."""
+    assigned: Sequence[tuple[Any, int, bytes, bytes]]
+    """``(row key, seq, leaf hash, chain hash)`` per pending row, in seq order.
+
+    The row key is whatever the store passed in: integration never reads it."""
     nodes: Sequence[tuple[int, int, bytes]]
     """New perfect subtree roots ``(level >= 1, index, hash)``."""
     state: TreeState
@@ -126,8 +128,11 @@ class AuditQuery:
     limit: int | None = None
 
 
-Integrate = Callable[[TreeState, Sequence[tuple[int, bytes]]], Integration]
-"""The sequencer's pure function: state + pending ``(row key, raw)`` -> integration."""
+Integrate = Callable[[TreeState, Sequence[tuple[Any, bytes]]], Integration]
+"""The sequencer's pure function: state + pending ``(row key, raw)`` -> integration.
+
+A row key is any object the store chooses (a row id, or the row itself): it is
+handed back untouched in :attr:`Integration.assigned`."""
 
 
 @runtime_checkable

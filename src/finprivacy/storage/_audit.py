@@ -12,7 +12,7 @@ One audit log per database.
 
 from __future__ import annotations
 
-import itertools
+import operator
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -35,6 +35,7 @@ __all__ = ["MemoryAuditStore", "SqlAuditStore"]
 
 _CHUNK = 20_000
 _SMALL = 32
+_RAW = operator.itemgetter(1)  # a pending row's raw bytes
 _new_entry = tuple.__new__  # builds a StoredEntry without its Python-level __new__
 
 
@@ -85,8 +86,7 @@ class MemoryAuditStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seq_lock = threading.Lock()
-        self._next_key = 0
-        self._pending: dict[int, tuple[Any, ...]] = {}
+        self._pending: list[tuple[Any, ...]] = []
         self._ids: dict[str, int | None] = {}
         self._rows: dict[int, tuple[Any, ...]] = {}
         self._entries: dict[int, tuple[int, bytes, bytes, bytes]] = {}
@@ -100,17 +100,14 @@ class MemoryAuditStore:
 
     def add_pending(self, rows: Sequence[PendingRow]) -> None:
         """Queue rows for the sequencer (skipping entry ids already known)."""
-        ids, pending = self._ids, self._pending
+        ids, add = self._ids, self._pending.append
         with self._lock:
-            key = self._next_key
             for row in rows:
                 entry_id = row[0]
                 if entry_id in ids:
                     continue
                 ids[entry_id] = None
-                pending[key] = tuple(row)
-                key += 1
-            self._next_key = key
+                add(tuple(row))
 
     def pending_count(self) -> int:
         """Return the number of rows not yet sequenced."""
@@ -120,15 +117,18 @@ class MemoryAuditStore:
         """Place up to ``limit`` pending rows under the sequencer lock."""
         with self._seq_lock:
             with self._lock:
-                batch = list(itertools.islice(self._pending.items(), limit))
+                batch = self._pending[:limit]
             if not batch:
                 return 0
-            result = integrate(self._state, [(k, r[1]) for k, r in batch])  # raw
+            # The row itself is its key (integrate hands keys back untouched): nothing
+            # to look up afterwards. Only the sequencer (holding _seq_lock) removes
+            # pending rows, and writers only add at the end, so the batch is still the
+            # list's first rows below.
+            result = integrate(self._state, list(zip(batch, map(_RAW, batch), strict=True)))
             with self._lock:
-                pop = self._pending.pop
+                del self._pending[:len(batch)]
                 rows, ids, entries = self._rows, self._ids, self._entries
-                for key, seq, leaf, chain in result.assigned:
-                    row = pop(key)
+                for row, seq, leaf, chain in result.assigned:
                     rows[seq] = row
                     ids[row[0]] = seq  # entry_id
                     entries[seq] = (seq, row[1], leaf, chain)
