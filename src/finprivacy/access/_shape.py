@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from ..errors import FinPrivacyError
+from ..masking._mask import _slice_spec
 from ..secret import Secret
 
 RAW: Final = 0
@@ -95,7 +96,7 @@ def _compile(raw_keys: tuple[Any, ...], fns: tuple[tuple[Any, Callable[[str], st
 
     The row's keys, masking functions and constants are bound as closure variables
     (``k0``, ``f0``, ``c0`` …), never written into the source, so the generated text
-    holds only identifiers made here: the same technique attrs and dataclasses use
+    holds only identifiers and integers made here: the same technique attrs and dataclasses use
     to build ``__init__``. The function reads every key of the plan (a missing one
     raises KeyError), checks each value is a scalar (NotFlat otherwise), copies the
     row, masks, replaces constants and drops hidden keys.
@@ -118,12 +119,34 @@ def _compile(raw_keys: tuple[Any, ...], fns: tuple[tuple[Any, Callable[[str], st
     lines.append("    out = row.copy()")
     for key, fn in fns:
         k, f = const("k", key), const("f", fn)
+        spec = _slice_spec(fn)
+        if spec is None:
+            lines += [f"    v = out[{k}]",
+                      "    if type(v) is str:",
+                      "        try:",
+                      f"            out[{k}] = {f}(v)",
+                      "        except _errors:",
+                      f"            out[{k}] = _full",
+                      "    elif v is not None:",
+                      f"        out[{k}] = _other(v, {f})"]
+            continue
+        # A keep preset's common case inlined (masking.SliceSpec); the rest calls it.
+        stars = const("s", spec.stars)
+        first, last = int(spec.first), int(spec.last)
+        prefix = " and not v.startswith('0086')" if spec.no_0086 else ""
         lines += [f"    v = out[{k}]",
                   "    if type(v) is str:",
                   "        try:",
-                  f"            out[{k}] = {f}(v)",
-                  "        except _errors:",
-                  f"            out[{k}] = _full",
+                  f"            r = {stars}[len(v)]",
+                  "        except IndexError:",
+                  "            r = None",
+                  f"        if r is not None and v.isascii() and v.encode().isalnum(){prefix}:",
+                  f"            out[{k}] = v[:{first}] + r + v[-{last}:]",
+                  "        else:",
+                  "            try:",
+                  f"                out[{k}] = {f}(v)",
+                  "            except _errors:",
+                  f"                out[{k}] = _full",
                   "    elif v is not None:",
                   f"        out[{k}] = _other(v, {f})"]
     for key, text in consts:

@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NamedTuple
 
 from ..errors import ConfigurationError, InvalidInputError
 from ..identifiers import KINDS as _SCAN_KINDS
@@ -103,6 +105,34 @@ _BOUND_MAX = 64  # bound functions precompute the stars of values shorter than t
 _BINDERS: dict[MaskFn, Callable[[str], Bound]] = {}
 
 
+class SliceSpec(NamedTuple):
+    """How a bound keep preset masks the common case, for callers that inline it.
+
+    For ``value`` of ASCII letters and digits (and, with ``no_0086``, not starting
+    with ``0086``) whose ``stars[len(value)]`` exists and is not None, the result is
+    ``value[:first] + stars[len(value)] + value[-last:]``; for anything else it is
+    ``fallback(value)``. Exactly what the bound function itself returns.
+    """
+
+    first: int
+    last: int
+    stars: tuple[str | None, ...]
+    no_0086: bool
+    fallback: Bound
+
+
+# The inlinable form of each bound keep function (weak: bound functions come and go).
+_SLICES: weakref.WeakKeyDictionary[Bound, SliceSpec] = weakref.WeakKeyDictionary()
+
+
+def _slice_spec(fn: Bound) -> SliceSpec | None:
+    """Return how ``fn`` (a function from :func:`_bind`) masks the common case, if known."""
+    try:
+        return _SLICES.get(fn)
+    except TypeError:  # not weak-referenceable: not one of ours
+        return None
+
+
 def _ascii_keep(first: int, last: int, shortest: int, fallback: Bound, *,
                 no_0086: bool = False) -> Bound:
     """Bind the common case: ASCII letters and digits only, of a length up to 63.
@@ -128,6 +158,7 @@ def _ascii_keep(first: int, last: int, shortest: int, fallback: Bound, *,
                 return value[:first] + run + value[-last:]
             return fallback(value)
 
+        _SLICES[keep_phone] = SliceSpec(first, last, stars, True, fallback)
         return keep_phone
 
     def keep(value: str) -> str:
@@ -139,6 +170,7 @@ def _ascii_keep(first: int, last: int, shortest: int, fallback: Bound, *,
             return value[:first] + run + value[-last:]
         return fallback(value)
 
+    _SLICES[keep] = SliceSpec(first, last, stars, False, fallback)
     return keep
 
 
