@@ -531,3 +531,29 @@ def test_integrate_matches_a_compact_range_reference_for_any_batching() -> None:
             assert result.state == TreeState(ref.size, chain, tuple(ref.frontier))
             state = result.state
             i += len(batch)
+
+
+@pytest.mark.parametrize("boundary", [1, 7, 8, 13])
+def test_verify_checks_a_checkpoint_at_every_size_after_an_odd_or_even_prune(
+        boundary: int) -> None:
+    """verify keeps an even leaf aside for its sibling: checkpoints at every size (odd
+    and even), a pruned boundary at odd and even sizes, and a modified entry after it."""
+    clock = fp.FixedClock(T0)
+    log = _log("memory:", clock=clock, retention=dt.timedelta(days=1))
+    _fill(log, boundary)
+    log.close_segment()
+    clock.advance(dt.timedelta(days=2))
+    assert [s.end for s in log.prune()] == [boundary]
+    for i in range(boundary, boundary + 19):
+        _fill(log, 1, start=i)
+        log.checkpoint()
+    report = log.verify()
+    assert (report.start, report.size, report.checked_entries) == (boundary, boundary + 19, 19)
+    assert report.checked_checkpoints == 20
+    store = log.store
+    assert isinstance(store, MemoryAuditStore)
+    seq, raw, leaf, chain = store._entries[boundary + 4]
+    store._entries[boundary + 4] = (seq, raw.replace(b'"amy"', b'"eve"'), leaf, chain)
+    with pytest.raises(fp.AuditIntegrityError) as err:
+        log.verify()
+    assert err.value.position == boundary + 4

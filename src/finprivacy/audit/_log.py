@@ -769,47 +769,62 @@ class AuditLog:
             self._check_cp(pending_cps[cp_i][1], start, chain, frontier)
             cp_i += 1
         leaf_h, chain_h, node_h = _LEAF_SHA.copy, _CHAIN_SHA.copy, _NODE_SHA.copy
-        expected = start
         next_cp = pending_cps[cp_i][0] if cp_i < len(pending_cps) else -1
-        stop = max(state.size, store.max_seq() + 1)
         size = state.size
+        stop = max(size, store.max_seq() + 1)
         # A store may offer its rows as plain tuples (no named tuple built per entry).
         rows: Callable[[int, int], Iterable[tuple[int, bytes, bytes, bytes]]] = getattr(
             store, "entry_tuples", store.entries)
-        for seq, raw, stored_leaf, stored_chain in rows(start, stop):
-            if seq != expected or expected >= size:
-                if seq != expected:
-                    raise AuditIntegrityError(f"entry {expected} is missing",
-                                              position=expected)
-                raise AuditIntegrityError(f"entry {expected} is beyond the sequenced head",
-                                          position=expected)
+        it = iter(rows(start, stop))
+        # As in _integrate, a leaf at an even position waits in ``left`` for its sibling;
+        # the frontier holds the levels above (``left`` joins it for a root).
+        left = frontier.pop() if start & 1 else b""
+        seq = start - 1
+        # Entries up to the head; what follows in ``it`` is checked after the loop.
+        for expected, (seq, raw, stored_leaf, stored_chain) in zip(range(start, size), it,
+                                                                   strict=False):
+            if seq != expected:
+                raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
             x = leaf_h()
             x.update(raw)
             leaf = x.digest()
             if leaf != stored_leaf:
-                raise AuditIntegrityError(f"entry {expected} was modified", position=expected)
+                raise AuditIntegrityError(f"entry {seq} was modified", position=seq)
             x = chain_h()
             x.update(chain + leaf)
             chain = x.digest()
             if chain != stored_chain:
-                raise AuditIntegrityError(f"entry {expected} breaks the hash chain",
-                                          position=expected)
-            h = leaf
-            s = expected
-            while s & 1:
+                raise AuditIntegrityError(f"entry {seq} breaks the hash chain", position=seq)
+            if seq & 1:
                 x = node_h()
-                x.update(frontier.pop() + h)
+                x.update(left + leaf)
                 h = x.digest()
-                s >>= 1
-            frontier.append(h)
-            expected += 1
-            if expected == next_cp:
+                s = seq >> 1
+                while s & 1:
+                    x = node_h()
+                    x.update(frontier.pop() + h)
+                    h = x.digest()
+                    s >>= 1
+                frontier.append(h)
+            else:
+                left = leaf
+            if seq + 1 == next_cp:
+                expected = seq + 1
+                heads = [*frontier, left] if expected & 1 else frontier
                 while cp_i < len(pending_cps) and pending_cps[cp_i][0] == expected:
-                    self._check_cp(pending_cps[cp_i][1], expected, chain, frontier)
+                    self._check_cp(pending_cps[cp_i][1], expected, chain, heads)
                     cp_i += 1
                 next_cp = pending_cps[cp_i][0] if cp_i < len(pending_cps) else -1
-        if expected < state.size:
+        expected = seq + 1
+        if expected < size:
             raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
+        for seq, *_ in it:  # a stored entry past the head
+            if seq != expected:
+                raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
+            raise AuditIntegrityError(f"entry {expected} is beyond the sequenced head",
+                                      position=expected)
+        if expected & 1:
+            frontier.append(left)
         if cp_i < len(pending_cps):
             raise AuditIntegrityError(f"a checkpoint covers {pending_cps[cp_i][0]} entries but "
                                       f"the log has {state.size}", position=state.size)
