@@ -332,17 +332,23 @@ def test_cached_time_formatting_matches_isoformat(when: dt.datetime) -> None:
 @given(st.datetimes(min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(9999, 12, 30),
                     timezones=st.just(dt.UTC)))
 def test_append_time_text_matches_format_time(when: dt.datetime) -> None:
-    """append() formats the clock's time itself (cached per second): as format_time does."""
+    """append() formats times itself (cached per millisecond): as format_time does."""
     from unittest import mock
 
     from finprivacy.audit import _log
     from finprivacy.audit._entry import format_time, time_us
 
-    for t in (when, when + dt.timedelta(microseconds=1), when + dt.timedelta(seconds=1)):
+    # The cache starts at the epoch's millisecond: spelled as the function spells it.
+    assert _log._format_millisecond(0) == (0, "1970-01-01T00:00:00.000")
+    for t in (when, when + dt.timedelta(microseconds=1), when + dt.timedelta(microseconds=999),
+              when + dt.timedelta(microseconds=1000), when - dt.timedelta(microseconds=1),
+              when + dt.timedelta(seconds=1)):
         with mock.patch.object(_log, "_time_ns", return_value=time_us(t) * 1000 + 999):
             raw = AuditLog("memory:", clock=fp.SystemClock()).append("read").raw
         assert json.loads(raw)["time"] == format_time(t)
         assert decode_entry(raw).time == t
+        raw = AuditLog("memory:").append("read", time=t).raw
+        assert json.loads(raw)["time"] == format_time(t)
 
 
 class _Text(str):

@@ -103,15 +103,19 @@ _set_receipt_raw = getattr(AuditReceipt, "raw").__set__  # noqa: B009 - descript
 _set_receipt_seq = getattr(AuditReceipt, "seq").__set__  # noqa: B009 - not values
 
 
-_second: tuple[int, str] = (-1, "")
-"""The second ``append`` formatted last, and its text (``YYYY-MM-DDTHH:MM:SS``)."""
+_millisecond: tuple[int, str] = (0, "1970-01-01T00:00:00.000")
+"""The millisecond ``append`` formatted last: its first microsecond since the epoch and
+its text up to the milliseconds (``YYYY-MM-DDTHH:MM:SS.mmm``)."""
+_DIGITS_Z = tuple(f"{i:03d}Z" for i in range(1000))
+"""The last three digits of the microseconds, with the closing ``Z``."""
 
 
-def _format_second(sec: int) -> tuple[int, str]:
-    """Cache and return ``(sec, text of that second)``, as :func:`format_time_us` writes it."""
-    global _second
-    second = _second = (sec, format_time_us(sec * 1_000_000)[:-8])  # drop ".000000Z"
-    return second
+def _format_millisecond(us: int) -> tuple[int, str]:
+    """Cache and return the millisecond holding ``us``, as :func:`format_time_us` writes it."""
+    global _millisecond
+    start = us - us % 1000
+    ms = _millisecond = (start, format_time_us(start)[:-4])  # drop "000Z"
+    return ms
 
 
 def _receipt(entry_id: str, raw: bytes) -> AuditReceipt:
@@ -373,16 +377,17 @@ class AuditLog:
             when = now = self._now()
             us = time_us(now)
         entry_id = _urandom(16).hex()
-        # format_time_us(us), inlined: the text of the second is cached (one tuple, read
-        # and replaced atomically), only the microseconds are formatted per entry.
-        sec, frac = divmod(us, 1_000_000)
-        second = _second
-        if second[0] != sec:
-            second = _format_second(sec)
+        # format_time_us(us), inlined: the text up to the millisecond is cached (one
+        # tuple, read and replaced atomically); the last three digits come from a table.
+        ms = _millisecond
+        us_in_ms = us - ms[0]
+        if not 0 <= us_in_ms < 1000:
+            ms = _format_millisecond(us)
+            us_in_ms = us - ms[0]
         raw = encode_parts(action, actor, subject, purpose, decision, reason, tenant,
                            on_behalf_of, grant_id, fields_returned, fields_masked, break_glass,
                            request_id, policy_version, key_id, details,
-                           f"{second[1]}.{frac:06d}Z", entry_id)
+                           ms[1] + _DIGITS_Z[us_in_ms], entry_id)
         row = _new_row(PendingRow, (entry_id, raw, us, tenant, actor, subject,
                                     purpose, action, decision, break_glass, key_id))
         if strict or break_glass:
