@@ -557,3 +557,22 @@ def test_verify_checks_a_checkpoint_at_every_size_after_an_odd_or_even_prune(
     with pytest.raises(fp.AuditIntegrityError) as err:
         log.verify()
     assert err.value.position == boundary + 4
+
+
+def test_sequencer_runs_every_sequence_every_appends() -> None:
+    """append() counts without a lock (an atomic counter): sequencing still runs after
+    exactly sequence_every appends, append_many counting each of its events."""
+    log = AuditLog("memory:", sequence_every=5)
+    for round_ in range(3):
+        for i in range(4):
+            log.append("read", actor="amy")
+            assert log.pending() == i + 1, round_
+        log.append("read", actor="amy")
+        assert log.pending() == 0
+    log.append_many([AuditEvent(action="read")] * 3)
+    assert log.pending() == 3
+    log.append("read")
+    assert log.pending() == 4
+    log.append_many([AuditEvent(action="read")] * 2)
+    assert log.pending() == 0
+    assert log.size == 21

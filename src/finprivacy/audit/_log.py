@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import hashlib
+import itertools
 import os
 import threading
 import time
@@ -307,8 +308,10 @@ class AuditLog:
         self._cond = threading.Condition()
         self._queue: list[_Slot] = []
         self._flushing = False
-        self._since_sequence = 0
-        self._count_lock = threading.Lock()
+        # Appends are counted by next() on a counter (atomic: no lock on the append
+        # path); sequencing is due once the count reaches _due_at.
+        self._ticks = itertools.count(1)
+        self._due_at = sequence_every if sequence_every is not None else 0
         self._seq_lock = threading.Lock()
         self._group = bool(getattr(store, "group_commit", True))
         if sequencing not in ("auto", "deferred", "inline"):
@@ -400,13 +403,8 @@ class AuditLog:
                 self._inline((row,), _integrate)
             else:
                 self.store.add_pending((row,))
-            every = self.sequence_every
-            if every is not None:
-                with self._count_lock:
-                    self._since_sequence += 1
-                    due = self._since_sequence >= every
-                if due:
-                    self._sequence_due()
+            if self.sequence_every is not None and next(self._ticks) >= self._due_at:
+                self._sequence_due()
             receipt = _new_object(AuditReceipt)  # _receipt(entry_id, raw), inlined
             _set_receipt_id(receipt, entry_id)
             _set_receipt_raw(receipt, raw)
@@ -447,13 +445,8 @@ class AuditLog:
             self._inline((row,), _integrate)
         else:
             self.store.add_pending((row,))
-        every = self.sequence_every
-        if every is not None:
-            with self._count_lock:
-                self._since_sequence += 1
-                due = self._since_sequence >= every
-            if due:
-                self._sequence_due()
+        if self.sequence_every is not None and next(self._ticks) >= self._due_at:
+            self._sequence_due()
         return _receipt(row[0], row[1])  # entry_id, raw
 
     def append_many(self, events: Sequence[AuditEvent]) -> list[AuditReceipt]:
@@ -538,20 +531,18 @@ class AuditLog:
 
     # -- sequencing --------------------------------------------------------------------------
     def _maybe_sequence(self, count: int) -> None:
-        if self.sequence_every is None:
+        if self.sequence_every is None or count < 1:
             return
-        with self._count_lock:
-            self._since_sequence += count
-            due = self._since_sequence >= self.sequence_every
-        if due:
+        # count appends at once: islice advances the counter in one C call (atomic).
+        if next(itertools.islice(self._ticks, count - 1, None)) >= self._due_at:
             self._sequence_due()
 
     def _sequence_due(self) -> None:
         """Run the sequencer for this log, unless another thread already is."""
         if self._seq_lock.acquire(blocking=False):
             try:
-                with self._count_lock:
-                    self._since_sequence = 0
+                # Due again after sequence_every more appends (this tick is none).
+                self._due_at = next(self._ticks) + (self.sequence_every or 0)
                 self._sequence_all()
             finally:
                 self._seq_lock.release()
