@@ -110,26 +110,20 @@ def bench_tokens(quick: bool) -> None:
     targets = {16: 2.2, 1024: 1.8}
     for size in (16, 1024):
         t = _token_figures(size, kr, tink_aead, number=number, rounds=rounds)
-        heading(f"encrypt {size} B (baseline: raw AESGCM.encrypt with os.urandom nonce)")
-        report("raw cryptography AESGCM", t["raw_enc"], t["raw_enc"], baseline_name="raw")
-        report("finprivacy Keyring.encrypt (bytes)", t["fp_enc"], t["raw_enc"],
-               baseline_name="raw", target=targets[size])
-        report("finprivacy Keyring.encrypt (str)", t["fp_enc_str"], t["raw_enc"],
-               baseline_name="raw")
-        report("Fernet.encrypt", t["fernet_enc"], t["raw_enc"], baseline_name="raw")
-        if "tink_enc" in t:
-            report("Tink AEAD AES256_GCM encrypt (binary, no text form)", t["tink_enc"],
-                   t["raw_enc"], baseline_name="raw")
-        heading(f"decrypt {size} B (baseline: raw AESGCM.decrypt)")
-        report("raw cryptography AESGCM", t["raw_dec"], t["raw_dec"], baseline_name="raw")
-        report("finprivacy Keyring.decrypt (bytes)", t["fp_dec"], t["raw_dec"],
-               baseline_name="raw", target=targets[size])
-        report("finprivacy Keyring.decrypt (str)", t["fp_dec_str"], t["raw_dec"],
-               baseline_name="raw")
-        report("Fernet.decrypt", t["fernet_dec"], t["raw_dec"], baseline_name="raw")
-        if "tink_dec" in t:
-            report("Tink AEAD AES256_GCM decrypt (binary, no text form)", t["tink_dec"],
-                   t["raw_dec"], baseline_name="raw")
+        for op, verb, baseline in (("enc", "encrypt", "raw AESGCM.encrypt with os.urandom "
+                                                      "nonce"),
+                                   ("dec", "decrypt", "raw AESGCM.decrypt")):
+            raw = t[f"raw_{op}"]
+            heading(f"{verb} {size} B (baseline: {baseline})")
+            report("raw cryptography AESGCM", raw, raw, baseline_name="raw")
+            report(f"finprivacy Keyring.{verb} (bytes)", t[f"fp_{op}"], raw,
+                   baseline_name="raw", target=targets[size])
+            report(f"finprivacy Keyring.{verb} (str)", t[f"fp_{op}_str"], raw,
+                   baseline_name="raw")
+            report(f"Fernet.{verb}", t[f"fernet_{op}"], raw, baseline_name="raw")
+            if f"tink_{op}" in t:
+                report(f"Tink AEAD AES256_GCM {verb} (binary, no text form)", t[f"tink_{op}"],
+                       raw, baseline_name="raw")
     if tink_aead is None:
         print("(Tink not installed: `pip install tink` or the `bench` extra to compare)")
     fast_codec = _keyring._pybase64

@@ -94,7 +94,7 @@ Masker: TypeAlias = Callable[[str, "str | None"], str]
 """``(value, kind) -> masked text``; ``kind`` is the inventory's masking kind or None."""
 
 _TREATMENT: Final[tuple[FieldTreatment, ...]] = ("raw", "masked", "hidden")
-_FULL_MASK: Final = FULL_MASK
+_FULL_MASK: Final = FULL_MASK  # the shaping module's full mask
 _PLAN_CACHE_MAX: Final = 65536
 _RULE_CACHE_MAX: Final = 4096
 _MISS: Final[Any] = object()
@@ -157,31 +157,6 @@ def _default_mask_fn(kind: str | None) -> Callable[[str], str] | str:
         return _bind_mask(kind)
     except (FinPrivacyError, ValueError, TypeError, KeyError):
         return _FULL_MASK
-
-
-def _default_masker() -> Masker:
-    """Mask with the kind's default preset of :func:`finprivacy.masking.mask`.
-
-    A full mask for unknown kinds (and for a value the preset cannot handle). Each
-    kind's preset is bound once, so a masked field costs the masking itself.
-    """
-    bound: dict[str | None, Callable[[str], str] | str] = {}
-
-    def masker(value: str, kind: str | None) -> str:
-        try:
-            fn = bound[kind]
-        except KeyError:
-            fn = _default_mask_fn(kind)
-            if len(bound) < 256:
-                bound[kind] = fn
-        if isinstance(fn, str):
-            return fn
-        try:
-            return fn(value)
-        except (FinPrivacyError, ValueError, TypeError, KeyError):
-            return _FULL_MASK
-
-    return masker
 
 
 # -- field plans -------------------------------------------------------------------------
@@ -519,9 +494,9 @@ class AccessControl:
         self._queue = audit if isinstance(audit, AuditQueue) else None
         self._att_cache: dict[int, tuple[Principal, tuple[AttestationRequirement, ...],
                                          str, _dt.datetime, _dt.datetime | None]] = {}
-        self._masker: Masker = masker or _default_masker()
         self._mask_fns: dict[str | None, Callable[[str], str] | str] = {}
         self._custom_masker = masker
+        self._masker: Masker = masker or self._mask_default
         self.reviews: Final[ReviewQueue] = reviews or ReviewQueue()
         self.delegations: Final[Delegations | None] = (
             Delegations(grants, clock=self.clock, audit=audit) if grants is not None else None)
@@ -805,6 +780,16 @@ class AccessControl:
         plan._last_flat = flat
         return flat
 
+    def _mask_default(self, value: str, kind: str | None) -> str:
+        """Mask with the kind's default preset (the default :data:`Masker`); else in full."""
+        fn = self._mask_fn(kind)
+        if isinstance(fn, str):
+            return fn
+        try:
+            return fn(value)
+        except (FinPrivacyError, ValueError, TypeError, LookupError):
+            return _FULL_MASK
+
     def _finish(self, verdict: _Verdict, principal: Principal, purpose: str,
                 subject: str | None, action: str, now: _dt.datetime, result: Any,
                 returns: str) -> Any:
@@ -830,11 +815,11 @@ class AccessControl:
                 glass = verdict.glass
                 queue = self._queue
                 if glass is None and queue is not None:
-                    # The compact record (see _queue._build): the verdict's and the
-                    # plan's parts are tuples made once.
-                    queue._items.append((self._version, verdict.head, principal.id,
+                    # The record _record_access makes (see _queue._access_event),
+                    # without its break-glass and error branches.
+                    queue._items.append((self._version, verdict.head, "", principal.id,
                                          principal.tenant, purpose, subject, action, now,
-                                         flat.fields))
+                                         flat.fields, ""))
                     if queue._flush_every and len(queue._items) >= queue._flush_every:
                         queue.flush()
                 else:
@@ -856,10 +841,9 @@ class AccessControl:
         glass = verdict.glass
         if glass is not None:
             glass.accesses += 1
-        item = (self._version, verdict.via, verdict.grant_id,
-                verdict.on_behalf_of, glass.session.id if glass is not None else "",
+        item = (self._version, verdict.head, glass.session.id if glass is not None else "",
                 principal.id, principal.tenant, purpose, subject, action, now,
-                returned, masked, hidden, error)
+                (returned, masked, hidden), error)
         queue = self._queue
         if queue is not None:
             queue._push(item)

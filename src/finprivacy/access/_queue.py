@@ -113,26 +113,24 @@ def _build(item: _Item) -> AuditEvent:
     Records hold no functions or other containers the garbage collector tracks, so a
     long queue costs the collector nothing once each record has been seen once.
     """
-    n = len(item)
-    if n == 1:
+    if len(item) == 1:
         event: AuditEvent = item[0]
         return event
-    if n == 9:
-        # The hot path's compact record: (version, (via, grant id, on behalf of),
-        # actor, tenant, purpose, subject, action, time, (returned, masked, hidden)).
-        version, head, actor, tenant, purpose, subject, action, now, fields = item
-        via, grant_id, on_behalf_of = head
-        returned, masked, hidden = fields
-        return _access_event(version, via, grant_id, on_behalf_of, "", actor, tenant,
-                             purpose, subject, action, now, returned, masked, hidden, "")
     return _access_event(*item)
 
 
-def _access_event(version: str, via: str, grant_id: str, on_behalf_of: str, session: str,
-                  actor: str, tenant: str, purpose: str, subject: str | None, action: str,
-                  now: _dt.datetime, returned: Iterable[str], masked: Iterable[str],
-                  hidden: Iterable[str], error: str) -> AuditEvent:
-    """Build the audit event of an allowed access (possibly late, from an AuditQueue)."""
+def _access_event(version: str, head: tuple[str, str, str], session: str, actor: str,
+                  tenant: str, purpose: str, subject: str | None, action: str,
+                  now: _dt.datetime,
+                  fields: tuple[Iterable[str], Iterable[str], Iterable[str]],
+                  error: str) -> AuditEvent:
+    """Build the audit event of an allowed access (possibly late, from an AuditQueue).
+
+    ``head`` is the verdict's (basis, grant id, on behalf of) and ``fields`` the
+    (returned, masked, hidden) field paths: tuples made once, shared by records.
+    """
+    via, grant_id, on_behalf_of = head
+    returned, masked, hidden = fields
     details: dict[str, str] = {"basis": via}
     fields_masked = (*masked, *hidden)
     if hidden:
@@ -147,4 +145,3 @@ def _access_event(version: str, via: str, grant_id: str, on_behalf_of: str, sess
         tenant=tenant, on_behalf_of=on_behalf_of, grant_id=grant_id,
         fields_returned=tuple(returned), fields_masked=fields_masked,
         break_glass=bool(session), policy_version=version, details=details)
-

@@ -172,24 +172,24 @@ class FlatPlan:
     """The precomputed shaping of a flat mapping with a given key order.
 
     A result that is a ``dict`` of scalars (a database row) is the common case; for
-    each key signature the plan keeps which keys are masked (with their kinds) or
-    dropped, and the field lists the audit record names, so shaping one row is a
-    copy plus one masker call per masked field.
+    each key signature the plan compiles :attr:`shape` and keeps the field lists the
+    audit record names, so shaping one row is one call.
     """
 
-    __slots__ = ("_hidden_keys", "consts", "fields", "fns", "hidden", "keyset", "masked",
-                 "masks", "raw_keys", "returned", "shape", "size")
+    __slots__ = ("fields", "hidden", "masked", "returned", "shape", "size")
 
     def __init__(self, keys: tuple[Any, ...], rule: Callable[[str], Rule],
-                 mask_fn: Callable[[str | None], Callable[[str], str] | str] | None = None
-                 ) -> None:
-        self.keyset = frozenset(keys)
+                 mask_fn: Callable[[str | None], Callable[[str], str] | str]) -> None:
+        # ``mask_fn`` gives a kind's masking function, or the constant text that
+        # replaces any value of that kind.
         self.size = len(keys)
         raw_keys: list[Any] = []
+        hidden_keys: list[Any] = []
+        fns: list[tuple[Any, Callable[[str], str]]] = []
+        consts: list[tuple[Any, str]] = []
         returned: list[str] = []
         masked: list[str] = []
         hidden: list[str] = []
-        masks: list[tuple[Any, str | None]] = []
         for key in keys:
             path = key if type(key) is str else str(key)
             action, kind, _ = rule(path)
@@ -198,47 +198,23 @@ class FlatPlan:
                 raw_keys.append(key)
             elif action == MASK:
                 masked.append(path)
-                masks.append((key, kind))
+                fn = mask_fn(kind)
+                if isinstance(fn, str):
+                    consts.append((key, fn))
+                else:
+                    fns.append((key, fn))
             else:
                 hidden.append(path)
+                hidden_keys.append(key)
         self.returned = tuple(returned)
-        self.raw_keys = tuple(raw_keys)
         self.masked = tuple(masked)
         self.hidden = tuple(hidden)
         #: (returned, masked, hidden): the audit record's field lists, made once.
         self.fields = (self.returned, self.masked, self.hidden)
-        self.masks = tuple(masks)
-        # When ``mask_fn`` resolves kinds: (key, masking function) per masked key, and
-        # (key, text) for keys whose masked form is a constant whatever the value.
-        fns: list[tuple[Any, Callable[[str], str]]] = []
-        consts: list[tuple[Any, str]] = []
-        for key, kind in masks if mask_fn is not None else ():
-            fn = mask_fn(kind)  # type: ignore[misc]  # guarded by the condition above
-            if isinstance(fn, str):
-                consts.append((key, fn))
-            else:
-                fns.append((key, fn))
-        self.fns = tuple(fns)
-        self.consts = tuple(consts)
-        self._hidden_keys = tuple(k for k in keys if (k if type(k) is str else str(k))
-                                  in set(hidden))
         #: ``row -> shaped copy`` for rows with exactly these keys (see :func:`_compile`);
         #: raises KeyError when a key is missing and NotFlat when a value is nested.
         self.shape: Callable[[dict[Any, Any]], dict[Any, Any]] = _compile(
-            self.raw_keys, self.fns, self.consts, self._hidden_keys)
-
-    def apply(self, row: dict[Any, Any],
-              masker: Callable[[str, str | None], str]) -> dict[Any, Any]:
-        """Return a shaped copy of ``row`` (its values must all be scalars)."""
-        out = row.copy()
-        for key, kind in self.masks:
-            v = out[key]
-            if v is None:
-                continue
-            out[key] = masker(v if type(v) is str else _text(v), kind)
-        for key in self._hidden_keys:
-            del out[key]
-        return out
+            tuple(raw_keys), tuple(fns), tuple(consts), tuple(hidden_keys))
 
 
 class Shaper:

@@ -147,30 +147,17 @@ def _ascii_keep(first: int, last: int, shortest: int, fallback: Bound, *,
     # stars[n]: the hidden run of a value of length n, None where n is too short.
     stars = tuple(None if n < shortest else "*" * (n - first - last) for n in range(_BOUND_MAX))
 
-    if no_0086:
-        def keep_phone(value: str) -> str:
-            try:
-                run = stars[len(value)]
-            except IndexError:
-                return fallback(value)
-            if run is not None and value.isascii() and value.encode().isalnum() and (
-                    not value.startswith("0086")):
-                return value[:first] + run + value[-last:]
-            return fallback(value)
-
-        _SLICES[keep_phone] = SliceSpec(first, last, stars, True, fallback)
-        return keep_phone
-
     def keep(value: str) -> str:
         try:
             run = stars[len(value)]
         except IndexError:
             return fallback(value)
-        if run is not None and value.isascii() and value.encode().isalnum():
+        if run is not None and value.isascii() and value.encode().isalnum() and (
+                not (no_0086 and value.startswith("0086"))):
             return value[:first] + run + value[-last:]
         return fallback(value)
 
-    _SLICES[keep] = SliceSpec(first, last, stars, False, fallback)
+    _SLICES[keep] = SliceSpec(first, last, stars, no_0086, fallback)
     return keep
 
 
@@ -473,37 +460,31 @@ def masker(kind: str, preset: str | None = None, *,
     :func:`mask`), so a loop over many values pays only for the masking itself: the
     form to use for a column of values or in an access-control hot path.
     """
-    chosen = preset_for(kind, preset)
-    options = _Options(_key(pseudonym_key, "pseudonym_key"),
-                       _key(ff1_key, "ff1_key", (16, 24, 32)))
-    apply = chosen.apply
-    binder = _BINDERS.get(apply)
-    fast = binder(kind) if binder is not None else None
+    fast = _bind(kind, preset, _Options(_key(pseudonym_key, "pseudonym_key"),
+                                        _key(ff1_key, "ff1_key", (16, 24, 32))))
 
     def mask_one(value: str | Secret[str]) -> str:
         if type(value) is str:
-            return fast(value) if fast is not None else apply(value, kind, options)
+            return fast(value)
         raw = value.reveal() if isinstance(value, Secret) else value
         if not isinstance(raw, str):
             raise InvalidInputError(f"mask() takes text, not {type(raw).__name__}")
-        return apply(raw, kind, options)
+        return fast(raw)
 
     return mask_one
 
 
-def _bind(kind: str, preset: str | None = None) -> Bound:
-    """Return a ``str -> str`` masking function for a preset that needs no key.
+def _bind(kind: str, preset: str | None = None, options: _Options = _NO_OPTIONS) -> Bound:
+    """Return ``preset`` of ``kind`` as a ``str -> str`` function (keys in ``options``).
 
-    The fastest form, for internal hot paths that already hold ``str`` values
-    (access control's row shaping); :func:`masker` is the public form.
+    The fastest form, for callers that already hold ``str`` values (access control's
+    row shaping); :func:`masker` is the public form.
     """
     apply = preset_for(kind, preset).apply
     binder = _BINDERS.get(apply)
     if binder is not None:
         return binder(kind)
-    if apply in (_pseudonym, _ff1):
-        raise ConfigurationError(f"preset {preset!r} needs a key; use masker()")
-    return lambda value: apply(value, kind, _NO_OPTIONS)
+    return lambda value: apply(value, kind, options)
 
 
 def unmask_ff1(masked: str, kind: str, *, ff1_key: bytes | Secret[bytes]) -> str:
