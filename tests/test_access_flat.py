@@ -176,3 +176,101 @@ def test_the_decorator_verdict_shortcut_follows_principal_and_time() -> None:
     with acting_as(trained), pytest.raises(fp.AccessDeniedError) as denied:
         row("c-1")
     assert "attestation" in denied.value.reason
+
+
+def _check_event(event: Any, returned: tuple[str, ...], masked: tuple[str, ...]) -> None:
+    assert sorted(event.fields_returned) == sorted(returned)
+    assert set(masked) <= set(event.fields_masked)
+    assert (event.actor, event.tenant, event.subject, event.purpose, event.action) == (
+        "clerk-1", "t", "c-1", "verify", "read")
+    assert (event.reason, event.policy_version, event.time, event.break_glass) == (
+        "role", "flat", NOW, False)
+    assert event.decision == ("masked" if event.fields_masked else "allowed")
+
+
+@given(st.lists(rows, min_size=1, max_size=6))
+def test_the_decorator_shapes_rows_like_the_general_walk(
+        sequence: list[dict[str, Any]]) -> None:
+    """``@requires`` inlines the flat-row path; the sync and async wrappers must give
+    what the general walk gives, with the same audit record, row after row."""
+    import asyncio
+
+    queue = AuditQueue()
+    control = AccessControl(POLICY, INVENTORY, audit=queue, clock=fp.FixedClock(NOW))
+    current: dict[str, Any] = {}
+
+    @control.requires("verify", subject="client_id")
+    def read(client_id: str) -> dict[str, Any]:
+        return current
+
+    @control.requires("verify", subject="client_id")
+    async def aread(client_id: str) -> dict[str, Any]:
+        return current
+
+    with acting_as(CLERK):
+        for row in sequence:
+            current.clear()
+            current.update(row)
+            expected, returned, masked = _reference(control, row)
+            for call in (lambda: read("c-1"), lambda: asyncio.run(aread("c-1"))):
+                got = call()
+                assert got == expected
+                assert got is not current
+                (event,) = queue.drain()
+                _check_event(event, returned, masked)
+
+
+def test_the_decorator_fast_path_honours_flush_every_and_plain_sinks() -> None:
+    sink: list[Any] = []
+
+    class Sink:
+        def record(self, event: Any) -> None:
+            sink.append(event)
+
+    row = {"client_id": "c-1", "card_no": "6222020200112233445", "cvv": "737"}
+    for audit in (AuditQueue(Sink(), flush_every=2), Sink()):
+        sink.clear()
+        control = AccessControl(POLICY, INVENTORY, audit=audit,  # type: ignore[arg-type]
+                                clock=fp.FixedClock(NOW))
+
+        @control.requires("verify", subject="client_id")
+        def read(client_id: str) -> dict[str, str]:
+            return row
+
+        with acting_as(CLERK):
+            outs = [read("c-1") for _ in range(4)]
+        assert outs == [{"client_id": "c-1", "card_no": "622202*********3445"}] * 4
+        assert len(sink) == 4
+        for event in sink:
+            _check_event(event, ("client_id",), ("card_no", "cvv"))
+
+
+def test_break_glass_of_another_control_does_not_touch_this_one() -> None:
+    """The decorator skips the break-glass lookup until its control opened one; a
+    session of another control must not change this control's decisions."""
+    policy = Policy(version="flat", purposes=(Purpose("verify", legal_basis="contract"),),
+                    roles=(Role("clerk", break_glass=True),),
+                    permissions=(Permission("clerk", "verify", raw={"internal"}),))
+    sink_a, sink_b = AuditQueue(), AuditQueue()
+    log_a, log_b = fp.AuditLog("memory:"), fp.AuditLog("memory:")
+    a = AccessControl(policy, INVENTORY, audit=sink_a, break_glass_audit=log_a,
+                      clock=fp.FixedClock(NOW))
+    b = AccessControl(policy, INVENTORY, audit=sink_b, break_glass_audit=log_b,
+                      clock=fp.FixedClock(NOW))
+    row = {"client_id": "c-1", "card_no": "6222020200112233445"}
+
+    @a.requires("verify", subject="client_id")
+    def read(client_id: str) -> dict[str, str]:
+        return row
+
+    with acting_as(CLERK):
+        assert read("c-1")["card_no"] == "622202*********3445"
+        with b.break_glass(reason="outage", ttl=dt.timedelta(minutes=5)):
+            assert read("c-1")["card_no"] == "622202*********3445"
+        assert not a._glass_opened
+        with a.break_glass(reason="outage", ttl=dt.timedelta(minutes=5)):
+            assert a._glass_opened
+            assert read("c-1")["card_no"] == "6222020200112233445"  # raw in break-glass
+        assert read("c-1")["card_no"] == "622202*********3445"
+    flags = [e.break_glass for e in sink_a.drain()]
+    assert flags == [False, False, True, False]

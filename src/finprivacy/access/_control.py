@@ -529,6 +529,10 @@ class AccessControl:
         # with another's verdict. The decorator's fast path: a request calls many
         # guarded functions for one principal.
         self._last: dict[str, tuple[Principal, _dt.datetime, _dt.datetime, _Verdict]] = {}
+        # True once this control opened a break-glass block. Until then a break-glass
+        # state in the context belongs to another control, which _authorize ignores,
+        # so the decorator's fast path need not read the context variable.
+        self._glass_opened = False
         self._grant_plans: dict[tuple[str, frozenset[str]], _Plan] = {}
         self._glass_plan = _Plan((Permission("*break_glass*", "*", raw=frozenset({"*"})),),
                                  self.inventory)
@@ -943,6 +947,7 @@ class AccessControl:
             time=now, tenant=principal.tenant, break_glass=True, policy_version=self._version,
             details={"break_glass_session": session.id, "expires": session.expires.isoformat()}))
         state = _GlassState(session, self)
+        self._glass_opened = True
         self.reviews._add(state)
         return state
 

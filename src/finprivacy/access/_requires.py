@@ -10,9 +10,10 @@ from typing import Any, Final, ParamSpec, TypeAlias, TypeVar, cast
 
 from ..errors import ConfigurationError
 from . import _control as _control_module
-from ._control import AccessControl, _glass, _Verdict, get_access_control
+from ._control import AccessControl, _glass, get_access_control
 from ._policy import _SCOPES, Scope
 from ._principal import _current, _nonempty, current_principal
+from ._shape import NotFlat
 
 __all__ = ["SubjectSpec", "requires"]
 
@@ -25,6 +26,8 @@ SubjectSpec: TypeAlias = "str | Callable[[Mapping[str, Any]], object] | None"
 arguments (defaults applied)."""
 
 _MISSING: Final = object()
+# What AccessControl._last gives for a purpose with no shortcut: matches no principal.
+_NO_SHORTCUT: Final[tuple[Any, Any, Any, Any]] = (_MISSING, None, None, None)
 Getter = Callable[[tuple[Any, ...], dict[str, Any]], object]
 
 
@@ -140,6 +143,7 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
         # A plain positional parameter is read straight from args (the common case).
         at = _positional_index(fn, subject)
         fast_at = at if at is not None else 1 << 30
+        rows = not returns  # a dict result is a row of fields, not one named value
 
         def resolve(raw: object, ac: AccessControl) -> str:
             subj = _subject_id(raw)
@@ -163,11 +167,9 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                     subj = raw if type(raw) is str and raw else resolve(raw, ac)
                 principal = _current.get()
                 now = ac.clock.now()
-                fast = ac._last.get(purpose)
-                if (fast is not None and principal is not None and fast[0] is principal
-                        and fast[1] <= now < fast[2] and _glass.get() is None):
-                    verdict: _Verdict = fast[3]  # the role verdict _authorize would return
-                else:
+                who, start, end, verdict = ac._last.get(purpose, _NO_SHORTCUT)
+                if not (who is principal and start <= now < end
+                        and (not ac._glass_opened or _glass.get() is None)):
                     decided = ac._authorize(principal, purpose, subj, scope, now)
                     if isinstance(decided, str) or principal is None:
                         ac._deny(principal, purpose, subj,
@@ -176,9 +178,29 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                 try:
                     result = await afn(*args, **kwargs)
                 except BaseException as exc:
-                    ac._record_access(verdict, principal, purpose, subj, act, now, (), (), (),
-                                      type(exc).__name__)
+                    ac._record_access(verdict, principal, purpose, subj, act, now,
+                                      (), (), (), type(exc).__name__)
                     raise
+                if type(result) is dict and rows:
+                    # AccessControl._finish's flat-row path, inlined (the common case).
+                    flat = verdict.plan._last_flat
+                    if flat is not None and len(result) == flat.size:
+                        try:
+                            shaped = flat.shape(result)
+                        except (KeyError, NotFlat):
+                            pass
+                        else:
+                            queue = ac._queue
+                            if queue is None or verdict.glass is not None:
+                                ac._record_access(verdict, principal, purpose, subj, act, now,
+                                                  flat.returned, flat.masked, flat.hidden, "")
+                            else:
+                                queue._items.append((ac._version, verdict.head, "", principal.id,
+                                                     principal.tenant, purpose, subj, act, now,
+                                                     flat.fields, ""))
+                                if queue._flush_every and len(queue._items) >= queue._flush_every:
+                                    queue.flush()
+                            return shaped
                 return ac._finish(verdict, principal, purpose, subj, act, now, result, returns)
 
             return cast(Callable[P, R], functools.wraps(fn)(async_guarded))
@@ -196,22 +218,40 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                 subj = raw if type(raw) is str and raw else resolve(raw, ac)
             principal = _current.get()
             now = ac.clock.now()
-            fast = ac._last.get(purpose)
-            if (fast is not None and principal is not None and fast[0] is principal
-                    and fast[1] <= now < fast[2] and _glass.get() is None):
-                verdict: _Verdict = fast[3]  # the role verdict _authorize would return
-            else:
+            who, start, end, verdict = ac._last.get(purpose, _NO_SHORTCUT)
+            if not (who is principal and start <= now < end
+                    and (not ac._glass_opened or _glass.get() is None)):
                 decided = ac._authorize(principal, purpose, subj, scope, now)
                 if isinstance(decided, str) or principal is None:
                     ac._deny(principal, purpose, subj,
                              decided if isinstance(decided, str) else "no_principal", act, now)
                 verdict = decided
             try:
-                result = fn(*args, **kwargs)
+                result: Any = fn(*args, **kwargs)
             except BaseException as exc:
                 ac._record_access(verdict, principal, purpose, subj, act, now,
                                   (), (), (), type(exc).__name__)
                 raise
+            if type(result) is dict and rows:
+                # AccessControl._finish's flat-row path, inlined (the common case).
+                flat = verdict.plan._last_flat
+                if flat is not None and len(result) == flat.size:
+                    try:
+                        shaped = flat.shape(result)
+                    except (KeyError, NotFlat):
+                        pass
+                    else:
+                        queue = ac._queue
+                        if queue is None or verdict.glass is not None:
+                            ac._record_access(verdict, principal, purpose, subj, act, now,
+                                              flat.returned, flat.masked, flat.hidden, "")
+                        else:
+                            queue._items.append((ac._version, verdict.head, "", principal.id,
+                                                 principal.tenant, purpose, subj, act, now,
+                                                 flat.fields, ""))
+                            if queue._flush_every and len(queue._items) >= queue._flush_every:
+                                queue.flush()
+                        return shaped  # type: ignore[no-any-return]
             out: R = ac._finish(verdict, principal, purpose, subj, act, now, result, returns)
             return out
 

@@ -132,7 +132,8 @@ def _compile(raw_keys: tuple[Any, ...], fns: tuple[tuple[Any, Callable[[str], st
             continue
         # A keep preset's common case inlined (masking.SliceSpec); the rest calls it.
         stars = const("s", spec.stars)
-        first, last = int(spec.first), int(spec.last)
+        head = const("h", slice(None, int(spec.first)))
+        tail = const("t", slice(-int(spec.last), None))
         prefix = " and not v.startswith('0086')" if spec.no_0086 else ""
         lines += [f"    v = out[{k}]",
                   "    if type(v) is str:",
@@ -141,7 +142,7 @@ def _compile(raw_keys: tuple[Any, ...], fns: tuple[tuple[Any, Callable[[str], st
                   "        except IndexError:",
                   "            r = None",
                   f"        if r is not None and v.isascii() and v.encode().isalnum(){prefix}:",
-                  f"            out[{k}] = v[:{first}] + r + v[-{last}:]",
+                  f"            out[{k}] = f'{{v[{head}]}}{{r}}{{v[{tail}]}}'",
                   "        else:",
                   "            try:",
                   f"                out[{k}] = {f}(v)",
