@@ -134,7 +134,7 @@ def _compile(raw_keys: tuple[Any, ...], fns: tuple[tuple[Any, Callable[[str], st
         stars = const("s", spec.stars)
         head = const("h", slice(None, int(spec.first)))
         tail = const("t", slice(-int(spec.last), None))
-        prefix = " and not v.startswith('0086')" if spec.no_0086 else ""
+        prefix = " and (v[0] != '0' or not v.startswith('0086'))" if spec.no_0086 else ""
         lines += [f"    v = out[{k}]",
                   "    if type(v) is str:",
                   "        try:",
