@@ -53,7 +53,8 @@ KEYS = ["client_id", "name", "phone", "card_no", "balance", "cvv", "note", "extr
 scalars = st.one_of(
     st.none(), st.text(max_size=20), st.integers(), st.booleans(), st.binary(max_size=4),
     st.decimals(allow_nan=False, allow_infinity=False, places=2),
-    st.sampled_from(["13800138000", "6222020200112233445", "+86 138 0013 8000", "张三"]))
+    st.sampled_from(["13800138000", "6222020200112233445", "+86 138 0013 8000", "张三",
+                     "008613800138000", "00861380013", "01012345678", "0086"]))
 values = st.one_of(scalars, st.dictionaries(st.sampled_from(KEYS), scalars, max_size=3),
                    st.lists(scalars, max_size=2))
 rows = st.dictionaries(st.sampled_from(KEYS), values, max_size=len(KEYS))
