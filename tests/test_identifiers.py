@@ -333,3 +333,15 @@ def test_checksums_reject_non_digits_with_value_error(text: str) -> None:
                 gb11643_check(text)
     else:
         assert isinstance(luhn_valid(text), bool)
+
+
+def test_bank_card_prefix_index_matches_the_range_table() -> None:
+    """The 4-digit prefix index is built range by range; it must list, for every
+    prefix, exactly the ranges whose prefix matches, in table order."""
+    from finprivacy.identifiers import bank_card
+
+    for i in range(10_000):
+        p = f"{i:04d}"
+        expected = tuple((name, frozenset(lengths)) for name, low, high, lengths
+                         in bank_card._RANGES if low <= p[: len(low)] <= high)
+        assert bank_card._BY_PREFIX.get(p, ()) == expected, p

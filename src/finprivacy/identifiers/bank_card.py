@@ -54,12 +54,15 @@ def compact(number: str) -> str:
 
 # The ranges above indexed by 4-digit prefix (every range's prefix has at most 4
 # digits), in the same order, with their lengths as sets: one dict lookup per PAN.
+# A range "51"–"55" covers the 4-digit prefixes 5100–5599; built range by range, so
+# each prefix lists its ranges in table order.
 _BY_PREFIX: dict[str, tuple[tuple[str, frozenset[int]], ...]] = {}
-for _p in (f"{i:04d}" for i in range(10_000)):
-    _hits = tuple((name, frozenset(lengths)) for name, low, high, lengths in _RANGES
-                  if low <= _p[: len(low)] <= high)
-    if _hits:
-        _BY_PREFIX[_p] = _hits
+for _name, _low, _high, _lengths in _RANGES:
+    _hit = (_name, frozenset(_lengths))
+    for _i in range(int(_low.ljust(4, "0")), int(_high.ljust(4, "9")) + 1):
+        _key = f"{_i:04d}"
+        _BY_PREFIX[_key] = (*_BY_PREFIX.get(_key, ()), _hit)
+del _name, _low, _high, _lengths, _hit, _i, _key
 
 
 def _issuer(digits: str) -> str | None:
