@@ -91,3 +91,53 @@ def test_import_has_no_side_effects(monkeypatch: pytest.MonkeyPatch) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=False, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_lazy_root_names_match_the_type_checking_imports() -> None:
+    """``finprivacy`` loads most names on first use; the table it loads them from must
+    say exactly what the ``if TYPE_CHECKING:`` imports (what type checkers see) say."""
+    import ast
+
+    tree = ast.parse(inspect.getsource(finprivacy))
+    block = next(node for node in tree.body if isinstance(node, ast.If)
+                 and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+    seen: dict[str, tuple[str, str]] = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom)
+        for alias in node.names:
+            name = alias.asname or alias.name
+            if node.module is None:  # from . import consent as consent
+                seen[name] = ("." + alias.name, "")
+            else:
+                seen[name] = ("." + node.module, alias.name)
+    assert seen == finprivacy._LAZY
+    assert set(seen) <= set(finprivacy.__all__)
+    for name, (module, attribute) in seen.items():
+        source = importlib.import_module(module, "finprivacy")
+        assert getattr(finprivacy, name) is (getattr(source, attribute) if attribute else source)
+
+
+def test_import_loads_only_the_core_until_a_name_is_used() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import finprivacy as fp\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('finprivacy', 'pydantic')))\n"
+        "assert loaded == ['finprivacy', 'finprivacy.clock',\n"
+        "                  'finprivacy.errors', 'finprivacy.secret'], loaded\n"
+        "fp.Keyring\n"
+        "assert 'finprivacy.crypto' in sys.modules and 'pydantic' not in sys.modules\n"
+        "assert 'finprivacy.audit' not in sys.modules\n"
+        "try:\n"
+        "    fp.no_such_name\n"
+        "except AttributeError as e:\n"
+        "    assert 'no_such_name' in str(e)\n"
+        "else:\n"
+        "    raise SystemExit('no AttributeError')\n"
+        "assert set(fp.__all__) <= set(dir(fp))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr

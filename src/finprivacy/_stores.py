@@ -2,12 +2,14 @@
 
 Domain modules (consent, retention, audit, crypto) own the store Protocols they need.
 ``finprivacy.storage`` registers a factory per (domain, scheme) when it is imported
-(``import finprivacy`` imports it), and a domain turns ``"sqlite:///app.db"`` into a
-store with :func:`open_store`. Nothing here does I/O until a factory is called.
+(:func:`open_store` imports it the first time a factory is missing, so the built-in
+stores are always found), and a domain turns ``"sqlite:///app.db"`` into a store with
+:func:`open_store`. Nothing here does I/O until a factory is called.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +45,11 @@ def register_store(domain: str, scheme: str, factory: Callable[[str], Any]) -> N
 def open_store(domain: str, url: str) -> Any:
     """Open the store of ``domain`` (e.g. ``"consent"``) named by ``url``."""
     scheme = scheme_of(url)
+    factory = _FACTORIES.get((domain, scheme))
+    if factory is None:
+        # The built-in stores register themselves when finprivacy.storage is imported;
+        # imported by name here, so domain modules never depend on storage.
+        importlib.import_module("finprivacy.storage")
     try:
         factory = _FACTORIES[(domain, scheme)]
     except KeyError:
