@@ -251,7 +251,10 @@ class AuditLog:
     pending rows without any lock and a sequencer places them in batches (PostgreSQL's
     default); ``"inline"`` each write transaction places its own rows (SQLite's
     default: its write transactions are already serialised by the database file's
-    lock, so placing the rows there adds no lock and saves a second write).
+    lock, so placing the rows there adds no lock and saves a second write). With
+    ``"auto"`` on PostgreSQL, :meth:`append_many` places its batch itself when the
+    sequencer lock is free at that moment and nothing is pending (one write per
+    entry); otherwise its rows are pending as with ``"deferred"``.
 
     >>> import finprivacy as fp
     >>> log = fp.AuditLog("memory:", signer=fp.Ed25519Signer.generate())
@@ -322,6 +325,8 @@ class AuditLog:
         prefer = bool(getattr(store, "prefers_inline_sequencing", False))
         self._inline: Callable[[Sequence[PendingRow], Integrate], None] | None = (
             inline if sequencing == "inline" or (sequencing == "auto" and prefer) else None)
+        self._direct: Callable[[Sequence[PendingRow], Integrate], bool] | None = (
+            getattr(store, "try_append_sequenced", None) if sequencing == "auto" else None)
 
     def __repr__(self) -> str:
         key = self._signer.key_id if self._signer is not None else None
@@ -453,8 +458,15 @@ class AuditLog:
         """Append several events in one durable transaction (batch import, bulk reads)."""
         encoded = [self._encode(e) for e in events]
         rows = [r for r, _ in encoded]
+        # With sequencing="auto", a store may place a batch in the log at once when its
+        # sequencer lock is free (PostgreSQL: one write per entry instead of a pending
+        # row moved later); "deferred" always leaves the batch to the sequencer.
+        direct: Callable[[Sequence[PendingRow], Integrate], bool] | None = (
+            self._direct if self._inline is None else None)
         for start in range(0, len(rows), self.batch_size):
-            self._flush(rows[start:start + self.batch_size])
+            batch = rows[start:start + self.batch_size]
+            if direct is None or not direct(batch, _integrate):
+                self._flush(batch)
         self._maybe_sequence(len(rows))
         if self.monitors:
             for event, (row, when) in zip(events, encoded, strict=True):

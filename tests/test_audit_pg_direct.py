@@ -1,0 +1,202 @@
+"""PostgreSQL: append_many placing a batch at once, its fallbacks, and the indexes queries use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from finprivacy.audit import AuditEvent, AuditLog
+from finprivacy.audit._store import AuditQuery
+from finprivacy.storage._audit import SqlAuditStore
+
+pytestmark = pytest.mark.postgres
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def _events(n: int, start: int = 0) -> list[AuditEvent]:
+    return [AuditEvent(action="read", actor=f"staff-{i % 50}", subject=f"client-{i % 200}",
+                       purpose=f"purpose-{i % 40}", fields_returned=("name",),
+                       decision="allowed", key_id=f"k{i % 7}" if i % 50 == 0 else "",
+                       time=T0 + dt.timedelta(seconds=i),
+                       request_id=f"req-{i}") for i in range(start, start + n)]
+
+
+def _dump(store: SqlAuditStore) -> tuple[object, ...]:
+    """Everything the log stores about its entries: rows, tree nodes and head."""
+    with store.db.transaction(write=False) as tx:
+        entries = tx.fetchall("SELECT seq, entry_id, time_us, tenant, actor, subject, purpose, "
+                              "action, decision, break_glass, key_id, raw, leaf, chain "
+                              "FROM audit_entries ORDER BY seq")
+        nodes = tx.fetchall("SELECT k, hash FROM audit_nodes ORDER BY k")
+        state = tx.fetchall("SELECT size, chain, frontier, start_seq FROM audit_state")
+    return tuple(tuple(map(_plain, r)) for r in (*entries, *nodes, *state))
+
+
+def _plain(value: object) -> object:
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+def _rows(log: AuditLog, events: list[AuditEvent]) -> list[object]:
+    return [log._encode(e)[0] for e in events]
+
+
+def test_direct_batch_stores_what_the_sequencer_stores(pg_url: str, pg_server_dsn: str) -> None:
+    """The same rows, placed at once or pending then sequenced: identical stored bytes."""
+    import psycopg
+
+    direct = AuditLog(pg_url, sequence_every=None)
+    base, _, query = pg_url.partition("?")
+    other_name = base.rsplit("/", 1)[1] + "_ref"
+    with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{other_name}"')
+    ref_url = f"{base}_ref" + (f"?{query}" if query else "")
+    ref = AuditLog(ref_url, sequence_every=None, sequencing="deferred")
+    try:
+        for start, n in ((0, 1), (1, 6), (7, 57), (64, 300)):
+            rows = _rows(direct, _events(n, start))
+            assert direct.store.try_append_sequenced(rows, _integrate())  # type: ignore[attr-defined]
+            ref.store.add_pending(rows)  # type: ignore[arg-type]
+            ref.sequence()
+            assert direct.pending() == 0
+            assert _dump(direct.store) == _dump(ref.store)  # type: ignore[arg-type]
+        direct.verify()
+        ref.verify()
+    finally:
+        ref.close()
+        from finprivacy.storage import _db
+
+        for key, db in list(_db._CACHE.items()):
+            if key[1] == ref_url:
+                db.close()
+                del _db._CACHE[key]
+        with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{other_name}" WITH (FORCE)')
+
+
+def _integrate() -> object:
+    from finprivacy.audit._log import _integrate as integrate
+
+    return integrate
+
+
+def test_append_many_places_a_batch_at_once_with_auto_sequencing(pg_url: str) -> None:
+    log = AuditLog(pg_url, sequence_every=None)
+    receipts = log.append_many(_events(40))
+    assert log.pending() == 0 and log.size == 40
+    assert [log.locate(r) for r in receipts] == list(range(40))
+    assert log.sequence() == 0
+    log.verify()
+
+
+def test_direct_batch_waits_behind_pending_entries(pg_url: str) -> None:
+    """Entries already pending keep their place before a later batch."""
+    log = AuditLog(pg_url, sequence_every=None)
+    first = log.append("read", actor="amy")
+    receipts = log.append_many(_events(5))
+    assert log.pending() == 6 and log.size == 0
+    log.sequence()
+    assert log.locate(first) == 0
+    assert [log.locate(r) for r in receipts] == [1, 2, 3, 4, 5]
+    log.verify()
+
+
+def test_direct_batch_never_waits_for_the_sequencer_lock(pg_url: str) -> None:
+    import psycopg
+
+    log = AuditLog(pg_url, sequence_every=None)
+    log.append_many(_events(3))
+    holder = psycopg.connect(pg_url.replace("postgresql://", "postgresql://", 1))
+    try:
+        holder.execute("SELECT size FROM audit_state WHERE id = 1 FOR UPDATE")
+        done = threading.Event()
+
+        def write() -> None:
+            log.append_many(_events(4, 3))
+            done.set()
+
+        t = threading.Thread(target=write)
+        t.start()
+        assert done.wait(30), "append_many waited for the sequencer lock"
+        t.join()
+        assert log.pending() == 4
+    finally:
+        holder.rollback()
+        holder.close()
+    assert log.sequence() == 4
+    assert log.size == 7
+    log.verify()
+
+
+def test_direct_batch_with_a_known_entry_id_falls_back(pg_url: str) -> None:
+    log = AuditLog(pg_url, sequence_every=None)
+    rows = _rows(log, _events(10))
+    assert log.store.try_append_sequenced(rows[:4], _integrate())  # type: ignore[attr-defined]
+    # A retried batch: its first rows are already in the log; nothing is written.
+    assert not log.store.try_append_sequenced(rows, _integrate())  # type: ignore[attr-defined]
+    assert log.size == 4 and log.pending() == 0
+    log.store.add_pending(rows)  # what append_many does then
+    log.sequence()
+    assert log.size == 10
+    assert [log.locate(r.entry_id) for r in rows] == list(range(10))  # type: ignore[attr-defined]
+    log.verify()
+
+
+def test_deferred_sequencing_keeps_batches_pending(pg_url: str) -> None:
+    log = AuditLog(pg_url, sequence_every=None, sequencing="deferred")
+    log.append_many(_events(5))
+    assert log.pending() == 5 and log.size == 0
+
+
+@pytest.mark.parametrize(("column", "value", "index"), [
+    ("actor", "staff-1", "audit_entries_actor"),
+    ("subject", "client-3", "audit_entries_subject"),
+    ("purpose", "purpose-3", "audit_entries_purpose"),
+    ("key_id", "k1", "audit_entries_key"),
+    (None, None, "audit_entries_time"),
+])
+def test_queries_use_their_indexes(pg_url: str, column: str | None, value: str | None,
+                                   index: str) -> None:
+    """Searches by actor, subject, purpose, key id and time range are served by indexes."""
+    log = AuditLog(pg_url, sequence_every=None)
+    for start in range(0, 2000, 500):
+        log.append_many(_events(500, start))
+    store = log.store
+    assert isinstance(store, SqlAuditStore)
+    captured: list[tuple[str, list[object]]] = []
+    t0 = int(T0.timestamp()) * 1_000_000
+    # A time search: the first 100 of 2,000 seconds; the others: a whole day.
+    span = 100 if column is None else 86_400
+    query = AuditQuery(**({column: value} if column else {}),
+                       start_us=t0, end_us=t0 + span * 1_000_000)
+    with store.db.transaction() as tx:
+        tx.execute("ANALYZE audit_entries")
+    real = store.db.transaction
+
+    class _Spy:
+        def __init__(self, tx: object) -> None:
+            self._tx = tx
+
+        def fetchall(self, sql: str, params: list[object]) -> list[object]:
+            captured.append((sql, list(params)))
+            return self._tx.fetchall(sql, params)  # type: ignore[attr-defined,no-any-return]
+
+    import contextlib
+
+    @contextlib.contextmanager
+    def spy(**kw: object):  # type: ignore[no-untyped-def]
+        with real(**kw) as tx:  # type: ignore[arg-type]
+            yield _Spy(tx)
+
+    store.db.transaction = spy  # type: ignore[method-assign]
+    try:
+        assert list(store.query(query))
+    finally:
+        del store.db.transaction
+    sql, params = captured[0]
+    with store.db.transaction() as tx:
+        tx.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r[0] for r in tx.fetchall("EXPLAIN " + sql, params))
+    assert index in plan, plan
