@@ -69,8 +69,13 @@ try:  # the optional ``speed`` extra: SIMD base64 for long tokens (same text, sa
     import pybase64 as _pybase64
 except ImportError:  # pragma: no cover - the tests also run with it hidden
     _pybase64 = None
-# Token bodies shorter than this use the stdlib codec, which has less call overhead.
+# Token texts shorter than this decode with the stdlib codec, which has less call
+# overhead; bodies at least this long encode with pybase64.
 _FAST_B64_MIN = 256
+_FAST_B64_ENC_MIN = 0
+# The shortest body text: nonce, flag byte and tag are 29 bytes, ceil(29 * 4 / 3) chars.
+_MIN_TEXT = (_MIN_BODY * 4 + 2) // 3
+_AAD_CACHE_MAX = 256
 
 
 class KeyStatus(enum.StrEnum):
@@ -131,8 +136,9 @@ def _hkdf(material: bytes, info: bytes, length: int) -> bytes:
 class _Key:
     """One key and its cached AEAD object. Never leaves the keyring."""
 
-    __slots__ = ("aad_prefix", "aead", "changed_at", "created_at", "derived", "key_id",
-                 "material", "open_raw", "seal", "status", "template", "text_prefix")
+    __slots__ = ("aad_prefix", "aads", "aead", "changed_at", "created_at", "derived",
+                 "key_id", "material", "open_raw", "seal", "status", "template",
+                 "text_prefix")
 
     def __init__(self, key_id: str, template: KeyTemplate, status: KeyStatus,
                  created_at: _dt.datetime, changed_at: _dt.datetime,
@@ -144,6 +150,10 @@ class _Key:
         self.material = material
         self.aad_prefix = b"fp1\x00" + key_id.encode("ascii") + b"\x00"
         self.text_prefix = f"fp1.{key_id}."
+        # AAD bytes by context, filled by aad(): only non-empty exact-str contexts that
+        # encode, so a hit is always aad_prefix + context.encode("utf-8") of a context
+        # encrypt() would accept. Bounded: cleared when full (per-record contexts).
+        self.aads: dict[str, bytes] = {}
         self.derived: dict[tuple[bytes, int], bytes] = {}
         self.aead: Aead | None = None
         self.seal: Callable[[bytes, bytes, bytes], bytes] | None = None
@@ -166,6 +176,19 @@ class _Key:
             self.aead = None
             self.seal = None
             self.open_raw = None
+
+    def aad(self, context: str) -> bytes:
+        """Return the AAD for ``context`` and cache it; raise as the uncached code would.
+
+        ``AttributeError`` for a non-str, ``UnicodeEncodeError`` for a lone surrogate.
+        """
+        aad = self.aad_prefix + context.encode("utf-8")
+        if type(context) is str and context:
+            aads = self.aads
+            if len(aads) >= _AAD_CACHE_MAX:
+                aads.clear()
+            aads[context] = aad
+        return aad
 
     def info(self) -> KeyInfo:
         return KeyInfo(self.key_id, self.template.name, self.template.algorithm,
@@ -190,9 +213,14 @@ class Keyring:
     A keyring is safe to share between threads.
     """
 
-    __slots__ = ("__weakref__", "_clock", "_keys", "_lock", "_primary")
+    __slots__ = ("__weakref__", "_by_prefix", "_clock", "_keys", "_lock", "_plen",
+                 "_primary")
 
     _keys: dict[str, _Key]
+    # Keys by their token text prefix ``"fp1.{key_id}."``, and the primary's prefix
+    # length: decrypt() finds the key of a token with one slice and one lookup.
+    _by_prefix: dict[str, _Key]
+    _plen: int
     _primary: _Key
     _clock: Clock
     _lock: threading.RLock
@@ -210,6 +238,8 @@ class Keyring:
         if len(primaries) != 1 or len(self._keys) != len(keys):
             raise KeyringError("a keyring needs exactly one primary key and unique key ids")
         self._primary = primaries[0]
+        self._by_prefix = {k.text_prefix: k for k in keys}
+        self._plen = len(self._primary.text_prefix)
         return self
 
     # -- creation ---------------------------------------------------------------
@@ -262,13 +292,14 @@ class Keyring:
 
     def _seal(self, value: str | bytes, context: str, nonce: bytes) -> str:
         # The hot path: every token is made here. Kept flat on purpose (see
-        # benchmarks/bench_crypto.py); the AES-GCM object and AAD prefix are cached.
+        # benchmarks/bench_crypto.py); the AES-GCM object and the AAD are cached.
         key = self._primary
+        tv = type(value)
         try:
-            if type(value) is str:
-                plain = _B_STR + value.encode("utf-8")
-            elif type(value) is bytes:
-                plain = _B_BYTES + value
+            if tv is bytes:
+                plain = _B_BYTES + value  # type: ignore[operator]
+            elif tv is str:
+                plain = _B_STR + value.encode("utf-8")  # type: ignore[union-attr]
             elif isinstance(value, str):
                 plain = _B_STR + str(value).encode("utf-8")
             elif isinstance(value, bytes | bytearray | memoryview):
@@ -276,20 +307,30 @@ class Keyring:
             else:
                 raise InvalidInputError(
                     f"can only encrypt str or bytes, not {type(value).__name__}")
-            if type(context) is not str or not context:
-                raise InvalidInputError("context must be a non-empty str")
-            aad = key.aad_prefix + context.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidInputError("value or context is not encodable as UTF-8") from None
+        # Only valid contexts are cached, so a hit needs no other check than the type.
+        if type(context) is str:
+            try:
+                aad = key.aads[context]
+            except KeyError:
+                aad = _encrypt_aad(key, context)
+        else:
+            raise InvalidInputError("context must be a non-empty str")
         seal = key.seal
         if seal is None:  # pragma: no cover - the primary always has its AEAD
             raise KeyStateError(f"primary key {key.key_id} cannot encrypt")
         body = nonce + seal(nonce, plain, aad)
-        if len(body) >= _FAST_B64_MIN and _pybase64 is not None:
-            text: str = _pybase64.b64encode_as_string(body, altchars=b"-_")
-            return key.text_prefix + text.rstrip("=")
-        return key.text_prefix + _b2a(body, newline=False).decode(
-            "ascii").replace("+", "-").replace("/", "_").rstrip("=")
+        n = len(body)
+        if n >= _FAST_B64_ENC_MIN and _pybase64 is not None:
+            text: str = _pybase64.b64encode_as_string(body, b"-_")
+        else:
+            text = _b2a(body, newline=False).decode("ascii").replace(
+                "+", "-").replace("/", "_")
+        pad = n % 3  # 1 or 2 bytes in the last group: 2 or 1 "=" to drop
+        if pad:
+            return key.text_prefix + text[:pad - 3]
+        return key.text_prefix + text
 
     def decrypt(self, token: str, *, context: str) -> str | bytes:
         """Decrypt a token made by :meth:`encrypt` with the same ``context``.
@@ -301,47 +342,81 @@ class Keyring:
         ``DecryptionError``) if its key is retired or destroyed.
         """
         # The decrypt hot path, flat on purpose (see benchmarks/bench_crypto.py).
-        # Decoding is strict and canonical, inlining _token.b64url_decode: every
-        # token has one text form. The key is looked up by id, never by trying keys.
+        # The key is looked up by id, never by trying keys: a token that starts with
+        # a key's text prefix "fp1.{id}." of the primary's length is found with one
+        # slice and one lookup (key ids hold no ".", so that prefix fixes the first two
+        # parts); any other input takes _locate(), the split-based reference order.
+        plen = self._plen
         try:
-            prefix, key_id, data = token.split(".")
+            key = self._by_prefix[token[:plen]]
+            gcm_open = key.open_raw
+            data = token[plen:]
+        except Exception:
+            key, data, gcm_open = self._locate(token)
+        if gcm_open is None:  # retired or destroyed: the error _locate() picks
+            key, data, gcm_open = self._locate(token)
+        # Strict, canonical base64url (see _token.b64url_decode, the reference):
+        # exactly one text form per body. Refused up front: too short for nonce, flag
+        # and tag; a length of 4n + 1; unused low bits set in the last character; "+"
+        # and "/" (the codecs read "-" and "_" as those). Both codecs refuse or skip
+        # any other stray character and stop at "=", and each of those makes the body
+        # shorter than 3n // 4 (n is never 4k + 1 here), so the length check catches
+        # "=", ".", whitespace and the rest.
+        try:
+            n = len(data)
+            rem = n & 3
+            if n < _MIN_TEXT or "+" in data or "/" in data:
+                raise ValueError
+            if rem:
+                if rem == 1 or data[-1] in _NON_CANONICAL[rem]:
+                    raise ValueError
+                data += _PAD[rem]
+            if n >= _FAST_B64_MIN and _pybase64 is not None:
+                body = _pybase64.b64decode(data.encode("ascii"), b"-_", True)
+            else:
+                body = _a2b(data.replace("-", "+").replace("_", "/"))
+            if len(body) != (n * 3) >> 2:
+                raise ValueError
+            try:
+                aad = key.aads[context]
+            except Exception:  # not cached, or not even hashable: the reference way
+                aad = key.aad(context)
+            plain = gcm_open(body[:12], body[12:], aad)
+        except (InvalidTag, ValueError, TypeError, OverflowError):
+            raise DecryptionError(_BAD) from None
+        except AttributeError:
+            raise InvalidInputError("context must be a non-empty str") from None
+        flag = plain[0]
+        if flag == 2:  # _FLAG_BYTES
+            return plain[1:]
+        if flag == 1:  # _FLAG_STR
+            try:
+                return plain[1:].decode("utf-8")
+            except UnicodeDecodeError:  # pragma: no cover - authentic tokens are valid
+                raise DecryptionError(_BAD) from None
+        raise DecryptionError(_BAD)  # pragma: no cover - authentic tokens carry a flag
+
+    def _locate(self, token: object) -> tuple[_Key, str, Callable[[bytes, bytes, bytes],
+                                                                 bytes]]:
+        """Split ``token`` into its key, body text and opener, or raise as decrypt does.
+
+        The reference order of checks: three dot-separated parts (a bytes-like token
+        is read as ASCII text), the ``fp1`` prefix and a known key id, then the key's
+        state (:class:`KeyUnavailableError` if retired or destroyed).
+        """
+        try:
+            prefix, key_id, data = token.split(".")  # type: ignore[attr-defined]
         except (ValueError, TypeError, AttributeError):
             if type(token) is str:
                 raise DecryptionError(_BAD) from None
-            return self.decrypt(_token_text(token), context=context)
+            return self._locate(_token_text(token))
         key = self._keys.get(key_id)
         if key is None or prefix != _PREFIX:
             raise DecryptionError(_BAD)
         gcm_open = key.open_raw
         if gcm_open is None:
             raise _state_error(key)
-        try:
-            n = len(data)
-            rem = n & 3
-            if rem == 1 or "+" in data or "/" in data or "=" in data or (
-                    rem and data[-1] in _NON_CANONICAL[rem]):
-                raise ValueError
-            if n >= _FAST_B64_MIN and _pybase64 is not None:
-                body = _pybase64.b64decode(data + _PAD[rem], altchars=b"-_", validate=True)
-            else:
-                body = _a2b(data.replace("-", "+").replace("_", "/") + _PAD[rem])
-            if len(body) != (n * 3) >> 2 or len(body) < _MIN_BODY:
-                raise ValueError
-            plain = gcm_open(body[:NONCE_SIZE], body[NONCE_SIZE:],
-                             key.aad_prefix + context.encode("utf-8"))
-        except (InvalidTag, ValueError, TypeError, OverflowError):
-            raise DecryptionError(_BAD) from None
-        except AttributeError:
-            raise InvalidInputError("context must be a non-empty str") from None
-        flag = plain[0]
-        if flag == _FLAG_STR:
-            try:
-                return plain[1:].decode("utf-8")
-            except UnicodeDecodeError:  # pragma: no cover - authentic tokens are valid
-                raise DecryptionError(_BAD) from None
-        if flag == _FLAG_BYTES:
-            return plain[1:]
-        raise DecryptionError(_BAD)  # pragma: no cover - authentic tokens carry a flag
+        return key, data, gcm_open
 
     def decrypt_str(self, token: str, *, context: str) -> str:
         """Like :meth:`decrypt`, for a token known to hold text; else DecryptionError."""
@@ -407,6 +482,8 @@ class Keyring:
                        os.urandom(template.key_size))
             self._primary.set_status(KeyStatus.DECRYPT_ONLY, now)
             self._keys[key.key_id] = key
+            self._by_prefix[key.text_prefix] = key
+            self._plen = len(key.text_prefix)
             self._primary = key
             return key.key_id
 
@@ -422,6 +499,7 @@ class Keyring:
             now = self._now()
             self._primary.set_status(KeyStatus.DECRYPT_ONLY, now)
             key.set_status(KeyStatus.PRIMARY, now)
+            self._plen = len(key.text_prefix)
             self._primary = key
 
     def retire(self, key_id: str) -> None:
@@ -706,6 +784,16 @@ def _new_id(taken: object) -> str:
         key_id = secrets.token_hex(4)
         if key_id not in taken:  # type: ignore[operator]
             return key_id
+
+
+def _encrypt_aad(key: _Key, context: object) -> bytes:
+    """Return the AAD for encrypting under ``context``, validated, cached by the key."""
+    if type(context) is not str or not context:
+        raise InvalidInputError("context must be a non-empty str")
+    try:
+        return key.aad(context)
+    except UnicodeEncodeError:
+        raise InvalidInputError("value or context is not encodable as UTF-8") from None
 
 
 def _token_text(token: object) -> str:
