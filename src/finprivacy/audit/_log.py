@@ -819,39 +819,46 @@ class AuditLog:
         # the frontier holds the levels above (``left`` joins it for a root).
         left = frontier.pop() if start & 1 else b""
         seq = start - 1
-        # Entries up to the head; what follows in ``it`` is checked after the loop.
-        for expected, (seq, raw, stored_leaf, stored_chain) in zip(range(start, size), it,
-                                                                   strict=False):
-            if seq != expected:
-                raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
-            x = leaf_h()
-            x.update(raw)
-            leaf = x.digest()
-            if leaf != stored_leaf:
-                raise AuditIntegrityError(f"entry {seq} was modified", position=seq)
-            x = chain_h()
-            x.update(chain + leaf)
-            chain = x.digest()
-            if chain != stored_chain:
-                raise AuditIntegrityError(f"entry {seq} breaks the hash chain", position=seq)
-            if seq & 1:
-                x = node_h()
-                x.update(left + leaf)
-                h = x.digest()
-                s = seq >> 1
-                while s & 1:
+        # Entries up to the head, in runs that end at a checkpoint's size (checked after
+        # its run) or at the head; what follows in ``it`` is checked after the loop.
+        pos = start
+        while pos < size:
+            end = next_cp if 0 <= next_cp < size else size
+            for expected, (seq, raw, stored_leaf, stored_chain) in zip(range(pos, end), it,
+                                                                       strict=False):
+                if seq != expected:
+                    raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
+                x = leaf_h()
+                x.update(raw)
+                leaf = x.digest()
+                if leaf != stored_leaf:
+                    raise AuditIntegrityError(f"entry {seq} was modified", position=seq)
+                x = chain_h()
+                x.update(chain + leaf)
+                chain = x.digest()
+                if chain != stored_chain:
+                    raise AuditIntegrityError(f"entry {seq} breaks the hash chain",
+                                              position=seq)
+                if seq & 1:
                     x = node_h()
-                    x.update(frontier.pop() + h)
+                    x.update(left + leaf)
                     h = x.digest()
-                    s >>= 1
-                frontier.append(h)
-            else:
-                left = leaf
-            if seq + 1 == next_cp:
-                expected = seq + 1
-                heads = [*frontier, left] if expected & 1 else frontier
-                while cp_i < len(pending_cps) and pending_cps[cp_i][0] == expected:
-                    self._check_cp(pending_cps[cp_i][1], expected, chain, heads)
+                    s = seq >> 1
+                    while s & 1:
+                        x = node_h()
+                        x.update(frontier.pop() + h)
+                        h = x.digest()
+                        s >>= 1
+                    frontier.append(h)
+                else:
+                    left = leaf
+            if seq + 1 != end:
+                break  # the stored entries ran out: reported below
+            pos = end
+            if end == next_cp:
+                heads = [*frontier, left] if end & 1 else frontier
+                while cp_i < len(pending_cps) and pending_cps[cp_i][0] == end:
+                    self._check_cp(pending_cps[cp_i][1], end, chain, heads)
                     cp_i += 1
                 next_cp = pending_cps[cp_i][0] if cp_i < len(pending_cps) else -1
         expected = seq + 1
