@@ -131,7 +131,7 @@ class MemoryAuditStore:
             # to look up afterwards. Only the sequencer (holding _seq_lock) removes
             # pending rows, and writers only add at the end, so the batch is still the
             # list's first rows below.
-            result = integrate(self._state, list(zip(batch, map(_RAW, batch), strict=True)))
+            result = integrate(self._state, zip(batch, map(_RAW, batch), strict=True))
             # The dictionaries are filled by C loops (zip, map, itemgetter): per entry,
             # rows[seq] = row, ids[row[0]] = seq and entries[seq] = (seq, raw, leaf,
             # chain); per node, nodes[(level, index)] = hash.
