@@ -69,13 +69,18 @@ try:  # the optional ``speed`` extra: SIMD base64 for long tokens (same text, sa
     import pybase64 as _pybase64
 except ImportError:  # pragma: no cover - the tests also run with it hidden
     _pybase64 = None
-# Token texts shorter than this decode with the stdlib codec, which has less call
-# overhead; bodies at least this long encode with pybase64.
-_FAST_B64_MIN = 256
-_FAST_B64_ENC_MIN = 0
+# Token body texts shorter than this decode with the stdlib codec, which has less call
+# overhead. (pybase64, when installed, encodes bodies of every length.)
+_FAST_B64_MIN = 88
 # The shortest body text: nonce, flag byte and tag are 29 bytes, ceil(29 * 4 / 3) chars.
 _MIN_TEXT = (_MIN_BODY * 4 + 2) // 3
 _AAD_CACHE_MAX = 256
+# Slices built once (Python 3.11 builds a slice object for every ``x[a:b]``).
+_NONCE_PART = slice(None, NONCE_SIZE)
+_SEALED_PART = slice(NONCE_SIZE, None)
+_VALUE_PART = slice(1, None)
+# base64url to the standard alphabet for binascii; "+" and "/" become "!", which it skips.
+_URL_TO_STD = bytes.maketrans(b"-_+/", b"+/!!")
 
 
 class KeyStatus(enum.StrEnum):
@@ -213,14 +218,12 @@ class Keyring:
     A keyring is safe to share between threads.
     """
 
-    __slots__ = ("__weakref__", "_by_prefix", "_clock", "_keys", "_lock", "_plen",
-                 "_primary")
+    __slots__ = ("__weakref__", "_by_head", "_clock", "_keys", "_lock", "_primary")
 
     _keys: dict[str, _Key]
-    # Keys by their token text prefix ``"fp1.{key_id}."``, and the primary's prefix
-    # length: decrypt() finds the key of a token with one slice and one lookup.
-    _by_prefix: dict[str, _Key]
-    _plen: int
+    # Keys by the head of their tokens, ``"fp1.{key_id}"``: decrypt() finds the key of
+    # a token with one rpartition and one lookup.
+    _by_head: dict[str, _Key]
     _primary: _Key
     _clock: Clock
     _lock: threading.RLock
@@ -238,8 +241,7 @@ class Keyring:
         if len(primaries) != 1 or len(self._keys) != len(keys):
             raise KeyringError("a keyring needs exactly one primary key and unique key ids")
         self._primary = primaries[0]
-        self._by_prefix = {k.text_prefix: k for k in keys}
-        self._plen = len(self._primary.text_prefix)
+        self._by_head = {k.text_prefix[:-1]: k for k in keys}
         return self
 
     # -- creation ---------------------------------------------------------------
@@ -282,33 +284,21 @@ class Keyring:
         with the record id, see :func:`record_context`); decryption must pass the same
         context. The token records whether ``value`` was ``str`` or ``bytes``.
         """
-        return self._seal(value, context, _urandom(NONCE_SIZE))
-
-    def _encrypt(self, value: str | bytes, *, context: str, nonce: bytes) -> str:
-        """Encrypt with an explicit nonce. Test seam: reusing a nonce breaks GCM."""
-        if len(nonce) != NONCE_SIZE or not isinstance(nonce, bytes):
-            raise InvalidInputError("nonce must be 12 bytes")
-        return self._seal(value, context, nonce)
-
-    def _seal(self, value: str | bytes, context: str, nonce: bytes) -> str:
-        # The hot path: every token is made here. Kept flat on purpose (see
-        # benchmarks/bench_crypto.py); the AES-GCM object and the AAD are cached.
+        # The hot path: every token is made here, flat on purpose (see
+        # benchmarks/bench_crypto.py). _seal() is the same code with a given nonce
+        # (kept in step; tests/test_keyring_fast_path.py checks that they agree).
         key = self._primary
         tv = type(value)
-        try:
-            if tv is bytes:
-                plain = _B_BYTES + value  # type: ignore[operator]
-            elif tv is str:
+        if tv is bytes:
+            plain = _B_BYTES + value  # type: ignore[operator]
+        elif tv is str:
+            try:
                 plain = _B_STR + value.encode("utf-8")  # type: ignore[union-attr]
-            elif isinstance(value, str):
-                plain = _B_STR + str(value).encode("utf-8")
-            elif isinstance(value, bytes | bytearray | memoryview):
-                plain = _B_BYTES + bytes(value)
-            else:
+            except UnicodeEncodeError:
                 raise InvalidInputError(
-                    f"can only encrypt str or bytes, not {type(value).__name__}")
-        except UnicodeEncodeError:
-            raise InvalidInputError("value or context is not encodable as UTF-8") from None
+                    "value or context is not encodable as UTF-8") from None
+        else:
+            plain = _plain_of(value)
         # Only valid contexts are cached, so a hit needs no other check than the type.
         if type(context) is str:
             try:
@@ -320,14 +310,55 @@ class Keyring:
         seal = key.seal
         if seal is None:  # pragma: no cover - the primary always has its AEAD
             raise KeyStateError(f"primary key {key.key_id} cannot encrypt")
+        nonce = _urandom(NONCE_SIZE)
         body = nonce + seal(nonce, plain, aad)
-        n = len(body)
-        if n >= _FAST_B64_ENC_MIN and _pybase64 is not None:
+        if _pybase64 is not None:
             text: str = _pybase64.b64encode_as_string(body, b"-_")
         else:
             text = _b2a(body, newline=False).decode("ascii").replace(
                 "+", "-").replace("/", "_")
-        pad = n % 3  # 1 or 2 bytes in the last group: 2 or 1 "=" to drop
+        pad = len(body) % 3  # 1 or 2 bytes in the last group: 2 or 1 "=" to drop
+        if pad:
+            return key.text_prefix + text[:pad - 3]
+        return key.text_prefix + text
+
+    def _encrypt(self, value: str | bytes, *, context: str, nonce: bytes) -> str:
+        """Encrypt with an explicit nonce. Test seam: reusing a nonce breaks GCM."""
+        if len(nonce) != NONCE_SIZE or not isinstance(nonce, bytes):
+            raise InvalidInputError("nonce must be 12 bytes")
+        return self._seal(value, context, nonce)
+
+    def _seal(self, value: str | bytes, context: str, nonce: bytes) -> str:
+        # encrypt() with a given nonce: the same steps in the same order.
+        key = self._primary
+        tv = type(value)
+        if tv is bytes:
+            plain = _B_BYTES + value  # type: ignore[operator]
+        elif tv is str:
+            try:
+                plain = _B_STR + value.encode("utf-8")  # type: ignore[union-attr]
+            except UnicodeEncodeError:
+                raise InvalidInputError(
+                    "value or context is not encodable as UTF-8") from None
+        else:
+            plain = _plain_of(value)
+        if type(context) is str:
+            try:
+                aad = key.aads[context]
+            except KeyError:
+                aad = _encrypt_aad(key, context)
+        else:
+            raise InvalidInputError("context must be a non-empty str")
+        seal = key.seal
+        if seal is None:  # pragma: no cover - the primary always has its AEAD
+            raise KeyStateError(f"primary key {key.key_id} cannot encrypt")
+        body = nonce + seal(nonce, plain, aad)
+        if _pybase64 is not None:
+            text: str = _pybase64.b64encode_as_string(body, b"-_")
+        else:
+            text = _b2a(body, newline=False).decode("ascii").replace(
+                "+", "-").replace("/", "_")
+        pad = len(body) % 3
         if pad:
             return key.text_prefix + text[:pad - 3]
         return key.text_prefix + text
@@ -342,37 +373,40 @@ class Keyring:
         ``DecryptionError``) if its key is retired or destroyed.
         """
         # The decrypt hot path, flat on purpose (see benchmarks/bench_crypto.py).
-        # The key is looked up by id, never by trying keys: a token that starts with
-        # a key's text prefix "fp1.{id}." of the primary's length is found with one
-        # slice and one lookup (key ids hold no ".", so that prefix fixes the first two
-        # parts); any other input takes _locate(), the split-based reference order.
-        plen = self._plen
+        # The key is looked up by id, never by trying keys: the text before the last
+        # "." must be the head "fp1.{key_id}" of a key in this keyring (key ids hold no
+        # "."), which means exactly three parts, the fp1 prefix and a known id.
         try:
-            key = self._by_prefix[token[:plen]]
-            gcm_open = key.open_raw
-            data = token[plen:]
-        except Exception:
-            key, data, gcm_open = self._locate(token)
-        if gcm_open is None:  # retired or destroyed: the error _locate() picks
-            key, data, gcm_open = self._locate(token)
-        # Strict, canonical base64url (see _token.b64url_decode, the reference):
-        # exactly one text form per body. Refused up front: too short for nonce, flag
-        # and tag; a length of 4n + 1; unused low bits set in the last character; "+"
-        # and "/" (the codecs read "-" and "_" as those). Both codecs refuse or skip
-        # any other stray character and stop at "=", and each of those makes the body
-        # shorter than 3n // 4 (n is never 4k + 1 here), so the length check catches
-        # "=", ".", whitespace and the rest.
+            head, _, data = token.rpartition(".")
+            key = self._by_head[head]
+        except Exception:  # not a token of this keyring, or not text
+            return self._decrypt_other(token, context)
+        gcm_open = key.open_raw
+        if gcm_open is None:
+            raise _state_error(key)
+        # Strict, canonical base64url (_token.b64url_decode is the reference): one
+        # text form per body. Refused up front: too short for nonce, flag and tag; a
+        # length of 4n + 1; unused low bits set in the last character; "+" and "/"
+        # (the codecs would read them as "-" and "_"; short texts map them to "!"
+        # instead). Both codecs refuse or skip any other stray character (binascii
+        # skips "!"), and stop at "="; each of these makes the body shorter than
+        # 3n // 4 (n is never 4k + 1 here), so the length check catches them all.
+        n = len(data)
         try:
-            n = len(data)
-            rem = n & 3
-            if n < _MIN_TEXT or "+" in data or "/" in data:
+            if n < _MIN_TEXT:
                 raise ValueError
+            rem = n & 3
             if rem:
                 if rem == 1 or data[-1] in _NON_CANONICAL[rem]:
                     raise ValueError
                 data += _PAD[rem]
-            if n >= _FAST_B64_MIN and _pybase64 is not None:
-                body = _pybase64.b64decode(data.encode("ascii"), b"-_", True)
+            # (UTF-8 is a plain copy for ASCII text; the codecs refuse or skip the rest.)
+            if n < _FAST_B64_MIN:  # one table pass, which also turns "+" "/" into "!"
+                body = _a2b(data.encode().translate(_URL_TO_STD))
+            elif "+" in data or "/" in data:
+                raise ValueError
+            elif _pybase64 is not None:
+                body = _pybase64.b64decode(data.encode(), b"-_", True)
             else:
                 body = _a2b(data.replace("-", "+").replace("_", "/"))
             if len(body) != (n * 3) >> 2:
@@ -381,42 +415,30 @@ class Keyring:
                 aad = key.aads[context]
             except Exception:  # not cached, or not even hashable: the reference way
                 aad = key.aad(context)
-            plain = gcm_open(body[:12], body[12:], aad)
+            plain = gcm_open(body[_NONCE_PART], body[_SEALED_PART], aad)
         except (InvalidTag, ValueError, TypeError, OverflowError):
             raise DecryptionError(_BAD) from None
         except AttributeError:
             raise InvalidInputError("context must be a non-empty str") from None
-        flag = plain[0]
-        if flag == 2:  # _FLAG_BYTES
-            return plain[1:]
-        if flag == 1:  # _FLAG_STR
+        if plain[0] == 2:  # _FLAG_BYTES
+            return plain[_VALUE_PART]
+        if plain[0] == 1:  # _FLAG_STR
             try:
-                return plain[1:].decode("utf-8")
+                return plain[_VALUE_PART].decode("utf-8")
             except UnicodeDecodeError:  # pragma: no cover - authentic tokens are valid
                 raise DecryptionError(_BAD) from None
         raise DecryptionError(_BAD)  # pragma: no cover - authentic tokens carry a flag
 
-    def _locate(self, token: object) -> tuple[_Key, str, Callable[[bytes, bytes, bytes],
-                                                                 bytes]]:
-        """Split ``token`` into its key, body text and opener, or raise as decrypt does.
+    def _decrypt_other(self, token: object, context: str) -> str | bytes:
+        """Decrypt what is not a text token of this keyring: refuse it, or read bytes.
 
-        The reference order of checks: three dot-separated parts (a bytes-like token
-        is read as ASCII text), the ``fp1`` prefix and a known key id, then the key's
-        state (:class:`KeyUnavailableError` if retired or destroyed).
+        A bytes-like token is read as ASCII text and decrypted; anything else is a
+        :class:`DecryptionError` (a str here has the wrong number of parts, another
+        prefix or an unknown key id).
         """
-        try:
-            prefix, key_id, data = token.split(".")  # type: ignore[attr-defined]
-        except (ValueError, TypeError, AttributeError):
-            if type(token) is str:
-                raise DecryptionError(_BAD) from None
-            return self._locate(_token_text(token))
-        key = self._keys.get(key_id)
-        if key is None or prefix != _PREFIX:
+        if isinstance(token, str):
             raise DecryptionError(_BAD)
-        gcm_open = key.open_raw
-        if gcm_open is None:
-            raise _state_error(key)
-        return key, data, gcm_open
+        return self.decrypt(_token_text(token), context=context)
 
     def decrypt_str(self, token: str, *, context: str) -> str:
         """Like :meth:`decrypt`, for a token known to hold text; else DecryptionError."""
@@ -482,8 +504,7 @@ class Keyring:
                        os.urandom(template.key_size))
             self._primary.set_status(KeyStatus.DECRYPT_ONLY, now)
             self._keys[key.key_id] = key
-            self._by_prefix[key.text_prefix] = key
-            self._plen = len(key.text_prefix)
+            self._by_head[key.text_prefix[:-1]] = key
             self._primary = key
             return key.key_id
 
@@ -499,7 +520,6 @@ class Keyring:
             now = self._now()
             self._primary.set_status(KeyStatus.DECRYPT_ONLY, now)
             key.set_status(KeyStatus.PRIMARY, now)
-            self._plen = len(key.text_prefix)
             self._primary = key
 
     def retire(self, key_id: str) -> None:
@@ -784,6 +804,18 @@ def _new_id(taken: object) -> str:
         key_id = secrets.token_hex(4)
         if key_id not in taken:  # type: ignore[operator]
             return key_id
+
+
+def _plain_of(value: object) -> bytes:
+    """Return ``type flag ‖ value`` for a value that is not exactly str or bytes."""
+    try:
+        if isinstance(value, str):
+            return _B_STR + str(value).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError("value or context is not encodable as UTF-8") from None
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _B_BYTES + bytes(value)
+    raise InvalidInputError(f"can only encrypt str or bytes, not {type(value).__name__}")
 
 
 def _encrypt_aad(key: _Key, context: object) -> bytes:
