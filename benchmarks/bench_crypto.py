@@ -12,9 +12,10 @@ Targets from issue 2, as ratios to raw ``cryptography`` AESGCM measured in the s
   ``str`` fields.
 
 Fernet (from ``cryptography``) and Tink AEAD (``pip install tink``, the ``bench`` extra)
-are printed beside them; Tink is skipped with a note when it is not installed. Long
-tokens use pybase64 when the ``speed`` extra is installed (the ``bench`` and ``dev``
-extras install it); the 1 KiB figures are also printed with it hidden.
+are printed beside them; Tink is skipped with a note when it is not installed. With the
+``speed`` extra (the ``bench`` and ``dev`` extras install it) pybase64 encodes every
+token body and decodes bodies of ``_keyring._FAST_B64_MIN`` characters or more; the
+1 KiB figures are also printed with it hidden.
 
 The machine is shared, so every group of figures is measured interleaved (round-robin,
 best of several rounds, in CPU time of the benchmark's thread), so that a burst of load
@@ -128,7 +129,7 @@ def bench_tokens(quick: bool) -> None:
         print("(Tink not installed: `pip install tink` or the `bench` extra to compare)")
     fast_codec = _keyring._pybase64
     if fast_codec is None:
-        print("(pybase64 not installed: long tokens use the stdlib codec; the `speed` "
+        print("(pybase64 not installed: tokens use the stdlib codec; the `speed` "
               "extra installs it)")
     else:
         # The same 1 KiB figures with the optional codec hidden: what a plain install gets.
