@@ -71,7 +71,7 @@ except ImportError:  # pragma: no cover - the tests also run with it hidden
     _pybase64 = None
 # Token body texts shorter than this decode with the stdlib codec, which has less call
 # overhead. (pybase64, when installed, encodes bodies of every length.)
-_FAST_B64_MIN = 88
+_FAST_B64_MIN = 76
 # The shortest body text: nonce, flag byte and tag are 29 bytes, ceil(29 * 4 / 3) chars.
 _MIN_TEXT = (_MIN_BODY * 4 + 2) // 3
 _AAD_CACHE_MAX = 256
