@@ -329,8 +329,8 @@ def test_authentic_odd_plaintexts_agree_with_the_reference(plain: bytes) -> None
 @settings(max_examples=200)
 @given(VALUES, CONTEXTS)
 def test_encrypt_and_its_fixed_nonce_twin_agree(value: object, context: object) -> None:
-    # encrypt() inlines _seal() (the test seam behind _encrypt) for speed: same token
-    # for the same nonce, same error for the same input, with either codec.
+    # encrypt() and the test seam _encrypt() share _seal(): same token for the same
+    # nonce, same error for the same input, with either codec.
     saved = _keyring._pybase64
     for codec in (saved, None):
         _keyring._pybase64 = codec

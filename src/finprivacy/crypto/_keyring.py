@@ -284,43 +284,7 @@ class Keyring:
         with the record id, see :func:`record_context`); decryption must pass the same
         context. The token records whether ``value`` was ``str`` or ``bytes``.
         """
-        # The hot path: every token is made here, flat on purpose (see
-        # benchmarks/bench_crypto.py). _seal() is the same code with a given nonce
-        # (kept in step; tests/test_keyring_fast_path.py checks that they agree).
-        key = self._primary
-        tv = type(value)
-        if tv is bytes:
-            plain = _B_BYTES + value  # type: ignore[operator]
-        elif tv is str:
-            try:
-                plain = _B_STR + value.encode("utf-8")  # type: ignore[union-attr]
-            except UnicodeEncodeError:
-                raise InvalidInputError(
-                    "value or context is not encodable as UTF-8") from None
-        else:
-            plain = _plain_of(value)
-        # Only valid contexts are cached, so a hit needs no other check than the type.
-        if type(context) is str:
-            try:
-                aad = key.aads[context]
-            except KeyError:
-                aad = _encrypt_aad(key, context)
-        else:
-            raise InvalidInputError("context must be a non-empty str")
-        seal = key.seal
-        if seal is None:  # pragma: no cover - the primary always has its AEAD
-            raise KeyStateError(f"primary key {key.key_id} cannot encrypt")
-        nonce = _urandom(NONCE_SIZE)
-        body = nonce + seal(nonce, plain, aad)
-        if _pybase64 is not None:
-            text: str = _pybase64.b64encode_as_string(body, b"-_")
-        else:
-            text = _b2a(body, newline=False).decode("ascii").replace(
-                "+", "-").replace("/", "_")
-        pad = len(body) % 3  # 1 or 2 bytes in the last group: 2 or 1 "=" to drop
-        if pad:
-            return key.text_prefix + text[:pad - 3]
-        return key.text_prefix + text
+        return self._seal(value, context, _urandom(NONCE_SIZE))
 
     def _encrypt(self, value: str | bytes, *, context: str, nonce: bytes) -> str:
         """Encrypt with an explicit nonce. Test seam: reusing a nonce breaks GCM."""
@@ -329,7 +293,9 @@ class Keyring:
         return self._seal(value, context, nonce)
 
     def _seal(self, value: str | bytes, context: str, nonce: bytes) -> str:
-        # encrypt() with a given nonce: the same steps in the same order.
+        # The hot path: every token is made here, flat on purpose (see
+        # benchmarks/bench_crypto.py). Only valid contexts are cached, so a cache hit
+        # needs no other check than the type.
         key = self._primary
         tv = type(value)
         if tv is bytes:
