@@ -84,14 +84,3 @@ def test_memory_store_sequencing_matches_the_reference(raws: list[bytes], limit:
     assert got == _reference_sequence(rows)
     assert [list(d) for d in got[:4]] == [list(d) for d in _reference_sequence(rows)[:4]]  # type: ignore[call-overload]
 
-
-@given(st.lists(st.binary(max_size=40), max_size=70), st.integers(0, 40))
-def test_integrate_reads_a_lazy_zip_like_a_list(raws: list[bytes], first: int) -> None:
-    """The memory store hands _integrate a zip (one reused pair): the same result."""
-    keys = [("row", i) for i in range(len(raws))]
-    state = _integrate(MemoryAuditStore().state(), [(i, b"%d" % i) for i in range(first)]).state
-    lazy = _integrate(state, zip(keys, raws, strict=True))
-    listed = _integrate(state, list(zip(keys, raws, strict=True)))
-    assert list(lazy.assigned) == list(listed.assigned)
-    assert list(lazy.nodes) == list(listed.nodes)
-    assert lazy.state == listed.state

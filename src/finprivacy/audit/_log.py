@@ -195,11 +195,8 @@ class Segment:
     """True once its entries were deleted after the log's retention."""
 
 
-def _integrate(state: TreeState, pending: Iterable[tuple[object, bytes]]) -> Integration:
-    """Assign positions, leaf and chain hashes and new tree nodes to a batch (pure).
-
-    ``pending`` is read once, in order (a lazy ``zip`` reuses its pair: no tuple per row).
-    """
+def _integrate(state: TreeState, pending: Sequence[tuple[object, bytes]]) -> Integration:
+    """Assign positions, leaf and chain hashes and new tree nodes to a batch (pure)."""
     leaf_h, chain_h, node_h = _LEAF_SHA.copy, _CHAIN_SHA.copy, _NODE_SHA.copy
     chain = state.chain
     size = state.size

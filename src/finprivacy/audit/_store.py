@@ -11,7 +11,7 @@ the same transaction, so a crash leaves either the old or the new state.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 __all__ = [
@@ -128,7 +128,7 @@ class AuditQuery:
     limit: int | None = None
 
 
-Integrate = Callable[[TreeState, Iterable[tuple[Any, bytes]]], Integration]
+Integrate = Callable[[TreeState, Sequence[tuple[Any, bytes]]], Integration]
 """The sequencer's pure function: state + pending ``(row key, raw)`` -> integration.
 
 A row key is any object the store chooses (a row id, or the row itself): it is

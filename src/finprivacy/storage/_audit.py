@@ -36,8 +36,6 @@ __all__ = ["MemoryAuditStore", "SqlAuditStore"]
 _CHUNK = 20_000
 _SMALL = 32
 _RAW = operator.itemgetter(1)  # a pending row's raw bytes
-_I0, _I1, _I2, _I3 = map(operator.itemgetter, range(4))
-_I01 = operator.itemgetter(0, 1)
 _new_entry = tuple.__new__  # builds a StoredEntry without its Python-level __new__
 
 
@@ -131,23 +129,18 @@ class MemoryAuditStore:
             # to look up afterwards. Only the sequencer (holding _seq_lock) removes
             # pending rows, and writers only add at the end, so the batch is still the
             # list's first rows below.
-            result = integrate(self._state, zip(batch, map(_RAW, batch), strict=True))
-            # The dictionaries are filled by C loops (zip, map, itemgetter): per entry,
-            # rows[seq] = row, ids[row[0]] = seq and entries[seq] = (seq, raw, leaf,
-            # chain); per node, nodes[(level, index)] = hash.
-            assigned = result.assigned
-            seqs = list(map(_I1, assigned))
-            keys = list(map(_I0, assigned))
-            stored = zip(seqs, map(_I1, keys), map(_I2, assigned), map(_I3, assigned),
-                         strict=True)
+            result = integrate(self._state, list(zip(batch, map(_RAW, batch), strict=True)))
             with self._lock:
                 del self._pending[:len(batch)]
-                self._rows.update(zip(seqs, keys, strict=True))
-                self._ids.update(zip(map(_I0, keys), seqs, strict=True))  # entry_id
-                self._entries.update(zip(seqs, stored, strict=True))
+                rows, ids, entries = self._rows, self._ids, self._entries
+                for row, seq, leaf, chain in result.assigned:
+                    rows[seq] = row
+                    ids[row[0]] = seq  # entry_id
+                    entries[seq] = (seq, row[1], leaf, chain)
                 # Leaf hashes (level 0) are served from the entries, as on SQL stores.
-                nodes = result.nodes
-                self._nodes.update(zip(map(_I01, nodes), map(_I2, nodes), strict=True))
+                nodes = self._nodes
+                for level, index, h in result.nodes:
+                    nodes[(level, index)] = h
                 self._state = result.state
             return len(result.assigned)
 
