@@ -119,16 +119,15 @@ def _compile(raw_keys: tuple[Any, ...], fns: tuple[tuple[Any, Callable[[str], st
     lines.append("    out = row.copy()")
     for key, fn in fns:
         k, f = const("k", key), const("f", fn)
+        # Call the masker on a str (the full mask if it fails), _other on another scalar.
+        call = ["try:", f"    out[{k}] = {f}(v)", "except _errors:", f"    out[{k}] = _full"]
+        other = ["    elif v is not None:", f"        out[{k}] = _other(v, {f})"]
         spec = _slice_spec(fn)
         if spec is None:
             lines += [f"    v = out[{k}]",
                       "    if type(v) is str:",
-                      "        try:",
-                      f"            out[{k}] = {f}(v)",
-                      "        except _errors:",
-                      f"            out[{k}] = _full",
-                      "    elif v is not None:",
-                      f"        out[{k}] = _other(v, {f})"]
+                      *(f"        {line}" for line in call),
+                      *other]
             continue
         # A keep preset's common case inlined (masking.SliceSpec); the rest calls it.
         stars = const("s", spec.stars)
@@ -144,12 +143,8 @@ def _compile(raw_keys: tuple[Any, ...], fns: tuple[tuple[Any, Callable[[str], st
                   f"        if r is not None and v.isascii() and v.encode().isalnum(){prefix}:",
                   f"            out[{k}] = f'{{v[{head}]}}{{r}}{{v[{tail}]}}'",
                   "        else:",
-                  "            try:",
-                  f"                out[{k}] = {f}(v)",
-                  "            except _errors:",
-                  f"                out[{k}] = _full",
-                  "    elif v is not None:",
-                  f"        out[{k}] = _other(v, {f})"]
+                  *(f"            {line}" for line in call),
+                  *other]
     for key, text in consts:
         k, c = const("k", key), const("c", text)
         lines += [f"    v = out[{k}]",

@@ -356,6 +356,11 @@ def _pg_fetch(tx: Tx, sql: str, params: Sequence[Any]) -> list[Any]:
     return list(cur.fetchall())
 
 
+def _state_of(row: Sequence[Any]) -> TreeState:
+    """Read the tree head from an ``audit_state`` row (size, chain, frontier, start_seq)."""
+    return TreeState(int(row[0]), bytes(row[1]), _unpack(bytes(row[2])), int(row[3]))
+
+
 def _fast_bytea(cur: Any) -> None:
     """Dump ``bytes`` for ``bytea`` columns with the driver's fastest dumper, on ``cur`` only.
 
@@ -508,8 +513,7 @@ class SqlAuditStore:
                 if row is None or tx.fetchone(
                         "SELECT id FROM audit_pending ORDER BY id LIMIT 1") is not None:
                     return False
-                state = TreeState(int(row[0]), bytes(row[1]), _unpack(bytes(row[2])),
-                                  int(row[3]))
+                state = _state_of(row)
                 # A repeated entry id violates the unique index: the transaction rolls
                 # back and the caller's idempotent pending insert takes the rows.
                 self._place(tx, state, rows, integrate)
@@ -557,7 +561,7 @@ class SqlAuditStore:
         row = tx.fetchone(sql)
         if row is None:
             raise StoreError("the audit state row is missing")
-        return TreeState(int(row[0]), bytes(row[1]), _unpack(bytes(row[2])), int(row[3]))
+        return _state_of(row)
 
     def sequence(self, integrate: Integrate, limit: int) -> int:
         """Place up to ``limit`` pending rows under the sequencer lock, in one transaction.
