@@ -13,9 +13,8 @@ Targets from issue 2, as ratios to raw ``cryptography`` AESGCM measured in the s
 
 Fernet (from ``cryptography``) and Tink AEAD (``pip install tink``, the ``bench`` extra)
 are printed beside them; Tink is skipped with a note when it is not installed. With the
-``speed`` extra (the ``bench`` and ``dev`` extras install it) pybase64 encodes every
-token body and decodes bodies of ``_keyring._FAST_B64_MIN`` characters or more; the
-1 KiB figures are also printed with it hidden.
+``speed`` extra (the ``bench`` and ``dev`` extras install it) fastpybase64 (simdutf)
+encodes and decodes every token body; the 1 KiB figures are also printed with it hidden.
 
 The machine is shared, so every group of figures is measured interleaved (round-robin,
 best of several rounds, in CPU time of the benchmark's thread), so that a burst of load
@@ -127,17 +126,17 @@ def bench_tokens(quick: bool) -> None:
                        raw, baseline_name="raw")
     if tink_aead is None:
         print("(Tink not installed: `pip install tink` or the `bench` extra to compare)")
-    fast_codec = _keyring._pybase64
-    if fast_codec is None:
-        print("(pybase64 not installed: tokens use the stdlib codec; the `speed` "
+    fast_codec = _keyring._url_encode, _keyring._url_decode
+    if fast_codec[0] is None:
+        print("(fastpybase64 not installed: tokens use the stdlib codec; the `speed` "
               "extra installs it)")
     else:
         # The same 1 KiB figures with the optional codec hidden: what a plain install gets.
-        _keyring._pybase64 = None
+        _keyring._url_encode = _keyring._url_decode = None
         try:
             t = _token_figures(1024, kr, None, number=number, rounds=rounds)
         finally:
-            _keyring._pybase64 = fast_codec
+            _keyring._url_encode, _keyring._url_decode = fast_codec
         heading("1024 B without the `speed` extra (stdlib base64 only)")
         report("finprivacy Keyring.encrypt (bytes), stdlib base64", t["fp_enc"], t["raw_enc"],
                baseline_name="raw", target=targets[1024])
@@ -149,14 +148,24 @@ def bench_tokens(quick: bool) -> None:
     gcm = AESGCM(os.urandom(32))
     nonce, sealed = os.urandom(12), b""
     sealed = gcm.encrypt(nonce, body[:1025], b"")
-    f = _interleaved({"gcm": lambda: gcm.decrypt(nonce, sealed, b""),
-                      "a2b": lambda: binascii.a2b_base64(text),
-                      "b2a": lambda: binascii.b2a_base64(body, newline=False)},
-                     number=number, rounds=rounds)
-    heading("why 1 KiB costs more: stdlib base64 of a 1 KiB token body vs AES-GCM alone")
+    url_text = text.decode().replace("+", "-").replace("/", "_")
+    funcs = {"gcm": lambda: gcm.decrypt(nonce, sealed, b""),
+             "a2b": lambda: binascii.a2b_base64(text),
+             "b2a": lambda: binascii.b2a_base64(body, newline=False)}
+    decode, encode = fast_codec[1], fast_codec[0]
+    if decode is not None and encode is not None:
+        funcs["fast_dec"] = lambda: decode(url_text)
+        funcs["fast_enc"] = lambda: encode(body)
+    f = _interleaved(funcs, number=number, rounds=rounds)
+    heading("why 1 KiB costs more: base64 of a 1 KiB token body vs AES-GCM alone")
     report("raw AESGCM.decrypt 1 KiB", f["gcm"], f["gcm"], baseline_name="raw")
     report("binascii.a2b_base64 of the token body", f["a2b"], f["gcm"], baseline_name="raw")
     report("binascii.b2a_base64 of the token body", f["b2a"], f["gcm"], baseline_name="raw")
+    if "fast_dec" in f:
+        report("fastpybase64 urlsafe decode of the body text", f["fast_dec"], f["gcm"],
+               baseline_name="raw")
+        report("fastpybase64 urlsafe encode of the body", f["fast_enc"], f["gcm"],
+               baseline_name="raw")
 
 
 def bench_old_key(quick: bool) -> None:

@@ -27,7 +27,7 @@ LAYERS: dict[str, float] = {
 }
 SIDEWAYS = {("masking", "audit.events"), ("consent", "audit.events"),
             ("retention", "audit.events"), ("inventory", "audit.events")}
-THIRD_PARTY_OWNERS = {"cryptography": {"crypto"}, "argon2": {"crypto"}, "pybase64": {"crypto"},
+THIRD_PARTY_OWNERS = {"cryptography": {"crypto"}, "argon2": {"crypto"}, "fastpybase64": {"crypto"},
                       "psycopg": {"storage"}, "sqlalchemy": {"sqlalchemy"}}
 
 

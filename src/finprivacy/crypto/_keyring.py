@@ -26,7 +26,6 @@ import enum
 import os
 import secrets
 import threading
-import types
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -64,14 +63,14 @@ _b2a = binascii.b2a_base64
 _a2b = binascii.a2b_base64
 _urandom = os.urandom
 
-_pybase64: types.ModuleType | None
-try:  # the optional ``speed`` extra: SIMD base64 for long tokens (same text, same rules)
-    import pybase64 as _pybase64
+_url_encode: Callable[[bytes], bytes] | None
+_url_decode: Callable[[str], bytes] | None
+try:  # the optional ``speed`` extra: simdutf's SIMD base64url (same text, same rules)
+    import fastpybase64
+
+    _url_encode, _url_decode = fastpybase64.urlsafe_b64encode, fastpybase64.urlsafe_b64decode
 except ImportError:  # pragma: no cover - the tests also run with it hidden
-    _pybase64 = None
-# Token body texts shorter than this decode with the stdlib codec, which has less call
-# overhead. (pybase64, when installed, encodes bodies of every length.)
-_FAST_B64_MIN = 76
+    _url_encode = _url_decode = None
 # The shortest body text: nonce, flag byte and tag are 29 bytes, ceil(29 * 4 / 3) chars.
 _MIN_TEXT = (_MIN_BODY * 4 + 2) // 3
 _AAD_CACHE_MAX = 256
@@ -319,8 +318,8 @@ class Keyring:
         if seal is None:  # pragma: no cover - the primary always has its AEAD
             raise KeyStateError(f"primary key {key.key_id} cannot encrypt")
         body = nonce + seal(nonce, plain, aad)
-        if _pybase64 is not None:
-            text: str = _pybase64.b64encode_as_string(body, b"-_")
+        if _url_encode is not None:
+            text = _url_encode(body).decode()
         else:
             text = _b2a(body, newline=False).decode("ascii").replace(
                 "+", "-").replace("/", "_")
@@ -353,8 +352,8 @@ class Keyring:
         # Strict, canonical base64url (_token.b64url_decode is the reference): one
         # text form per body. Refused up front: too short for nonce, flag and tag; a
         # length of 4n + 1; unused low bits set in the last character; "+" and "/"
-        # (the codecs would read them as "-" and "_"; short texts map them to "!"
-        # instead). Both codecs refuse or skip any other stray character (binascii
+        # (fastpybase64 would read them as "-" and "_"; the stdlib path maps them to
+        # "!" instead). Both codecs refuse or skip any other stray character (binascii
         # skips "!"), and stop at "="; each of these makes the body shorter than
         # 3n // 4 (n is never 4k + 1 here), so the length check catches them all.
         n = len(data)
@@ -366,15 +365,13 @@ class Keyring:
                 if rem == 1 or data[-1] in _NON_CANONICAL[rem]:
                     raise ValueError
                 data += _PAD[rem]
-            # (UTF-8 is a plain copy for ASCII text; the codecs refuse or skip the rest.)
-            if n < _FAST_B64_MIN:  # one table pass, which also turns "+" "/" into "!"
+            if _url_decode is not None:  # reads "+" "/" as "-" "_": refused first
+                if "+" in data or "/" in data:
+                    raise ValueError
+                body = _url_decode(data)
+            else:  # one table pass, which also turns "+" "/" into "!" (UTF-8 is a
+                # plain copy for ASCII text; the codec refuses or skips the rest)
                 body = _a2b(data.encode().translate(_URL_TO_STD))
-            elif "+" in data or "/" in data:
-                raise ValueError
-            elif _pybase64 is not None:
-                body = _pybase64.b64decode(data.encode(), b"-_", True)
-            else:
-                body = _a2b(data.replace("-", "+").replace("_", "/"))
             if len(body) != (n * 3) >> 2:
                 raise ValueError
             try:
