@@ -418,6 +418,13 @@ class SqlAuditStore:
     def __repr__(self) -> str:
         return f"SqlAuditStore({self.db!r})"
 
+    @property
+    def reopen_url(self) -> str | None:
+        """The URL another process opens this store by (``None`` for in-memory SQLite)."""
+        if self.db.dialect == "sqlite" and self.db.url.endswith(":memory:"):
+            return None
+        return self.db.url
+
     # -- writers --------------------------------------------------------------------------
     def add_pending(self, rows: Sequence[PendingRow]) -> None:
         """Durably insert rows into ``audit_pending`` in one transaction.
