@@ -186,6 +186,7 @@ def verify_in_processes(store: AuditStore, workers: int, start: int, size: int,
     shares = [[r for r in runs if lo <= r[0] < hi] for lo, hi in itertools.pairwise(edges)]
     ctx = multiprocessing.get_context("fork")
     children: list[tuple[Any, Connection]] = []
+    all_results: list[RunResult] = []
     try:
         for share in shares[1:]:
             receive, send = ctx.Pipe(duplex=False)
@@ -194,7 +195,6 @@ def verify_in_processes(store: AuditStore, workers: int, start: int, size: int,
             send.close()
             children.append((proc, receive))
         results = _walk_share(store, shares[0], chain)
-        all_results: list[RunResult] = []
         if results is None:
             return None
         all_results.extend(results)
@@ -209,6 +209,8 @@ def verify_in_processes(store: AuditStore, workers: int, start: int, size: int,
     finally:
         for proc, receive in children:
             receive.close()
+            if proc.is_alive() and len(all_results) != len(runs):
+                proc.terminate()  # giving up early: the rest of its walk is not needed
             proc.join()
     if len(all_results) != len(runs):
         return None

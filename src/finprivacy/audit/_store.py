@@ -141,7 +141,9 @@ class AuditStore(Protocol):
 
     A store may also offer ``entry_tuples(start, stop)``: the same rows as
     :meth:`entries` as plain ``(seq, raw, leaf, chain)`` tuples. ``AuditLog.verify``
-    uses it when present (it saves building a named tuple per entry).
+    uses it when present (it saves building a named tuple per entry). A store that
+    another process can open by URL (``open_store("audit", url)``) may say so with a
+    ``reopen_url`` attribute; ``AuditLog.verify(workers=N)`` splits only such stores.
     """
 
     def add_pending(self, rows: Sequence[PendingRow]) -> None:
