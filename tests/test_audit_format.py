@@ -310,6 +310,13 @@ def test_finprivacy_audit_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["proofs"] == 1
     assert cli(["audit", "check", "--db", url, "--origin", "lotus/audit", "--public-key",
                 str(tmp_path / "audit.pub")]) == 0
+    assert cli(["audit", "check", "--db", url, "--origin", "lotus/audit", "--public-key",
+                str(tmp_path / "audit.pub"), "--workers", "2", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["checked_entries"] == 6
+    for bad in ("0", "two"):
+        assert cli(["audit", "check", "--db", url, "--public-key", str(tmp_path / "audit.pub"),
+                    "--workers", bad]) == 2
+    assert "--workers: must be at least 1" in capsys.readouterr().err
     other = tmp_path / "other.pub"
     other.write_bytes(fp.Ed25519Signer.generate().public_key_bytes())
     assert cli(["audit", "check", "--db", url, "--origin", "lotus/audit", "--public-key",

@@ -44,6 +44,8 @@ def register(sub: Any) -> None:
     chk.add_argument("--origin", default="finprivacy-audit", help="the log's origin name")
     chk.add_argument("--public-key", action="append", default=[], metavar="FILE",
                      required=True, help="trusted Ed25519 public key (repeatable)")
+    chk.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                     help="read and re-hash a large log in N processes (default 1)")
     add_format_option(chk)
     chk.set_defaults(handler=_check)
 
@@ -103,11 +105,22 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    """Parse a count of at least 1 (argparse reports anything else as a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _check(args: argparse.Namespace) -> int:
     keys = _public_keys(args.public_key)
     log = AuditLog(args.db, origin=args.origin, verifiers=keys)
     try:
-        report = log.verify(keys=keys)
+        report = log.verify(keys=keys, workers=args.workers)
     except AuditIntegrityError as exc:
         return _fail(exc)
     finally:
