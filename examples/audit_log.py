@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 import finprivacy as fp
@@ -92,7 +93,7 @@ def main() -> None:
 
     # Someone with database access quietly rewrites an entry.
     log.close()
-    with sqlite3.connect(workdir / "audit.db") as db:
+    with closing(sqlite3.connect(workdir / "audit.db")) as db, db:
         raw = db.execute("SELECT raw FROM audit_entries WHERE seq = 42").fetchone()[0]
         db.execute("UPDATE audit_entries SET raw = ? WHERE seq = 42",
                    (raw.replace(b"staff-", b"temp-"),))

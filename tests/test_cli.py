@@ -4,6 +4,7 @@ import io
 import json
 import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,7 @@ def test_reencrypt_column(tmp_path: Path, env_pass: list[str],
     assert _run(capsys, "keys", "generate", keys, *env_pass)[0] == EXIT_OK
     kr = fp.Keyring.load(keys, passphrase=PASS)
     db = tmp_path / "books.db"
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         conn.execute("CREATE TABLE clients (id INTEGER PRIMARY KEY, card_no TEXT)")
         conn.executemany("INSERT INTO clients VALUES (?, ?)",
                          [(i, kr.encrypt(f"{CARD}{i}", context="clients.card_no"))
@@ -91,7 +92,7 @@ def test_reencrypt_column(tmp_path: Path, env_pass: list[str],
     assert code == EXIT_OK
     assert json.loads(out)["reencrypted"] == 7 and json.loads(out)["scanned"] == 8
     kr2 = fp.Keyring.load(keys, passphrase=PASS)
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         rows = conn.execute("SELECT id, card_no FROM clients WHERE card_no IS NOT NULL").fetchall()
     for rid, token in rows:
         assert not kr2.needs_reencrypt(token)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 from ..audit import (
@@ -92,7 +93,7 @@ def _story(store: SqlAuditStore, path: Path, workdir: Path,
         f"checkpoints, {report.proofs} proofs verified with the public key alone")
 
     store.close()
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         raw = db.execute("SELECT raw FROM audit_entries WHERE seq = 4").fetchone()[0]
         db.execute("UPDATE audit_entries SET raw = ? WHERE seq = 4",
                    (raw.replace(b'"masked"', b'"denied"'),))  # hide that data was shown
