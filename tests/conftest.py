@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -123,12 +123,7 @@ def pg_url(pg_server_dsn: str) -> Iterator[str]:
     head = base.rsplit("/", 1)[0]
     url = f"{head}/{name}" + (f"?{query}" if query else "")
     yield url
-    from finprivacy.storage import _db
-
-    for key, db in list(_db._CACHE.items()):
-        if key[1] == url:
-            db.close()
-            del _db._CACHE[key]
+    _forget_database(url)
     with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -138,12 +133,23 @@ def sqlite_url(tmp_path: Path) -> Iterator[str]:
     """URL of a fresh SQLite file in the test's temporary folder."""
     url = f"sqlite:///{tmp_path / 'finprivacy.db'}"
     yield url
+    _forget_database(url)
+
+
+def _forget_database(url: str) -> None:
+    """Close and drop this process's cached ``Database`` for ``url`` (reopened fresh)."""
     from finprivacy.storage import _db
 
     for key, db in list(_db._CACHE.items()):
         if key[1] == url:
             db.close()
             del _db._CACHE[key]
+
+
+@pytest.fixture
+def forget_database() -> Callable[[str], None]:
+    """The function that closes and drops the cached ``Database`` of a URL."""
+    return _forget_database
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -43,7 +44,8 @@ def _rows(log: AuditLog, events: list[AuditEvent]) -> list[object]:
     return [log._encode(e)[0] for e in events]
 
 
-def test_direct_batch_stores_what_the_sequencer_stores(pg_url: str, pg_server_dsn: str) -> None:
+def test_direct_batch_stores_what_the_sequencer_stores(
+        pg_url: str, pg_server_dsn: str, forget_database: Callable[[str], None]) -> None:
     """The same rows, placed at once or pending then sequenced: identical stored bytes."""
     import psycopg
 
@@ -66,12 +68,7 @@ def test_direct_batch_stores_what_the_sequencer_stores(pg_url: str, pg_server_ds
         ref.verify()
     finally:
         ref.close()
-        from finprivacy.storage import _db
-
-        for key, db in list(_db._CACHE.items()):
-            if key[1] == ref_url:
-                db.close()
-                del _db._CACHE[key]
+        forget_database(ref_url)
         with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{other_name}" WITH (FORCE)')
 

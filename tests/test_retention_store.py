@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 
@@ -149,16 +150,12 @@ def test_legal_holds_facade_audits(store_url: str) -> None:
                     subjects="client-1")  # type: ignore[arg-type]
 
 
-def test_sql_store_persists_across_reopen(sqlite_url: str) -> None:
-    from finprivacy.storage import _db
-
+def test_sql_store_persists_across_reopen(sqlite_url: str,
+                                         forget_database: Callable[[str], None]) -> None:
     a = rt.LegalHolds(sqlite_url, clock=FixedClock(T0))
     a.place(matter="tax_audit", reason="audit", placed_by="p", record_classes={"tax_return"},
             hold_id="H")
-    for key, db in list(_db._CACHE.items()):
-        if key[1] == sqlite_url:
-            db.close()
-            del _db._CACHE[key]
+    forget_database(sqlite_url)
     b = rt.LegalHolds(sqlite_url)
     assert b.get("H").record_classes == {"tax_return"}
 

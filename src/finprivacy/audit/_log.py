@@ -20,7 +20,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Literal
 
 from .._stores import open_store
@@ -60,6 +60,7 @@ from ._store import (
     SegmentRecord,
     StoredCheckpoint,
     TreeState,
+    entry_rows,
 )
 from .events import AuditEvent, Decision
 
@@ -835,10 +836,7 @@ class AuditLog:
                     return VerifyReport(size=size, start=start, checked_entries=size - start,
                                         checked_checkpoints=len(cps))
             # Otherwise (or on any mismatch, which the walk below names): one process.
-        # A store may offer its rows as plain tuples (no named tuple built per entry).
-        rows: Callable[[int, int], Iterable[tuple[int, bytes, bytes, bytes]]] = getattr(
-            store, "entry_tuples", store.entries)
-        it = iter(rows(start, stop))
+        it = iter(entry_rows(store, start, stop))
         # As in _integrate, a leaf at an even position waits in ``left`` for its sibling;
         # the frontier holds the levels above (``left`` joins it for a root).
         left = frontier.pop() if start & 1 else b""

@@ -24,13 +24,14 @@ of the entries, which measured slower than one process.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._stores import open_store
+from ._log import _CHAIN_SHA, _LEAF_SHA, _NODE_SHA
+from ._store import entry_rows
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -47,9 +48,6 @@ RunResult = tuple[bytes, list[bytes]]
 Row = tuple[int, bytes, bytes, bytes]
 """A stored entry as ``(seq, raw, leaf, chain)``."""
 
-_LEAF_SHA = hashlib.sha256(b"\x00")
-_NODE_SHA = hashlib.sha256(b"\x01")
-_CHAIN_SHA = hashlib.sha256(b"\x02")
 
 
 def aligned_levels(a: int, b: int) -> list[int]:
@@ -123,17 +121,12 @@ def fold_runs(frontier: list[bytes], a: int, b: int, blocks: Sequence[bytes]) ->
         pos += 1 << level
 
 
-def _rows_of(store: AuditStore) -> Callable[[int, int], Iterable[Row]]:
-    rows: Callable[[int, int], Iterable[Row]] = getattr(store, "entry_tuples", store.entries)
-    return rows
-
-
 def _walk_share(store: AuditStore, runs: Sequence[Run], chain: bytes | None
                 ) -> list[RunResult] | None:
     first, last = runs[0][0], runs[-1][1]
     if chain is not None:
-        return walk_runs(iter(_rows_of(store)(first, last)), runs, chain)
-    it = iter(_rows_of(store)(first - 1, last))
+        return walk_runs(iter(entry_rows(store, first, last)), runs, chain)
+    it = iter(entry_rows(store, first - 1, last))
     before = next(it, None)
     if before is None or before[0] != first - 1:
         return None

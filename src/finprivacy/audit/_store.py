@@ -11,7 +11,7 @@ the same transaction, so a crash leaves either the old or the new state.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "StoredCheckpoint",
     "StoredEntry",
     "TreeState",
+    "entry_rows",
 ]
 
 
@@ -217,3 +218,14 @@ class AuditStore(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+def entry_rows(store: AuditStore, start: int, stop: int
+               ) -> Iterable[tuple[int, bytes, bytes, bytes]]:
+    """Return stored entries ``[start, stop)`` as ``(seq, raw, leaf, chain)``, in order.
+
+    Uses the store's ``entry_tuples`` when it has one (no named tuple per entry).
+    """
+    rows: Callable[[int, int], Iterable[tuple[int, bytes, bytes, bytes]]] = getattr(
+        store, "entry_tuples", store.entries)
+    return rows(start, stop)
