@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["KINDS", "Sample", "Score", "evaluate", "generate"]
+__all__ = ["KINDS", "Sample", "Score", "evaluate", "generate", "generate_exports"]
 
 KINDS = ("cn_id", "cn_uscc", "bank_card", "iban", "cn_phone", "phone", "email", "us_ssn",
          "cn_passport", "cn_bank_account")
@@ -338,6 +338,33 @@ _EN_TEMPLATES = (
     "New contact: {ename}, {email}, {phone}",
 )
 
+# Rows of the files firms export: CSV (with quoted amounts), TSV, JSON Lines and fixed
+# width, each with a header-like or a neighbouring short field next to identifiers.
+_EXPORT_ZH = (
+    "{name},{cn_id},{bank_card},{cn_phone},\"{amount}\",{date}",
+    "{cn_id},35,{name},{cn_phone}",
+    "{name}\t{cn_id}\t{bank}\t{date}",
+    '{{"户名": "{name}", "收款账号": "{cn_bank_account}", "开户行": "{bank}"}}',
+    "{name}\t{cn_phone}\t{email}\t{hotline}\t{order_id}",
+    '{{"姓名": "{name}", "身份证号": "{cn_id}", "手机": "{cn_phone}", "订单": "{order_id}"}}',
+    '{{"name": "{name}", "card": "{bank_card}", "amount": "{amount}", "invoice": "{invoice_no}"}}',
+    "{name}      {cn_id}    {cn_phone}   {date}",
+    "{cn_uscc},{name},{invoice_no},\"{amount}\"",
+    "{order_id};{name};{bank_card};{cn_phone}",
+    "{bad_cn_id},{name},{bad_card},{tracking}",
+)
+_EXPORT_EN = (
+    "{ename},{us_ssn},{bank_card},{phone},\"{amount}\",{date}",
+    "{us_ssn},42,{ename},{email}",
+    "{ename}\t{iban}\t{amount}\t{date}",
+    "{ename}|{bank_card}|{invoice_no}|{order_id}",
+    '{{"name": "{ename}", "ssn": "{us_ssn}", "phone": "{phone}", "serial": "{serial}"}}',
+    '{{"iban": "{iban}", "amount": "{amount}", "ref": "{invoice_no}"}}',
+    "{ename}          {us_ssn}   {email}    {date}",
+    "{bad_card},{ename},{bad_iban},{hotline}",
+    "{cn_passport};{ename};{cn_phone};{tracking}",
+)
+
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
@@ -381,6 +408,19 @@ def generate(n: int, seed: int = 0) -> list[Sample]:
     for _ in range(n):
         zh = rng.random() < 0.6
         out.append(_render(rng, rng.choice(_ZH_TEMPLATES if zh else _EN_TEMPLATES), zh))
+    return out
+
+
+def generate_exports(n: int, seed: int = 0) -> list[Sample]:
+    """Return ``n`` labelled export rows (CSV, TSV, JSON Lines, fixed width), half zh, half en."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        zh = rng.random() < 0.5
+        template = rng.choice(_EXPORT_ZH if zh else _EXPORT_EN)
+        sample = _render(rng, template.replace("{{", "\x00").replace("}}", "\x01"), zh)
+        text = sample.text.replace("\x00", "{").replace("\x01", "}")
+        out.append(Sample(text, sample.lang, sample.entities, sample.negatives))
     return out
 
 

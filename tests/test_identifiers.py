@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import finprivacy as fp
+import finprivacy.masking as fp_masking
 from finprivacy import errors
 from finprivacy.identifiers import (
     bank_card,
@@ -58,7 +59,7 @@ def _validate(kind: str, value: str) -> str:
 
 def test_every_kind_has_a_vector_file_with_a_source() -> None:
     files = _load()
-    assert {f["kind"] for f in files} == set(MODULES) == set(fp.masking.KINDS)
+    assert {f["kind"] for f in files} == set(MODULES) == set(fp_masking.KINDS)
     for f in files:
         assert f["source"].strip()
         assert f["valid"] and f["invalid"]
@@ -129,23 +130,75 @@ def test_bank_card_issuers() -> None:
     assert bank_card.issuer("5555555555554444") == "mastercard"
 
 
-def test_iban_format_and_country_lengths_match_stdnum() -> None:
+def _stdnum_bban_formats() -> dict[str, str]:
+    """The BBAN formats python-stdnum ships (its copy of the SWIFT IBAN registry)."""
+    import importlib.resources
+    import re as _re
+
+    text = importlib.resources.files("stdnum").joinpath("iban.dat").read_text("utf-8")
+    return {line[:2]: m.group(1) for line in text.splitlines()
+            if (m := _re.search(r'bban="([^"]+)"', line)) and not line.startswith(" ")}
+
+
+def _bban_of(spec: str, rng: random.Random, wrong_at: int | None = None) -> str:
+    import re as _re
+
+    alphabet = {"n": "0123456789", "a": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                "c": "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+    out = []
+    for count, klass in _re.findall(r"(\d+)!([nac])", spec):
+        for _ in range(int(count)):
+            chars = alphabet[klass]
+            if wrong_at == len(out) and klass != "c":
+                chars = alphabet["a" if klass == "n" else "n"]
+            out.append(rng.choice(chars))
+    return "".join(out)
+
+
+def test_iban_registry_matches_stdnum_for_every_country() -> None:
     assert iban.format("GB82WEST12345698765432") == "GB82 WEST 1234 5698 7654 32"
     from stdnum import iban as std_iban
 
+    theirs = _stdnum_bban_formats()
+    assert theirs == iban.BBAN_FORMATS
+    assert iban.LENGTHS["HN"] == 28
     rng = random.Random(7)
-    for country, length in iban.LENGTHS.items():
-        # Build a number of the right length and check digits; stdnum must agree on length.
-        bban = "".join(rng.choice("0123456789") for _ in range(length - 4))
+    for country, spec in iban.BBAN_FORMATS.items():
+        bban = _bban_of(spec, rng)
         check = 98 - mod97(bban + country + "00")
         number = f"{country}{check:02d}{bban}"
-        assert iban.is_valid(number)
-        try:
-            std_iban.validate(number, check_country=False)
-        except stdnum.exceptions.InvalidLength:  # pragma: no cover - would be our bug
-            pytest.fail(f"stdnum disagrees on the IBAN length of {country}")
-        except stdnum.exceptions.ValidationError:
-            pass  # stdnum also checks the BBAN structure, which we do not
+        assert len(number) == iban.LENGTHS[country]
+        assert iban.is_valid(number), country
+        assert std_iban.is_valid(number, check_country=False), country
+        # A letter where the registry wants a digit (or the reverse), check digits fixed.
+        fixed = [i for i, k in enumerate(_expand(spec)) if k != "c"]
+        if fixed:
+            bad = _bban_of(spec, rng, wrong_at=rng.choice(fixed))
+            check = 98 - mod97(bad + country + "00")
+            wrong = f"{country}{check:02d}{bad}"
+            assert not iban.is_valid(wrong), country
+            assert not std_iban.is_valid(wrong, check_country=False), country
+
+
+def _expand(spec: str) -> str:
+    import re as _re
+
+    return "".join(k * int(n) for n, k in _re.findall(r"(\d+)!([nac])", spec))
+
+
+@pytest.mark.parametrize("number", ["BG93 BNBG 9661 1A20 3456 78", "NL56 3003 0A17 1643 00"])
+def test_iban_bban_structure_is_checked(number: str) -> None:
+    assert not iban.is_valid(number)
+    with pytest.raises(errors.InvalidIdentifierError) as info:
+        iban.validate(number)
+    assert number.replace(" ", "") not in str(info.value)
+
+
+def test_iban_honduras() -> None:
+    bban = "ABCD" + "1" * 20
+    number = f"HN{98 - mod97(bban + 'HN00'):02d}{bban}"
+    assert iban.is_valid(number)
+    assert [f.kind for f in fp.scan(f"IBAN {number}")] == ["iban"]
 
 
 def test_errors_are_the_typed_tree() -> None:

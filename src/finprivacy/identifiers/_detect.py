@@ -22,7 +22,7 @@ from typing import Any
 
 from ..clock import Clock, SystemClock
 from ..secret import Secret
-from . import bank_card, cn_id, cn_passport, cn_phone, cn_uscc, email, iban, phone, us_ssn
+from . import bank_card, cn_id, cn_passport, cn_phone, cn_uscc, iban, phone, us_ssn
 from ._checksums import luhn_valid
 from ._finding import Finding, new_finding
 from ._util import fold_width
@@ -162,7 +162,8 @@ _CANDIDATE = re.compile(
     r")).)",
     re.ASCII,
 )
-_IBAN_RUN = re.compile(r"[0-9A-Z]+(?: [0-9A-Z]+)*")
+_IBAN_LABEL = re.compile(r"[Ii][Bb][Aa][Nn](?=[A-Z]{2}[0-9]{2})")
+_IBAN_CTX = frozenset(("iban",))
 _CODE = re.compile(r"(?=[0-9A-Z]{0,17}[A-Z])[0-9A-Z]{9,18}+(?![0-9A-Za-z])")
 _ALNUM_RUN = re.compile(r"[0-9A-Za-z]+")
 _DIGITS = re.compile(r"\d+", re.ASCII)
@@ -174,6 +175,7 @@ _EMAIL = re.compile(
     r"@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+"
     r"(?![A-Za-z0-9\-])"
 )
+_TLD = re.compile(r"[A-Za-z]{2,24}")
 _HAS_DIGIT = re.compile(r"[0-9\uff10-\uff19]")
 _ASCII_DIGIT = re.compile(r"[0-9]")
 
@@ -328,10 +330,11 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _A
         if paren or glens[0] == area or (len(glens) > 1 and glens[0] == area - 1) \
                 or "cn_phone" in ctx:
             return "cn_phone", _score("cn_phone", 0.7, ctx, neg), d
-    if n == 9 and us_ssn._problem(d) is None:
+    if n == 9:
         if glens == (3, 2, 4):
-            return "us_ssn", _score("us_ssn", 0.8, ctx, neg), d
-        if len(glens) == 1 and "us_ssn" in ctx:
+            if us_ssn._problem(d) is None:
+                return "us_ssn", _score("us_ssn", 0.8, ctx, neg), d
+        elif len(glens) == 1 and "us_ssn" in ctx and us_ssn._problem(d) is None:
             return "us_ssn", _score("us_ssn", 0.75, ctx, neg), d
     if "phone" in ctx and (glens == (3, 3, 4) or (glens == (1, 3, 3, 4) and d[0] == "1")):
         nanp = d[-10:]
@@ -344,118 +347,191 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _A
     return None
 
 
-def _boundary_ok(text: str, start: int, end: int) -> bool:
-    """Reject digit runs that are parts of amounts, dates, times or compound codes."""
+def _start_ok(text: str, start: int) -> bool:
+    """Return whether a digit run may start here.
+
+    Not the fraction of an amount, part of a time or date, or the tail of a compound
+    code (``ORD-``, ``A_``).
+    """
     if start >= 2:
         prev = text[start - 1]
-        if prev in ".,:/-_#":
+        if prev in ".:/-_#":
             prev2 = text[start - 2]
-            if (prev in ".,:/" and prev2.isdigit()) or (prev in "-_/#" and prev2.isascii()
-                                                        and prev2.isalnum()):
+            if (prev in ".:/" and prev2.isdigit()) or (prev in "-_/#" and prev2.isascii()
+                                                       and prev2.isalnum()):
                 return False
+    return True
+
+
+def _end_ok(text: str, end: int) -> bool:
+    """Return whether a digit run may end here.
+
+    No letter glued on; not the integer part of an amount (``123456789.50``), a time,
+    a date or the head of a compound code.
+
+    A comma is never a reason: identifiers in CSV rows sit between commas, and the
+    groups of an amount with thousands separators (``1,234,567``) are three digits
+    long, far shorter than any identifier.
+    """
     if end < len(text):
         nxt = text[end]
         if nxt.isascii():
             if nxt.isalpha():
                 return False
-            if nxt in ".,:/-_" and end + 1 < len(text):
+            if nxt in ".:/-_" and end + 1 < len(text):
                 nxt2 = text[end + 1]
-                if (nxt in ".,:/" and nxt2.isdigit()) or (nxt in "-_/" and nxt2.isascii()
-                                                          and nxt2.isalnum()):
+                if (nxt in ".:/" and nxt2.isdigit()) or (nxt in "-_/" and nxt2.isascii()
+                                                         and nxt2.isalnum()):
                     return False
     return True
 
 
+# Inside a run: digit groups joined by one kind of separator, at most six groups (a
+# phone number or an SSN written in groups). The separator is captured, so a run that
+# changes separators (``789-04-4433 555-12-3456``) splits where it changes.
+_SEGMENT = re.compile(r"\d++(?P<sep>\ ?-\ ?|\ )\d++(?:(?P=sep)\d++){0,4}+", re.ASCII)
+# A country code and one long group, at the start of a run that goes on.
+_INTL_HEAD = re.compile(r"\+\d{1,4}(?:\ ?-\ ?|\ )\d{6,14}+(?![0-9Xx])", re.ASCII)
+# A group long enough to be an identifier on its own (with the X of a resident ID).
+_LONG_GROUP = re.compile(r"\d{9,}+(?:[Xx](?![0-9A-Za-z]))?", re.ASCII)
+
+
 def _numbers(folded: str, start: int, end: int, today: _AnyToday,
-             ctx_words: _Context) -> list[_Found] | None:
+             ctx_words: _Context, start_ok: bool, end_ok: bool) -> list[_Found] | None:
     """Return (start, end, candidate, context word) tuples for one digit run.
 
     The run is digits, optionally after ``+`` or ``(``, with single spaces, dashes or
-    brackets between groups and an optional final ``X``. The whole run is tried
-    first; if it is no identifier, the longest runs of up to six consecutive groups
-    that are (phone numbers and SSNs written next to each other).
+    brackets between groups and an optional final ``X``. The whole run is tried first
+    (when both its ends are clean); if it is no identifier, its parts are: each group
+    of nine or more digits on its own (numbers written next to each other), and each
+    stretch of two to six groups joined by one kind of separator that is a whole
+    stretch (a phone or an SSN in groups, set apart from its neighbours by another
+    separator). A stretch that continues with the same separator is part of a longer
+    number (a card in groups of four) and is never reported on its own. A part
+    touching an end of the run needs that end to be clean.
     """
     token = folded[start:end]
     xs = token[-1] in "Xx"
     if token.isdigit() or (xs and token[:-1].isdigit()):  # contiguous: the common case
+        if not (start_ok and end_ok):
+            return None
         d = token[:-1] + "X" if xs else token
         word, ctx, neg = ctx_words.at(start)
         cand = _classify(d, (len(d) - xs,), False, False, today, ctx, neg,
-                         multi_part=False, intl00=True)
+                         False, True)
         if cand is None or (xs and cand[0] != "cn_id"):
             return None
         return [(start, end, cand, word)]
     plus = token[0] == "+"
     paren = token[0] == "("
-    parts = _DIGITS.findall(token)
-    ng = len(parts)
-    d = "".join(parts) + "X" if xs else "".join(parts)
-    if 9 <= len(d) <= 34:
-        word, ctx, neg = ctx_words.at(start)
-        cand = _classify(d, tuple(map(len, parts)), plus, paren, today, ctx, neg,
-                         multi_part=False, intl00=True)
-        if cand is not None and not (xs and cand[0] != "cn_id"):
-            return [(start, end, cand, word)]
-    if ng == 1 or len(d) < 9:  # parts of a run have fewer digits than the run
-        return None
-    groups = [m.span() for m in _DIGITS.finditer(folded, start, end)]
-
-    def run(i: int, j: int) -> _Found | None:
-        d = "".join(parts[i:j])
-        with_x = xs and j == ng
-        if with_x:
-            d += "X"
-        if len(d) < 9 or len(d) > 34:
-            return None
-        s0 = groups[i][0] if i else start
-        e0 = groups[j - 1][1] + (1 if with_x else 0)
-        word, ctx, neg = ctx_words.at(s0)
-        glens = tuple(map(len, parts[i:j]))
-        multi_part = j - i > 1
-        cand = _classify(d, glens, plus and i == 0, paren and i == 0, today, ctx, neg,
-                         multi_part=multi_part, intl00=i == 0)
-        if cand is None or (with_x and cand[0] != "cn_id"):
-            return None
-        if multi_part and cand[0] not in _MULTI_GROUP_KINDS:
-            return None
-        return s0, e0, cand, word
-
+    if start_ok and end_ok:
+        parts = _DIGITS.findall(token)
+        d = "".join(parts) + "X" if xs else "".join(parts)
+        if 9 <= len(d) <= 34:
+            word, ctx, neg = ctx_words.at(start)
+            cand = _classify(d, tuple(map(len, parts)), plus, paren, today, ctx, neg,
+                             multi_part=False, intl00=True)
+            if cand is not None and not (xs and cand[0] != "cn_id"):
+                return [(start, end, cand, word)]
     found: list[_Found] = []
-    i = 0
-    while i < ng:
-        for j in range(min(ng, i + 6), i, -1):
-            if (i, j) == (0, ng):
-                continue
-            one = run(i, j)
-            if one is not None:
-                found.append(one)
-                i = j
-                break
-        else:
-            i += 1
+    first = start + 1 if (plus or paren) else start
+    if plus and (head := _INTL_HEAD.match(folded, start, end)) is not None \
+            and head.end() < end:
+        # "+86 13812345678 13912345678": the country code belongs to the first number.
+        head_parts = _DIGITS.findall(head.group())
+        word, ctx, neg = ctx_words.at(start)
+        cand = _classify("".join(head_parts), tuple(map(len, head_parts)), True, False,
+                         today, ctx, neg,
+                         multi_part=True, intl00=True)
+        if cand is not None:
+            found.append((start, head.end(), cand, word))
+    for group in _LONG_GROUP.finditer(folded, first, end):
+        s0, e0 = group.span()
+        if (s0 == first and not start_ok) or (e0 == end and not end_ok):
+            continue
+        if s0 == first and e0 == end:
+            continue  # the whole run, tried above
+        d = group.group()
+        with_x = d[-1] in "Xx"
+        if with_x:
+            d = d[:-1] + "X"
+        word, ctx, neg = ctx_words.at(s0)
+        cand = _classify(d, (len(d) - with_x,), plus and s0 == first, False, today, ctx,
+                         neg, False, s0 == first)
+        if cand is not None and not (with_x and cand[0] != "cn_id"):
+            found.append((s0, e0, cand, word))
+    pos = start
+    while (seg := _SEGMENT.search(folded, pos, end)) is not None:
+        s0, e0 = seg.span()
+        sep = seg.group("sep")
+        # The next stretch may begin with this one's last group, joined to what follows
+        # by another separator (``6222020200112233446 536-90-4399``).
+        pos = e0 - len(seg.group().rpartition(sep)[2])
+        n_digits = e0 - s0 - (seg.group().count(sep) * len(sep))
+        if not 9 <= n_digits <= 20:  # at most 15 digits, and an extension
+            continue
+        if folded.startswith(sep, e0) and e0 + len(sep) < end \
+                and folded[e0 + len(sep)].isdigit():
+            continue  # the same separator goes on: part of a longer number
+        if s0 - len(sep) >= start and folded.startswith(sep, s0 - len(sep)) \
+                and folded[s0 - len(sep) - 1].isdigit():
+            continue
+        at_start = s0 == first
+        if (at_start and not start_ok) or (e0 == end and not end_ok):
+            continue
+        whole = at_start and e0 == end  # tried above, but maybe not without an extension
+        if at_start and paren:
+            continue  # "(010) ..." is read whole or not at all
+        parts = seg.group().split(sep)
+        word, ctx, neg = ctx_words.at(s0)
+        cand = None
+        if not whole:
+            cand = _classify("".join(parts), tuple(map(len, parts)), plus and at_start,
+                             False, today, ctx, neg, multi_part=True, intl00=at_start)
+        if (cand is None or cand[0] not in _MULTI_GROUP_KINDS) and len(parts) >= 3 \
+                and len(parts[-1]) <= 5:
+            # An extension after the number (010-62345678-8001): the number without it.
+            parts.pop()
+            e0 = s0 + len(seg.group().rpartition(sep)[0])
+            cand = _classify("".join(parts), tuple(map(len, parts)), plus and at_start,
+                             False, today, ctx, neg, multi_part=True, intl00=at_start)
+        if cand is not None and cand[0] in _MULTI_GROUP_KINDS:
+            if at_start and plus:
+                s0 = start
+            found.append((s0, e0, cand, word))
+            pos = e0
     return found
 
 
+def _iban_shape(country: str) -> re.Pattern[str]:
+    """Compile the shape of an IBAN of ``country`` as written.
+
+    Its registry format, single spaces allowed between any two characters after the
+    country code, nothing alphanumeric after it.
+    """
+    classes = {"n": "[0-9]", "a": "[A-Z]", "c": "[0-9A-Z]"}
+    spec = iban.BBAN_FORMATS[country]
+    body = "".join(r"\ ?" + classes[k] for n, k in re.findall(r"(\d+)!([nac])", spec)
+                   for _ in range(int(n)))
+    return re.compile(f"{country}[0-9]{{2}}{body}(?![0-9A-Za-z])")
+
+
+_IBAN_SHAPES = {country: _iban_shape(country) for country in iban.BBAN_FORMATS}
+
+
 def _iban_end(folded: str, start: int) -> tuple[int, str] | None:
-    """Walk an IBAN from ``start`` (paper or electronic format); return its end and value.
+    """Read an IBAN from ``start`` (paper or electronic format); return its end and value.
 
     The value is empty when the text has an IBAN's shape but fails the check digits.
     """
-    want = iban.LENGTHS.get(folded[start:start + 2])
-    m = _IBAN_RUN.match(folded, start)
-    if want is None or m is None:
+    shape = _IBAN_SHAPES.get(folded[start:start + 2])
+    if shape is None:
         return None
-    count, pos = 0, start
-    for group in m.group().split(" "):
-        count += len(group)
-        pos += len(group)
-        if count >= want:
-            if count != want:  # the registry length ends inside a group: not an IBAN
-                return None
-            value = folded[start:pos].replace(" ", "")
-            return (pos, value) if iban._problem(value) is None else (pos, "")
-        pos += 1
-    return None
+    m = shape.match(folded, start)
+    if m is None:
+        return None
+    value = m.group().replace(" ", "")
+    return (m.end(), value) if iban._problem(value) is None else (m.end(), "")
 
 
 def _codes(folded: str, start: int, end: int, today: _AnyToday,
@@ -523,10 +599,22 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
         s, e = m.span(kind)  # type: ignore[arg-type]  # one of the three groups matched
         if kind == "num":
             # Shorter runs (amounts, dates, hotlines) hold no identifier.
-            if e - s >= 9 and _boundary_ok(folded, s, e):
-                found = _numbers(folded, s, e, today, ctx_words)
-                if found:
-                    raw += found
+            if e - s >= 9:
+                start_ok = _start_ok(folded, s)
+                end_ok = _end_ok(folded, e)
+                if start_ok or end_ok:
+                    found = _numbers(folded, s, e, today, ctx_words, start_ok, end_ok)
+                    if found:
+                        raw += found
+                if not end_ok and e < len(folded) and folded[e].isalpha():
+                    # Letters glued to the last group: it may start a code of its own
+                    # (``536-90-4399 91110000600037341L``): search again from there.
+                    last = e
+                    while last > s and folded[last - 1].isdigit():
+                        last -= 1
+                    if last > s and folded[last - 1] in " -(":
+                        pos = last
+                        continue
             pos = e
         elif kind == "code":
             one = _codes(folded, s, e, today, ctx_words)
@@ -546,20 +634,36 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
                 continue
             code = _CODE.match(folded, s)
             if code is not None:
-                one = _codes(folded, s, code.end(), today, ctx_words)
+                pos = code.end()
+                one = _codes(folded, s, pos, today, ctx_words)
                 if one is not None:
                     raw.append(one)
-            run = _ALNUM_RUN.match(folded, s)
-            pos = run.end() if run is not None else s + 1
+            else:
+                # The rest of this letter-digit run cannot start a candidate (a letter
+                # or digit comes before it): the search skips it in C.
+                pos = e
+    for m in _IBAN_LABEL.finditer(folded):
+        # An IBAN glued to its label (IBANDE89…, 收款IBANCH93…): the start rule above
+        # wants no letter before a candidate.
+        s = m.end()
+        walked = _iban_end(folded, s)
+        if walked is not None and walked[1]:
+            raw.append((s, walked[0], ("iban", _score("iban", 0.97, _IBAN_CTX, False),
+                                       walked[1]), m.group()))
     if has_at:
         for m in _EMAIL.finditer(folded):
             # The pattern admits ASCII only, so email.compact() is: lower-case the domain.
             local, _, domain = m.group().rpartition("@")
+            # The pattern already admits only allowed characters, LDH labels and no
+            # empty part: what email._problem() adds is lengths and the alphabetic TLD.
+            if (len(local) > 64 or len(local) + len(domain) > 253
+                    or _TLD.fullmatch(domain, domain.rfind(".") + 1) is None
+                    or (len(domain) > 63 and max(map(len, domain.split("."))) > 63)):
+                continue
             value = f"{local}@{domain.lower()}"
-            if email._problem(value) is None:
-                word, ctx, neg = ctx_words.at(m.start())
-                raw.append((m.start(), m.end(), ("email", _score("email", 0.95, ctx, neg),
-                                                 value), word))
+            word, ctx, neg = ctx_words.at(m.start())
+            raw.append((m.start(), m.end(), ("email", _score("email", 0.95, ctx, neg), value),
+                        word))
     if not raw:
         return []
     if len(raw) > 1:

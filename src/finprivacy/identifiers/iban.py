@@ -1,8 +1,9 @@
 """International Bank Account Number, ISO 13616-1:2020.
 
 Two letters of country code, two check digits and a country-specific BBAN of fixed
-length, checked with ISO 7064 MOD 97-10 (the number, rotated, is 1 modulo 97). The
-lengths come from the SWIFT IBAN registry. Written in paper format (groups of four
+length and format (digits or letters per position), checked with ISO 7064 MOD 97-10
+(the number, rotated, is 1 modulo 97). Lengths and formats come from the SWIFT IBAN
+registry. Written in paper format (groups of four
 separated by spaces) or in electronic format.
 
 >>> validate("GB82 WEST 1234 5698 7654 32")
@@ -13,31 +14,61 @@ False
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ._checksums import mod97
 from ._finding import Finding
 from ._util import clean, fail
 
-__all__ = ["KIND", "LENGTHS", "compact", "find", "format", "is_valid", "validate"]
+__all__ = ["BBAN_FORMATS", "BBAN_PATTERNS", "KIND", "LENGTHS", "compact", "find", "format",
+           "is_valid", "validate"]
 
 #: The kind name used by scan, mask and redact.
 KIND = "iban"
 
-#: Total IBAN length per country (SWIFT IBAN registry, release 2024).
-LENGTHS: dict[str, int] = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22,
-    "BH": 22, "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24,
-    "DE": 22, "DJ": 27, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
-    "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27,
-    "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27,
-    "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
-    "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MN": 20, "MR": 27,
-    "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23, "PK": 24, "PL": 28,
-    "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24, "SC": 31,
-    "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
-    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
+#: The BBAN format per country, in the registry's notation: ``n`` digits, ``a`` upper-case
+#: letters, ``c`` letters or digits, ``!`` fixed length (SWIFT IBAN registry, release 101,
+#: the same release python-stdnum 2.x ships; the test suite cross-checks every country).
+BBAN_FORMATS: dict[str, str] = {
+    "AD": "4!n4!n12!c", "AE": "3!n16!n", "AL": "8!n16!c", "AT": "5!n11!n", "AZ": "4!a20!c",
+    "BA": "3!n3!n8!n2!n", "BE": "3!n7!n2!n", "BG": "4!a4!n2!n8!c", "BH": "4!a14!c",
+    "BI": "5!n5!n11!n2!n", "BR": "8!n5!n10!n1!a1!c", "BY": "4!c4!n16!c", "CH": "5!n12!c",
+    "CR": "4!n14!n", "CY": "3!n5!n16!c", "CZ": "4!n16!n", "DE": "8!n10!n", "DJ": "5!n5!n11!n2!n",
+    "DK": "4!n9!n1!n", "DO": "4!c20!n", "EE": "2!n14!n", "EG": "4!n4!n17!n",
+    "ES": "4!n4!n1!n1!n10!n", "FI": "3!n11!n", "FK": "2!a12!n", "FO": "4!n9!n1!n",
+    "FR": "5!n5!n11!c2!n", "GB": "4!a6!n8!n", "GE": "2!a16!n", "GI": "4!a15!c", "GL": "4!n9!n1!n",
+    "GR": "3!n4!n16!c", "GT": "4!c20!c", "HN": "4!a20!n", "HR": "7!n10!n",
+    "HU": "3!n4!n1!n15!n1!n", "IE": "4!a6!n8!n", "IL": "3!n3!n13!n", "IQ": "4!a3!n12!n",
+    "IS": "4!n2!n6!n10!n", "IT": "1!a5!n5!n12!c", "JO": "4!a4!n18!c", "KW": "4!a22!c",
+    "KZ": "3!n13!c", "LB": "4!n20!c", "LC": "4!a24!c", "LI": "5!n12!c", "LT": "5!n11!n",
+    "LU": "3!n13!c", "LV": "4!a13!c", "LY": "3!n3!n15!n", "MC": "5!n5!n11!c2!n", "MD": "2!c18!c",
+    "ME": "3!n13!n2!n", "MK": "3!n10!c2!n", "MN": "4!n12!n", "MR": "5!n5!n11!n2!n",
+    "MT": "4!a5!n18!c", "MU": "4!a2!n2!n12!n3!n3!a", "NI": "4!a20!n", "NL": "4!a10!n",
+    "NO": "4!n6!n1!n", "OM": "3!n16!c", "PK": "4!a16!c", "PL": "8!n16!n", "PS": "4!a21!c",
+    "PT": "4!n4!n11!n2!n", "QA": "4!a21!c", "RO": "4!a16!c", "RS": "3!n13!n2!n",
+    "RU": "9!n5!n15!c", "SA": "2!n18!c", "SC": "4!a2!n2!n16!n3!a", "SD": "2!n12!n",
+    "SE": "3!n16!n1!n", "SI": "5!n8!n2!n", "SK": "4!n6!n10!n", "SM": "1!a5!n5!n12!c",
+    "SO": "4!n3!n12!n", "ST": "4!n4!n11!n2!n", "SV": "4!a20!n", "TL": "3!n14!n2!n",
+    "TN": "2!n3!n13!n2!n", "TR": "5!n1!n16!c", "UA": "6!n19!c", "VA": "3!n15!n", "VG": "4!a16!n",
+    "XK": "4!n10!n2!n", "YE": "4!a4!n18!c",
 }
+
+_CLASS = {"n": "[0-9]", "a": "[A-Z]", "c": "[0-9A-Za-z]"}
+
+
+def _bban_pattern(spec: str) -> re.Pattern[str]:
+    parts = re.findall(r"(\d+)!([nac])", spec)
+    return re.compile("".join(f"{_CLASS[k]}{{{n}}}" for n, k in parts))
+
+
+#: Total IBAN length per country (two letters, two check digits and the BBAN).
+LENGTHS: dict[str, int] = {
+    cc: 4 + sum(int(n) for n in re.findall(r"(\d+)!", spec)) for cc, spec in BBAN_FORMATS.items()
+}
+#: The BBAN format per country as a compiled pattern (match it from offset 4 of an IBAN).
+BBAN_PATTERNS: dict[str, re.Pattern[str]] = {
+    cc: _bban_pattern(s) for cc, s in BBAN_FORMATS.items()}
 
 
 def compact(number: str) -> str:
@@ -53,6 +84,8 @@ def _problem(value: str) -> tuple[str, str] | None:
         return "component", "the country code is not in the IBAN registry"
     if len(value) != LENGTHS[country]:
         return "length", "the length does not match the country's IBAN length"
+    if BBAN_PATTERNS[country].fullmatch(value, 4) is None:
+        return "format", "the account part does not follow the country's registry format"
     if mod97(value[4:] + value[:4]) != 1:
         return "checksum", "the ISO 7064 MOD 97-10 check digits do not match"
     return None

@@ -12,10 +12,11 @@ False
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ._finding import Finding
-from ._util import clean, fail
+from ._util import clean, fail, fold_width
 
 __all__ = ["KIND", "compact", "find", "is_valid", "validate"]
 
@@ -25,8 +26,16 @@ KIND = "us_ssn"
 _VOID = frozenset(("078051120", "219099999", "457555462"))
 
 
+# Nine digits, or AAA-GG-SSSS with one dash or space in both places (after folding).
+_WRITTEN = re.compile(r"[0-9]{9}|[0-9]{3}([- ])[0-9]{2}\1[0-9]{4}")
+
+
 def compact(number: str) -> str:
-    """Strip spaces and dashes and fold full-width digits."""
+    """Strip spaces and dashes and fold full-width digits.
+
+    Separators are accepted only where the SSA writes them (``AAA-GG-SSSS``);
+    ``1112-23333`` is refused by :func:`validate`.
+    """
     return clean(number, KIND)
 
 
@@ -46,6 +55,10 @@ def _problem(value: str) -> tuple[str, str] | None:
 def validate(number: str) -> str:
     """Return the nine digits if ``number`` is a valid SSN, else raise."""
     value = compact(number)
+    written = fold_width(number).strip()
+    if len(value) == 9 and value.isdigit() and _WRITTEN.fullmatch(written) is None:
+        fail(KIND, "format", "separators belong only between area, group and serial "
+             "(AAA-GG-SSSS)")
     problem = _problem(value)
     if problem is not None:
         fail(KIND, *problem)

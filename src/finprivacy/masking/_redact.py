@@ -148,6 +148,12 @@ class _Redactor:
     def any(self, obj: Any) -> Any:
         if isinstance(obj, str):
             return self.text(obj)
+        if isinstance(obj, int) and not isinstance(obj, bool) and abs(obj) >= 100_000_000:
+            # A number that validates as an identifier (a phone or card stored as an
+            # integer) is found whatever its type: it comes back as masked text.
+            text = str(obj)
+            masked = self.text(text)
+            return obj if masked == text else masked
         if isinstance(obj, Secret) or obj is None or isinstance(obj, bool | int | float
                                                                  | bytes):
             return obj
@@ -203,9 +209,11 @@ def redact(obj: T, *, presets: Mapping[str, str] | None = None,
     masked whole, valid or not; other strings are scanned. Named tuples, sets,
     pydantic models (anything with ``model_fields`` and ``model_copy``) and
     dataclasses are copied with their fields redacted (models without
-    re-validation). :class:`~finprivacy.Secret` values, bytes, numbers (outside
-    sensitive keys) and other objects are returned unchanged: redact what you log or
-    export, not opaque objects.
+    re-validation). An integer that validates as an identifier (a phone number or a
+    card number stored as a number) comes back as masked text wherever it sits.
+    :class:`~finprivacy.Secret` values, bytes, other numbers (outside sensitive keys)
+    and other objects are returned unchanged: redact what you log or export, not
+    opaque objects.
     """
     result: T = _Redactor(presets, kinds, min_confidence, keys, pseudonym_key, ff1_key,
                           clock).any(obj)

@@ -20,6 +20,9 @@ class PIILeakError(AssertionError):
     """
 
 
+PIILeakError.__module__ = "finprivacy.testing"  # failures name the public module
+
+
 def _texts(obj: Any) -> Iterator[str]:
     """Every string inside ``obj`` (str, bytes, mappings, sequences, models, dataclasses)."""
     if obj is None:
