@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import threading
+from collections.abc import Callable
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,7 +20,7 @@ _HEX32 = re.compile(r"[0-9a-f]{32}\Z")
 
 
 def test_entry_ids_are_random_hex_and_never_repeat() -> None:
-    ids = [_log._new_entry_id() for _ in range(3 * _log._IDS_PER_READ + 5)]
+    ids = [_log._new_entry_id() for _ in range(3 * 256 + 5)]
     assert all(_HEX32.match(i) for i in ids)
     assert len(set(ids)) == len(ids)
 
@@ -39,10 +41,10 @@ def test_entry_ids_are_handed_out_once_across_threads() -> None:
     assert len(set(every)) == len(every) == 8 * 1500
 
 
-def test_a_forked_child_never_reuses_its_parents_entry_ids() -> None:
-    _log._new_entry_id()  # the parent now holds unused ids
+def _child_ids(fork: Callable[[], int]) -> tuple[set[str], set[str]]:
+    _log._new_entry_id()  # a pooled design now holds unused ids
     read, write = os.pipe()
-    pid = os.fork()
+    pid = fork()
     if pid == 0:  # pragma: no cover - the child
         try:
             os.write(write, "".join(_log._new_entry_id() for _ in range(4)).encode())
@@ -53,7 +55,20 @@ def test_a_forked_child_never_reuses_its_parents_entry_ids() -> None:
         child = f.read()
     os.waitpid(pid, 0)
     child_ids = {child[i:i + 32] for i in range(0, len(child), 32)}
-    parent_ids = {_log._new_entry_id() for _ in range(_log._IDS_PER_READ)}
+    parent_ids = {_log._new_entry_id() for _ in range(300)}
+    return child_ids, parent_ids
+
+
+def test_a_forked_child_never_reuses_its_parents_entry_ids() -> None:
+    child_ids, parent_ids = _child_ids(os.fork)
+    assert len(child_ids) == 4
+    assert not child_ids & parent_ids
+
+
+def test_a_fork_from_c_that_skips_pythons_hooks_never_reuses_ids() -> None:
+    """libc fork() through ctypes runs no os.register_at_fork hook (issue 15)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    child_ids, parent_ids = _child_ids(libc.fork)
     assert len(child_ids) == 4
     assert not child_ids & parent_ids
 

@@ -14,6 +14,8 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+from ..errors import AuditIntegrityError
+
 __all__ = [
     "AuditQuery",
     "AuditStore",
@@ -23,6 +25,7 @@ __all__ = [
     "StoredCheckpoint",
     "StoredEntry",
     "TreeState",
+    "duplicate_id_error",
     "entry_rows",
 ]
 
@@ -229,3 +232,17 @@ def entry_rows(store: AuditStore, start: int, stop: int
     rows: Callable[[int, int], Iterable[tuple[int, bytes, bytes, bytes]]] = getattr(
         store, "entry_tuples", store.entries)
     return rows(start, stop)
+
+
+def duplicate_id_error(entry_id: str, *, partial: bool = False) -> AuditIntegrityError:
+    """Return the error for an entry id already stored with other bytes.
+
+    Entry ids are random: a second entry under a known id means two writers made the
+    same id (a process copied without its fork hooks, a snapshot restored twice) or
+    the store was edited. Never dropped as a retry (a retry has the same bytes).
+    """
+    what = ("the batch's other entries were stored" if partial
+            else "nothing of this batch was written")
+    return AuditIntegrityError(
+        f"audit entry id {entry_id} is already stored with other bytes: two writers made "
+        f"the same id, or the store was edited; {what}")

@@ -27,6 +27,7 @@ from ..audit._store import (
     StoredCheckpoint,
     StoredEntry,
     TreeState,
+    duplicate_id_error,
 )
 from ..errors import AuditIntegrityError, ConflictError, NotFoundError, StoreError
 from ._db import Database, Tx, open_database
@@ -99,12 +100,23 @@ class MemoryAuditStore:
         return f"MemoryAuditStore(size={self._state.size}, pending={len(self._pending)})"
 
     def add_pending(self, rows: Sequence[PendingRow]) -> None:
-        """Queue rows for the sequencer (skipping entry ids already known)."""
+        """Queue rows for the sequencer.
+
+        A row whose entry id is already known with the same bytes is a retry and is
+        skipped; with other bytes it raises :class:`AuditIntegrityError` and nothing of
+        the batch is queued.
+        """
         ids, add = self._ids, self._pending.append
         lock = self._lock
         # acquire/try/finally: the same as ``with lock:`` at half its cost (once per append).
         lock.acquire()
         try:
+            if len(rows) > 1 and len({r[0] for r in rows}) < len(rows):
+                self._check_known(rows)
+            for row in rows:
+                if row[0] in ids:
+                    self._check_known(rows)
+                    break
             for row in rows:
                 entry_id = row[0]
                 if entry_id in ids:
@@ -113,6 +125,22 @@ class MemoryAuditStore:
                 add(tuple(row))
         finally:
             lock.release()
+
+    def _check_known(self, rows: Sequence[PendingRow]) -> None:
+        """Raise if a row reuses a known entry id with other bytes (the rare path)."""
+        seen: dict[str, bytes] = {}
+        for seq in {self._ids.get(r[0]) for r in rows} - {None}:
+            entry = self._entries.get(seq)  # type: ignore[arg-type]
+            if entry is not None:
+                seen[self._rows[entry[0]][0]] = entry[1]
+        wanted = {r[0] for r in rows}
+        for pending in self._pending:
+            if pending[0] in wanted:
+                seen[pending[0]] = pending[1]
+        for row in rows:
+            known = seen.setdefault(row[0], row[1])
+            if known != row[1]:
+                raise duplicate_id_error(row[0])
 
     def pending_count(self) -> int:
         """Return the number of rows not yet sequenced."""
@@ -443,22 +471,43 @@ class SqlAuditStore:
                 with self.db.transaction() as tx:
                     _pg_copy(tx, f"COPY audit_pending ({_COLUMNS}) FROM STDIN",
                              [_row_tuple(r) for r in rows], _ROW_TYPES)
+                    # The unique index refused ids already pending; ids already in the
+                    # log are looked up (all at once) and compared.
+                    if _pg_fetch(tx, "SELECT 1 FROM audit_entries WHERE entry_id = "
+                                 "ANY(?::text[]) LIMIT 1", [[r.entry_id for r in rows]]):
+                        self._check_ids(tx, rows)
                 return
             except ConflictError:
                 pass  # a retried entry id: fall back to the idempotent insert below
         if self.db.dialect == "postgresql":
             # One statement, so no BEGIN/COMMIT around it: on its own it is a transaction
             # (durable when it returns, as any commit); inside a transaction this thread
-            # has open, it joins that. A third of the round trips and driver work.
+            # has open, it joins that. A third of the round trips and driver work. It
+            # returns the ids it inserted, and any id already in the log with other bytes.
             cols = list(zip(*(_row_tuple(r) for r in rows), strict=True))
-            _pg_binary(
-                Tx(self.db._conn(), "postgresql"),
-                f"INSERT INTO audit_pending ({_COLUMNS}) SELECT * FROM unnest("  # noqa: S608
+            tx = Tx(self.db._conn(), "postgresql")
+            out = _pg_fetch(
+                tx,
+                f"WITH src ({_COLUMNS}) AS (SELECT * FROM unnest("  # noqa: S608
                 "?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], "
-                "?::text[], ?::text[], ?::bigint[], ?::text[], ?::bytea[]) "
-                "ON CONFLICT (entry_id) DO NOTHING",
+                "?::text[], ?::text[], ?::bigint[], ?::text[], ?::bytea[])), "
+                f"ins AS (INSERT INTO audit_pending ({_COLUMNS}) SELECT * FROM src "
+                "ON CONFLICT (entry_id) DO NOTHING RETURNING entry_id) "
+                "SELECT entry_id, 1 FROM ins UNION ALL SELECT e.entry_id, 0 FROM "
+                "audit_entries AS e JOIN src ON e.entry_id = src.entry_id WHERE e.raw <> src.raw",
                 [list(c) for c in cols],
             )
+            clash = [r[0] for r in out if not r[1]]
+            if clash:
+                # Take back this batch's pending rows under those ids (they would stop
+                # the sequencer), then refuse.
+                mine = [(r.entry_id, r.raw) for r in rows if r.entry_id in set(clash)]
+                _pg_binary(tx, "DELETE FROM audit_pending AS p USING unnest(?::text[], "
+                           "?::bytea[]) AS m(entry_id, raw) WHERE p.entry_id = m.entry_id "
+                           "AND p.raw = m.raw", [[m[0] for m in mine], [m[1] for m in mine]])
+                raise duplicate_id_error(clash[0], partial=True)
+            if len(out) < len(rows):  # some ids were pending already: retries, or a clash
+                self._check_ids(tx, rows, partial=True)
             return
         with self.db.transaction() as tx:
             tx.executemany(
@@ -466,6 +515,33 @@ class SqlAuditStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_row_tuple(r) for r in rows],
             )
+            self._check_ids(tx, rows)
+
+    @staticmethod
+    def _check_ids(tx: Tx, rows: Sequence[PendingRow], *, partial: bool = False) -> None:
+        """Raise if an entry id of ``rows`` is stored (pending or in the log) with other bytes.
+
+        A retry (the same id with the same bytes) passes: it is skipped, never stored
+        twice. On SQLite this runs inside the writing transaction, which then rolls back.
+        """
+        ids = [r.entry_id for r in rows]
+        if tx.dialect == "postgresql":
+            found = _pg_fetch(tx, "SELECT entry_id, raw FROM audit_entries WHERE entry_id = "
+                              "ANY(?::text[]) UNION ALL SELECT entry_id, raw FROM "
+                              "audit_pending WHERE entry_id = ANY(?::text[])", [ids, ids])
+        else:
+            marks = ", ".join("?" * len(ids))
+            found = tx.fetchall(
+                f"SELECT entry_id, raw FROM audit_entries WHERE entry_id IN ({marks}) "  # noqa: S608
+                f"UNION ALL SELECT entry_id, raw FROM audit_pending WHERE entry_id IN ({marks})",
+                [*ids, *ids])
+        stored: dict[str, bytes] = {}
+        for entry_id, raw in found:
+            if stored.setdefault(entry_id, bytes(raw)) != bytes(raw):
+                raise duplicate_id_error(entry_id, partial=partial)
+        for row in rows:
+            if stored.setdefault(row.entry_id, row.raw) != row.raw:
+                raise duplicate_id_error(row.entry_id, partial=partial)
 
     @property
     def prefers_inline_sequencing(self) -> bool:
@@ -494,6 +570,8 @@ class SqlAuditStore:
                 sql = f"SELECT entry_id FROM audit_entries WHERE entry_id IN ({marks})"  # noqa: S608
                 found = tx.fetchall(sql, ids)
             done = {r[0] for r in found}
+            if done or len({r.entry_id for r in rows}) < len(rows):
+                self._check_ids(tx, rows)  # a retry passes; other bytes raise, rolled back
             fresh = list({r.entry_id: r for r in rows if r.entry_id not in done}.values())
             if not fresh:
                 return
@@ -581,16 +659,21 @@ class SqlAuditStore:
             state = self._read_state(tx, lock=True)
             # One query: the batch, each row flagged when its entry id is already in the
             # log (a retried write), found through the unique entry_id index.
-            sql = ("SELECT p.id, p.raw, EXISTS (SELECT 1 FROM audit_entries AS e "
-                   "WHERE e.entry_id = p.entry_id) FROM (SELECT id, entry_id, raw FROM "
-                   "audit_pending ORDER BY id LIMIT ?) AS p ORDER BY p.id")
+            sql = ("SELECT p.id, p.raw, (SELECT e.raw FROM audit_entries AS e "
+                   "WHERE e.entry_id = p.entry_id), p.entry_id FROM (SELECT id, entry_id, raw "
+                   "FROM audit_pending ORDER BY id LIMIT ?) AS p ORDER BY p.id")
             if tx.dialect == "postgresql":
                 rows = _pg_fetch(tx, sql, (limit,))
             else:
                 rows = tx.fetchall(sql, (limit,))
             if not rows:
                 return 0
-            fresh = [(int(r[0]), bytes(r[1])) for r in rows if not r[2]]
+            for r in rows:
+                if r[2] is not None and bytes(r[2]) != bytes(r[1]):
+                    # Pending under an id the log already holds with other bytes: never
+                    # dropped as a retry. The log stops sequencing until this is resolved.
+                    raise duplicate_id_error(str(r[3]))
+            fresh = [(int(r[0]), bytes(r[1])) for r in rows if r[2] is None]
             result = integrate(state, fresh) if fresh else None
             if tx.dialect == "postgresql":
                 tx.execute("CREATE TEMP TABLE IF NOT EXISTS audit_seq_batch (id BIGINT, "

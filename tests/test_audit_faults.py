@@ -1,0 +1,126 @@
+"""The audit log under faults (issue 15): no entry lost or hidden in silence.
+
+Two writers that make the same entry id (a process copied without Python's fork hooks,
+a snapshot restored twice) must never lose an entry as a "retry": the same id with
+other bytes raises :class:`AuditIntegrityError` on every store; a real retry (same
+bytes) stays idempotent.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import os
+
+import pytest
+
+import finprivacy as fp
+from finprivacy.audit import AuditEvent, AuditLog
+from finprivacy.audit import _log as log_module
+from finprivacy.errors import AuditIntegrityError
+
+T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+SIGNER = fp.Ed25519Signer.generate()
+
+
+def _log(url: str, **kw: object) -> AuditLog:
+    return AuditLog(url, signer=SIGNER, clock=fp.FixedClock(T0), origin="lotus/audit",
+                    **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def same_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every entry gets the same id: what a copied id pool did before issue 15."""
+    monkeypatch.setattr(log_module, "_urandom", lambda n: b"\x07" * n)
+
+
+@pytest.mark.parametrize("sequencing", ["auto", "deferred"])
+def test_a_reused_id_with_other_bytes_raises_on_every_store(
+        store_url: str, same_ids: None, sequencing: str) -> None:
+    log = _log(store_url, sequencing=sequencing)
+    log.append("read", actor="amy", subject="client-1")
+    log.sequence()
+    with pytest.raises(AuditIntegrityError, match="already stored with other bytes"):
+        log.append("read", actor="bob", subject="client-2")
+    log.sequence()
+    assert log.size == 1
+    assert log.entry(0).actor == "amy"
+    log.verify()
+
+
+def test_a_reused_id_still_pending_raises(store_url: str, same_ids: None) -> None:
+    log = _log(store_url, sequence_every=None, sequencing="deferred")
+    log.append("read", actor="amy", subject="client-1")
+    with pytest.raises(AuditIntegrityError):
+        log.append("read", actor="bob", subject="client-2")
+    assert log.sequence() == 1
+    assert log.entry(0).actor == "amy"
+
+
+def test_a_batch_with_one_id_twice_raises(store_url: str, same_ids: None) -> None:
+    log = _log(store_url, sequence_every=None)
+    events = [AuditEvent(action="read", actor=a, subject="c") for a in ("amy", "bob")]
+    with pytest.raises(AuditIntegrityError):
+        log.append_many(events)
+    log.sequence()
+    assert log.size <= 1  # the first entry may be stored; the second is never dropped
+    log.verify()
+
+
+def test_a_retry_with_the_same_bytes_stays_idempotent(store_url: str) -> None:
+    log = _log(store_url, sequence_every=None, sequencing="deferred")
+    row, _ = log._encode(AuditEvent(action="read", actor="amy", subject="c1"))
+    log.store.add_pending([row])
+    log.store.add_pending([row, row])
+    log.sequence()
+    log.store.add_pending([row])
+    log.sequence()
+    assert log.size == 1 and log.pending() == 0
+
+
+def test_a_large_batch_with_a_sequenced_id_raises(store_url: str) -> None:
+    log = _log(store_url, sequence_every=None, sequencing="deferred")
+    first = AuditEvent(action="read", actor="amy", subject="c0")
+    row, _ = log._encode(first)
+    log.store.add_pending([row])
+    log.sequence()
+    others = [log._encode(AuditEvent(action="read", actor="amy", subject=f"c{i}"))[0]
+              for i in range(1, 60)]
+    clash = row._replace(raw=row.raw.replace(b'"c0"', b'"cX"'))
+    with pytest.raises(AuditIntegrityError):
+        log.store.add_pending([*others, clash])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql",
+                                                            marks=pytest.mark.postgres)])
+def test_a_fork_from_c_loses_no_entry(backend: str, request: pytest.FixtureRequest,
+                                      forget_database: object) -> None:
+    """Parent and a child made by libc fork() (no Python fork hooks) both append."""
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+    log = _log(url)
+    log.append("read", actor="parent", subject="warm-up")  # the parent's id source is warm
+    log.sequence()
+    forget_database(url)  # the child must not share the parent's connection
+    libc = ctypes.CDLL(None, use_errno=True)
+    pid = libc.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            child = _log(url)
+            for i in range(20):
+                child.append("read", actor="child", subject=f"c{i}")
+            child.sequence()
+            code = 0
+        finally:
+            os._exit(code)
+    parent = _log(url)
+    for i in range(20):
+        parent.append("read", actor="parent", subject=f"p{i}")
+    parent.sequence()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    parent.sequence()
+    assert parent.size == 41
+    ids = {parent.entry(i).entry_id for i in range(41)}
+    assert len(ids) == 41
+    parent.verify()
