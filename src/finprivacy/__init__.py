@@ -45,6 +45,7 @@ from .errors import SchemaError as SchemaError
 from .errors import StoreError as StoreError
 from .errors import SubjectErasedError as SubjectErasedError
 from .errors import VerificationError as VerificationError
+from .errors import WeakPassphraseError as WeakPassphraseError
 from .secret import Secret as Secret
 
 if TYPE_CHECKING:  # the lazily loaded names, for type checkers and IDEs
@@ -228,6 +229,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "SubjectKeys",
     "SystemClock",
     "VerificationError",
+    "WeakPassphraseError",
     "acting_as",
     "break_glass",
     "configure_access",

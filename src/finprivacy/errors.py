@@ -13,6 +13,7 @@ contain a plaintext, a key, a passphrase or any other secret value::
     │   │   ├── InvalidChecksumError
     │   │   └── InvalidComponentError      (region, birth date, country, issuer)
     │   ├── InvalidTimeError
+    │   ├── WeakPassphraseError            (a keyring sealed under a short passphrase)
     │   └── FormatError
     ├── CryptoError
     │   ├── DecryptionError
@@ -72,6 +73,7 @@ __all__ = [
     "StoreError",
     "SubjectErasedError",
     "VerificationError",
+    "WeakPassphraseError",
 ]
 
 
@@ -116,6 +118,10 @@ class InvalidComponentError(InvalidIdentifierError):
 
 class InvalidTimeError(InvalidInputError):
     """A datetime is naive, a time zone is unknown, or a period is reversed."""
+
+
+class WeakPassphraseError(InvalidInputError):
+    """A keyring was to be sealed under a passphrase shorter than the minimum."""
 
 
 class FormatError(InvalidInputError):

@@ -308,8 +308,12 @@ def _read_document(path: PathLike, what: str) -> Mapping[str, Any]:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise FormatError(f"{what} file {p.name!r} is not valid TOML ({exc})") from None
+        except RecursionError:
+            raise FormatError(f"{what} file {p.name!r} is nested too deeply") from None
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise FormatError(f"{what} file {p.name!r} is nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise FormatError(
             f"{what} file {p.name!r} is not valid JSON ({exc.msg} at line {exc.lineno}, "

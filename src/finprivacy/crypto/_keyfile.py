@@ -35,7 +35,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ..errors import KeyProviderError, KeyringError
 from ._providers import KeyProvider
 
-__all__ = ["FILE_FORMAT", "FILE_VERSION", "atomic_write", "open_document", "seal_document"]
+__all__ = ["FILE_FORMAT", "FILE_VERSION", "atomic_write", "open_document",
+           "remove_stale_temporaries", "seal_document"]
 
 FILE_FORMAT = "finprivacy.keyring"
 FILE_VERSION = 1
@@ -76,7 +77,7 @@ def open_document(text: str | bytes, provider: KeyProvider, source: str) -> dict
 
     try:
         doc = json.loads(text)
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, RecursionError, TypeError):
         raise bad("is truncated or corrupted (not valid JSON)") from None
     if not isinstance(doc, dict) or doc.get("format") != FILE_FORMAT:
         raise bad("is not a finprivacy keyring file")
@@ -106,7 +107,7 @@ def open_document(text: str | bytes, provider: KeyProvider, source: str) -> dict
         raise bad("is corrupted (authentication failed)") from None
     try:
         payload = json.loads(plain)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise bad("is corrupted (bad key list)") from None
     if not isinstance(payload, dict):
         raise bad("is corrupted (bad key list)")
@@ -135,7 +136,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     rename, the old file is untouched and the temporary file is removed.
     """
     folder = path.parent
-    tmp = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
@@ -153,9 +154,53 @@ def atomic_write(path: Path, data: bytes) -> None:
             raise KeyringError(
                 f"keyring {path} cannot be written: {exc.strerror}") from None
         raise
+    remove_stale_temporaries(path)
     with contextlib.suppress(OSError):  # not every platform can open a folder
         dfd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by another user
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary files that killed saves of ``path`` left in its folder.
+
+    A save killed between creating its temporary file and the rename leaves
+    ``.NAME.PID.HEX.tmp`` behind, holding the key material of that moment: keys
+    destroyed later would survive in it, defeating destruction and crypto-shredding.
+    Every save and load calls this: a temporary file whose process is gone (or, in
+    the older ``.NAME.HEX.tmp`` form, any) is removed. A save still running in another
+    live process keeps its file. Returns the files removed.
+    """
+    removed: list[Path] = []
+    prefix = f".{path.name}."
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return removed
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        middle = name[len(prefix):-len(".tmp")].split(".")
+        if len(middle) == 2 and middle[0].isdigit() and _alive(int(middle[0])):
+            continue
+        if len(middle) not in (1, 2):
+            continue
+        stale = path.parent / name
+        with contextlib.suppress(OSError):
+            stale.unlink()
+            removed.append(stale)
+    return removed

@@ -38,6 +38,7 @@ from ..clock import Clock, SystemClock, utc
 from ..errors import (
     DecryptionError,
     InvalidInputError,
+    KeyProviderError,
     KeyringError,
     KeyStateError,
     KeyUnavailableError,
@@ -607,7 +608,10 @@ class Keyring:
         one, never a mix.
         """
         target = Path(path)
-        text = self.dumps(passphrase=passphrase, provider=provider)
+        try:
+            text = self.dumps(passphrase=passphrase, provider=provider)
+        except KeyProviderError as exc:
+            raise KeyringError(f"keyring {target} could not be sealed: {exc}") from None
         _keyfile.atomic_write(target, text.encode("utf-8"))
 
     @classmethod
@@ -634,6 +638,7 @@ class Keyring:
         """
         target = Path(path)
         data = _keyfile.read_file(target)
+        _keyfile.remove_stale_temporaries(target)
         return cls.loads(data, passphrase=passphrase, provider=provider, clock=clock,
                          source=str(target))
 

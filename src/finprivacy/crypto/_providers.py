@@ -20,12 +20,16 @@ from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ..errors import InvalidInputError, KeyProviderError
+from ..errors import InvalidInputError, KeyProviderError, WeakPassphraseError
 from ..secret import Secret
 
 __all__ = [
     "ARGON2_RFC9106_LOW_MEMORY",
     "ARGON2_TESTING_ONLY",
+    "MAX_ARGON2_MEMORY_KIB",
+    "MAX_ARGON2_PARALLELISM",
+    "MAX_ARGON2_TIME_COST",
+    "MIN_PASSPHRASE_LENGTH",
     "Argon2Profile",
     "EnvironmentProvider",
     "KeyProvider",
@@ -72,9 +76,17 @@ ARGON2_RFC9106_LOW_MEMORY = Argon2Profile("rfc9106-low-memory", 3, 64 * 1024, 4)
 ARGON2_TESTING_ONLY = Argon2Profile("testing-only", 1, 8, 1)
 
 # Refuse parameters from a file that would make loading hang or exhaust memory.
-_MAX_TIME = 64
-_MAX_MEMORY = 4 * 1024 * 1024  # 4 GiB in KiB
-_MAX_PARALLELISM = 64
+#: The most a keyring file may ask of Argon2id at load (checked before any work): a
+#: crafted file cannot make ``load`` spend minutes or gigabytes. Ten times the default
+#: profile's time cost, sixteen times its memory (1 GiB), four times its lanes.
+MAX_ARGON2_TIME_COST = 30
+MAX_ARGON2_MEMORY_KIB = 1024 * 1024
+MAX_ARGON2_PARALLELISM = 16
+#: The shortest passphrase a keyring is sealed with, unless ``allow_weak=True``.
+MIN_PASSPHRASE_LENGTH = 12
+_MAX_TIME = MAX_ARGON2_TIME_COST
+_MAX_MEMORY = MAX_ARGON2_MEMORY_KIB
+_MAX_PARALLELISM = MAX_ARGON2_PARALLELISM
 
 
 def _b64(data: bytes) -> str:
@@ -115,14 +127,18 @@ class PassphraseProvider:
     """
 
     kind: str = "passphrase"
-    __slots__ = ("_passphrase", "_profile")
+    __slots__ = ("_allow_weak", "_length", "_passphrase", "_profile")
 
     def __init__(self, passphrase: str | bytes | Secret[str] | Secret[bytes], *,
-                 profile: Argon2Profile = ARGON2_RFC9106_LOW_MEMORY) -> None:
+                 profile: Argon2Profile = ARGON2_RFC9106_LOW_MEMORY,
+                 allow_weak: bool = False) -> None:
         raw = passphrase.reveal() if isinstance(passphrase, Secret) else passphrase
         if isinstance(raw, str):
+            length = len(raw)  # characters, not UTF-8 bytes
             raw = raw.encode("utf-8")
-        if not isinstance(raw, bytes):
+        elif isinstance(raw, bytes):
+            length = len(raw)
+        else:
             raise InvalidInputError("passphrase must be str or bytes")
         if not raw:
             raise InvalidInputError("passphrase must not be empty")
@@ -130,13 +146,26 @@ class PassphraseProvider:
             raise InvalidInputError("profile must be an Argon2Profile")
         self._passphrase: Secret[bytes] = Secret(raw)
         self._profile = profile
+        self._length = length
+        self._allow_weak = allow_weak is True
 
     def _kek(self, salt: bytes, t: int, m: int, p: int) -> bytes:
         return hash_secret_raw(self._passphrase.reveal(), salt, time_cost=t, memory_cost=m,
                                parallelism=p, hash_len=32, type=Type.ID)
 
     def wrap_key(self, dek: bytes) -> dict[str, str]:
-        """Derive a key-encryption key with a fresh salt and seal ``dek`` under it."""
+        """Derive a key-encryption key with a fresh salt and seal ``dek`` under it.
+
+        Refuses a passphrase shorter than :data:`MIN_PASSPHRASE_LENGTH` characters
+        unless the provider was made with ``allow_weak=True`` (a file sealed under a
+        short passphrase falls to guessing, Argon2id or not). Loading never refuses:
+        an old file under a short passphrase still opens, to be saved under a longer one.
+        """
+        if self._length < MIN_PASSPHRASE_LENGTH and not self._allow_weak:
+            raise WeakPassphraseError(
+                f"passphrase has {self._length} characters; a keyring is sealed under at "
+                f"least {MIN_PASSPHRASE_LENGTH} (pass allow_weak=True to "
+                "PassphraseProvider to override, e.g. in tests)")
         prof = self._profile
         salt = os.urandom(16)
         kek = self._kek(salt, prof.time_cost, prof.memory_cost, prof.parallelism)
@@ -157,7 +186,10 @@ class PassphraseProvider:
             raise KeyProviderError("passphrase provider: missing Argon2 parameters") from None
         if not (1 <= t <= _MAX_TIME and 1 <= p <= _MAX_PARALLELISM
                 and 8 * p <= m <= _MAX_MEMORY):
-            raise KeyProviderError("passphrase provider: Argon2 parameters out of range")
+            raise KeyProviderError(
+                "passphrase provider: the file asks for Argon2 parameters beyond the "
+                f"caps (time cost <= {_MAX_TIME}, memory <= {_MAX_MEMORY} KiB, "
+                f"parallelism <= {_MAX_PARALLELISM}); refused before any work")
         salt = _unb64(params.get("salt", ""), "salt", self.kind)
         if len(salt) < 8:
             raise KeyProviderError("passphrase provider: salt too short")
