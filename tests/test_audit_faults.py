@@ -124,3 +124,62 @@ def test_a_fork_from_c_loses_no_entry(backend: str, request: pytest.FixtureReque
     ids = {parent.entry(i).entry_id for i in range(41)}
     assert len(ids) == 41
     parent.verify()
+
+
+# ---------------------------------------------------------------- freshness (item 3)
+
+def test_deleted_checkpoints_verify_without_a_bound_and_fail_with_one(sqlite_url: str) -> None:
+    clock = fp.FixedClock(T0)
+    log = AuditLog(sqlite_url, signer=SIGNER, clock=clock, origin="lotus/audit")
+    for i in range(5):
+        log.append("read", actor="amy", subject=f"c{i}")
+    log.checkpoint()
+    for i in range(5):
+        log.append("read", actor="amy", subject=f"d{i}")
+    log.checkpoint()
+    assert log.verify(max_unsigned=0).unsigned_entries == 0
+    # A writer with database access deletes the newest checkpoint: hashes still agree.
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(sqlite_url[len("sqlite:///"):])) as conn:
+        conn.execute("DELETE FROM audit_checkpoints WHERE size = 10")
+        conn.commit()
+    report = log.verify()
+    assert report.unsigned_entries == 5 and report.newest_checkpoint == T0
+    with pytest.raises(AuditIntegrityError, match="5 entries lie past") as info:
+        log.verify(max_unsigned=4)
+    assert info.value.position == 5
+    log.verify(max_unsigned=5)
+    clock.advance(dt.timedelta(hours=2))
+    with pytest.raises(AuditIntegrityError, match="2h 0m old"):
+        log.verify(max_age=dt.timedelta(hours=1))
+    log.checkpoint()
+    log.verify(max_unsigned=0, max_age=dt.timedelta(hours=1))
+
+
+def test_a_log_with_no_checkpoint_fails_a_freshness_bound(store_url: str) -> None:
+    log = _log(store_url)
+    log.verify(max_age=dt.timedelta(minutes=5))  # empty: nothing to cover
+    log.append("read", actor="amy")
+    with pytest.raises(AuditIntegrityError, match="no signed checkpoint"):
+        log.verify(max_age=dt.timedelta(minutes=5))
+    with pytest.raises(AuditIntegrityError):
+        log.verify(max_unsigned=0)
+    with pytest.raises(fp.InvalidInputError):
+        log.verify(max_unsigned=-1)
+
+
+@pytest.mark.postgres
+def test_readers_never_create_a_store(tmp_path: object, pg_url: str) -> None:
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    for url in (f"sqlite:///{folder / 'typo.db'}", f"sqlite:///{folder / 'new' / 'a.db'}"):
+        with pytest.raises(fp.errors.NotFoundError, match="no audit store at"):
+            AuditLog(url, create=False)
+    assert list(folder.iterdir()) == []
+    with pytest.raises(fp.errors.NotFoundError):
+        AuditLog(pg_url, create=False)
+    _log(pg_url).close()
+    AuditLog(pg_url, create=False).verify()

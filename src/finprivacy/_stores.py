@@ -13,11 +13,12 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, NotFoundError
 
-__all__ = ["open_store", "register_store", "scheme_of"]
+__all__ = ["open_store", "register_exists", "register_store", "scheme_of"]
 
 _FACTORIES: dict[tuple[str, str], Callable[[str], Any]] = {}
+_EXISTS: dict[str, Callable[[str, str], bool]] = {}
 
 
 def scheme_of(url: str) -> str:
@@ -42,11 +43,20 @@ def register_store(domain: str, scheme: str, factory: Callable[[str], Any]) -> N
     _FACTORIES[(domain, scheme)] = factory
 
 
-def open_store(domain: str, url: str) -> Any:
-    """Open the store of ``domain`` (e.g. ``"consent"``) named by ``url``."""
+def register_exists(scheme: str, exists: Callable[[str, str], bool]) -> None:
+    """Register ``exists(url, domain)``: whether a store is there, creating nothing."""
+    _EXISTS[scheme] = exists
+
+
+def open_store(domain: str, url: str, *, create: bool = True) -> Any:
+    """Open the store of ``domain`` (e.g. ``"consent"``) named by ``url``.
+
+    With ``create=False`` (for readers and verifiers) a store that does not exist yet
+    raises :class:`~finprivacy.errors.NotFoundError` instead of being created empty.
+    """
     scheme = scheme_of(url)
     factory = _FACTORIES.get((domain, scheme))
-    if factory is None:
+    if factory is None or (not create and scheme not in _EXISTS):
         # The built-in stores register themselves when finprivacy.storage is imported;
         # imported by name here, so domain modules never depend on storage.
         importlib.import_module("finprivacy.storage")
@@ -57,4 +67,19 @@ def open_store(domain: str, url: str) -> Any:
         raise ConfigurationError(
             f"no {domain!r} store for URL scheme {scheme!r}; known schemes: {known}"
         ) from None
+    if not create:
+        exists = _EXISTS.get(scheme)
+        if exists is None or not exists(url, domain):
+            where = url if scheme != "postgresql" else _hide_password(url)
+            raise NotFoundError(f"no {domain} store at {where}")
     return factory(url)
+
+
+def _hide_password(url: str) -> str:
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    if parts.password:
+        return urllib.parse.urlunsplit(
+            parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+    return url

@@ -340,7 +340,7 @@ class Policy:
         except FormatError:
             raise
         except FinPrivacyError as exc:
-            raise FormatError(f"policy: {exc}") from None
+            raise FormatError(_prefixed(str(exc))) from None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON/TOML-ready mapping that :meth:`from_dict` reads back."""
@@ -472,7 +472,16 @@ def _build(cls: Any, where: str, **kwargs: Any) -> Any:
     try:
         return cls(**kwargs)
     except ConfigurationError as exc:
-        raise FormatError(f"policy: {where}: {exc}") from None
+        raise FormatError(_prefixed(f"{where}: {_unprefixed(str(exc))}")) from None
+
+
+def _unprefixed(message: str) -> str:
+    return message[len("policy: "):] if message.startswith("policy: ") else message
+
+
+def _prefixed(message: str) -> str:
+    """Say "policy:" once at the start of a message, never twice."""
+    return "policy: " + _unprefixed(message)
 
 
 def load_policy(path: PathLike) -> Policy:

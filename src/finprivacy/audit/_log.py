@@ -107,6 +107,21 @@ _set_receipt_raw = getattr(AuditReceipt, "raw").__set__  # noqa: B009 - descript
 _set_receipt_seq = getattr(AuditReceipt, "seq").__set__  # noqa: B009 - not values
 
 
+def _age_text(delta: _dt.timedelta) -> str:
+    """Render a duration for a message: ``3h 5m``, ``2d 4h``, ``42s``."""
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
+
+
 def _new_entry_id() -> str:
     """Return a fresh random entry id: 16 bytes from ``os.urandom``, as 32 hex digits.
 
@@ -158,6 +173,11 @@ class VerifyReport:
     """Entries whose bytes were re-hashed."""
     checked_checkpoints: int
     """Checkpoints whose signature (and, where entries are kept, root) was checked."""
+    unsigned_entries: int = 0
+    """Entries past the newest signed checkpoint (rewritable by a writer with database
+    access without breaking any hash: see the freshness bounds of :meth:`AuditLog.verify`)."""
+    newest_checkpoint: _dt.datetime | None = None
+    """When the newest signed checkpoint was made, or ``None`` if there is none."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -270,6 +290,11 @@ class AuditLog:
     sequencer lock is free at that moment and nothing is pending (one write per
     entry); otherwise its rows are pending as with ``"deferred"``.
 
+    ``create=False`` (for code that only reads or verifies) opens a store URL only if
+    an audit log is already there, else raises
+    :class:`~finprivacy.errors.NotFoundError`: a mistyped URL never verifies a new,
+    empty log.
+
     >>> import finprivacy as fp
     >>> log = fp.AuditLog("memory:", signer=fp.Ed25519Signer.generate())
     >>> _ = log.append("read", actor="amy", subject="client-42", purpose="bookkeeping",
@@ -293,9 +318,10 @@ class AuditLog:
         sequence_every: int | None = 1000,
         batch_size: int = 5000,
         sequencing: Literal["auto", "deferred", "inline"] = "auto",
+        create: bool = True,
     ) -> None:
         if isinstance(store, str):
-            store = open_store("audit", store)
+            store = open_store("audit", store, create=create)
         if not isinstance(store, AuditStore):
             raise ConfigurationError("store must be an AuditStore or a store URL")
         if signer is not None and not isinstance(signer, Ed25519Signer):
@@ -752,7 +778,9 @@ class AuditLog:
                                           position=seq) from None
 
     # -- verification --------------------------------------------------------------------------
-    def verify(self, *, keys: PublicKeys | None = None, workers: int = 1) -> VerifyReport:
+    def verify(self, *, keys: PublicKeys | None = None, workers: int = 1,
+               max_unsigned: int | None = None,
+               max_age: _dt.timedelta | None = None) -> VerifyReport:
         """Re-hash the stored bytes and check chain, tree, head and every checkpoint.
 
         Pending entries are sequenced first, so the check covers everything appended.
@@ -770,9 +798,23 @@ class AuditLog:
         for logs under about 16,000 entries per process, one process does it all.
         The result and every error are the same: on any mismatch the one-process
         walk runs and names the first bad position.
+
+        Freshness: hashes alone cannot tell a log from one whose newest checkpoints
+        were deleted, or whose entries after the last checkpoint were rewritten
+        consistently by a writer with database access. ``max_unsigned`` fails the
+        check when more than that many entries lie past the newest signed checkpoint;
+        ``max_age`` when the newest checkpoint is older than that (by the log's
+        clock), or there is none while the log holds entries. Within those bounds a
+        writer with database access can still rewrite, drop or add the unsigned tail:
+        sign checkpoints at least that often. The error's ``position`` is the first
+        entry no checkpoint covers.
         """
         if not _is_int(workers) or workers < 1:
             raise InvalidInputError("workers must be a positive int")
+        if max_unsigned is not None and (not _is_int(max_unsigned) or max_unsigned < 0):
+            raise InvalidInputError("max_unsigned must be a non-negative int")
+        if max_age is not None and not _is_positive_delta(max_age):
+            raise InvalidInputError("max_age must be a positive timedelta")
         self._sequence_all()
         trusted: PublicKeys = keys if keys is not None else self._keys
         store = self.store
@@ -813,8 +855,10 @@ class AuditLog:
                                            pending_cps[cp_i:], self._check_cp)
                 if head is not None and head[0] == state.chain and (
                         tuple(head[1]) == tuple(state.frontier)):
-                    return VerifyReport(size=size, start=start, checked_entries=size - start,
-                                        checked_checkpoints=len(cps))
+                    return self._fresh(
+                        VerifyReport(size=size, start=start, checked_entries=size - start,
+                                     checked_checkpoints=len(cps)),
+                        [c for _, _, c in cps], max_unsigned, max_age)
             # Otherwise (or on any mismatch, which the walk below names): one process.
         it = iter(entry_rows(store, start, stop))
         # As in _integrate, a leaf at an even position waits in ``left`` for its sibling;
@@ -884,8 +928,38 @@ class AuditLog:
         if chain != state.chain or tuple(frontier) != tuple(state.frontier):
             raise AuditIntegrityError("the stored head does not match the entries",
                                       position=max(state.size - 1, 0))
-        return VerifyReport(size=state.size, start=start, checked_entries=expected - start,
-                            checked_checkpoints=len(cps))
+        return self._fresh(
+            VerifyReport(size=state.size, start=start, checked_entries=expected - start,
+                         checked_checkpoints=len(cps)),
+            [c for _, _, c in cps], max_unsigned, max_age)
+
+    def _fresh(self, report: VerifyReport, checkpoints: list[Checkpoint],
+               max_unsigned: int | None, max_age: _dt.timedelta | None) -> VerifyReport:
+        """Add the freshness figures to ``report``; raise when past a given bound."""
+        newest = max(checkpoints, key=lambda c: (c.size, c.time), default=None)
+        covered = newest.size if newest is not None else 0
+        unsigned = max(report.size - covered, 0)
+        report = dataclasses.replace(
+            report, unsigned_entries=unsigned,
+            newest_checkpoint=None if newest is None else newest.time)
+        if max_unsigned is not None and unsigned > max_unsigned:
+            raise AuditIntegrityError(
+                f"{unsigned} entries lie past the newest signed checkpoint (at most "
+                f"{max_unsigned} allowed): sign a checkpoint, or look for deleted "
+                "checkpoints", position=covered)
+        if max_age is not None and report.size:
+            latest = max((c.time for c in checkpoints), default=None)
+            if latest is None:
+                raise AuditIntegrityError(
+                    "the log has no signed checkpoint (a freshness bound was asked for)",
+                    position=0)
+            age = self._now() - latest
+            if age > max_age:
+                raise AuditIntegrityError(
+                    f"the newest signed checkpoint is {_age_text(age)} old (at most "
+                    f"{_age_text(max_age)} allowed): sign checkpoints more often, or look "
+                    "for deleted checkpoints", position=covered)
+        return report
 
     @staticmethod
     def _check_cp(cp: Checkpoint, size: int, chain: bytes, frontier: list[bytes]) -> None:

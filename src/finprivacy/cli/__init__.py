@@ -76,5 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FinPrivacyError as exc:
         print(f"finprivacy: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except OSError as exc:  # a file the command was pointed at: never a traceback
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"finprivacy: error: cannot use{where}: {exc.strerror or type(exc).__name__}",
+              file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         return 130

@@ -7,8 +7,8 @@ import re
 import sys
 from typing import Any
 
-from ..crypto import Keyring
-from ..errors import ConfigurationError
+from ..crypto import Keyring, record_context
+from ..errors import ConfigurationError, FinPrivacyError
 from ._common import add_format_option, add_passphrase_options, emit, read_passphrase
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -59,6 +59,9 @@ def register(sub: Any) -> None:
     re_.add_argument("--column", required=True)
     re_.add_argument("--key-column", default="id", help="primary key column (default: id)")
     re_.add_argument("--context", required=True, help="the encryption context of the column")
+    re_.add_argument("--bind-row", metavar="COLUMN", nargs="?", const="", default=None,
+                     help="tokens are bound to their row (pydantic context_field=): the "
+                     "context is CONTEXT#<value of COLUMN> (default column: --key-column)")
     re_.add_argument("--batch", type=int, default=500, help="rows per transaction")
     add_passphrase_options(re_)
     add_format_option(re_)
@@ -136,34 +139,89 @@ def _destroy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reencrypt(args: argparse.Namespace) -> int:
-    from ..storage import open_database
+def _columns_of(db: Any, table: str) -> list[str]:
+    """Return the columns of ``table`` (empty when there is no such table)."""
+    with db.transaction(write=False) as tx:
+        if db.dialect == "sqlite":
+            return [str(r[1]) for r in tx.fetchall(f"PRAGMA table_info({table})")]
+        return [str(r[0]) for r in tx.fetchall(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position", (table,))]
 
-    for name in (args.table, args.column, args.key_column):
+
+def _tables_of(db: Any) -> list[str]:
+    with db.transaction(write=False) as tx:
+        if db.dialect == "sqlite":
+            rows = tx.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        else:
+            rows = tx.fetchall("SELECT table_name FROM information_schema.tables "
+                               "WHERE table_schema = current_schema()")
+    return sorted(str(r[0]) for r in rows)
+
+
+def _closest(name: str, choices: list[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(name, choices, n=1)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def _reencrypt(args: argparse.Namespace) -> int:
+    from ..errors import DecryptionError, NotFoundError
+    from ..storage import database_exists, open_database
+
+    bind = args.key_column if args.bind_row == "" else args.bind_row
+    for name in (args.table, args.column, args.key_column, bind or "id"):
         if not _IDENT.match(name):
             raise ConfigurationError("table and column names must be plain SQL identifiers")
     if args.batch < 1:
         raise ConfigurationError("--batch must be at least 1")
+    if not database_exists(args.db):
+        raise NotFoundError(f"no database at {args.db}")
     kr = _load(args)
     db = open_database(args.db)
+    columns = _columns_of(db, args.table)
+    if not columns:
+        tables = _tables_of(db)
+        raise ConfigurationError(f"no table {args.table!r} in {args.db}"
+                                 f"{_closest(args.table, tables)}")
+    for option, name in (("--column", args.column), ("--key-column", args.key_column),
+                         ("--bind-row", bind)):
+        if name is not None and name not in columns:
+            raise ConfigurationError(f"{option}: table {args.table!r} has no column {name!r}"
+                                     f"{_closest(name, columns)}")
+    extra = f", {bind}" if bind else ""
     done = scanned = 0
+    failed: list[tuple[Any, str]] = []
     last: Any = None
     while True:
         with db.transaction() as tx:
             if last is None:
                 rows = tx.fetchall(
-                    f"SELECT {args.key_column}, {args.column} FROM {args.table} "  # noqa: S608
+                    f"SELECT {args.key_column}, {args.column}{extra} FROM {args.table} "  # noqa: S608
                     f"ORDER BY {args.key_column} LIMIT ?", (args.batch,))
             else:
                 rows = tx.fetchall(
-                    f"SELECT {args.key_column}, {args.column} FROM {args.table} "  # noqa: S608
+                    f"SELECT {args.key_column}, {args.column}{extra} FROM {args.table} "  # noqa: S608
                     f"WHERE {args.key_column} > ? ORDER BY {args.key_column} LIMIT ?",
                     (last, args.batch))
-            for key, token in rows:
+            for row in rows:
+                key, token = row[0], row[1]
                 scanned += 1
-                if token is None or not kr.needs_reencrypt(token):
+                if token is None:
                     continue
-                new = kr.reencrypt(token, context=args.context)
+                try:
+                    if not kr.needs_reencrypt(token):
+                        continue
+                    context = (record_context(args.context, row[2]) if bind
+                               else args.context)
+                    new = kr.reencrypt(token, context=context)
+                except DecryptionError as exc:
+                    failed.append((key, _why(exc, bind)))
+                    continue
+                except FinPrivacyError as exc:
+                    failed.append((key, str(exc)))
+                    continue
                 tx.execute(
                     f"UPDATE {args.table} SET {args.column} = ? "  # noqa: S608
                     f"WHERE {args.key_column} = ?", (new, key))
@@ -172,6 +230,22 @@ def _reencrypt(args: argparse.Namespace) -> int:
             break
         last = rows[-1][0]
         print(f"… {scanned} rows scanned, {done} re-encrypted", file=sys.stderr)
-    emit(args, {"scanned": scanned, "reencrypted": done, "primary": kr.primary_id},
-         f"{done} of {scanned} values re-encrypted under {kr.primary_id}")
-    return 0
+    for key, why in failed[:20]:
+        print(f"finprivacy: {args.table}.{args.column} row {args.key_column}={key}: {why}",
+              file=sys.stderr)
+    if len(failed) > 20:
+        print(f"finprivacy: … and {len(failed) - 20} more rows", file=sys.stderr)
+    emit(args, {"scanned": scanned, "reencrypted": done, "failed": len(failed),
+                "failed_rows": [str(k) for k, _ in failed[:1000]], "primary": kr.primary_id},
+         f"{done} of {scanned} values re-encrypted under {kr.primary_id}"
+         + (f"; {len(failed)} rows failed (listed above)" if failed else ""))
+    return 3 if failed else 0
+
+
+def _why(exc: Exception, bind: str | None) -> str:
+    """Explain a failed decryption without naming any value."""
+    base = "the token does not decrypt under this keyring and context"
+    if not bind:
+        return (base + " (a wrong --context, a key missing from this keyring, or a "
+                "token bound to its row: try --bind-row)")
+    return base + f" (a wrong --context, a missing key, or not bound to {bind})"

@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 
 from ..errors import ConfigurationError, SchemaError, StoreError
 
-__all__ = ["Database", "Dialect", "Tx", "open_database"]
+__all__ = ["Database", "Dialect", "Tx", "database_exists", "database_has", "open_database"]
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -345,3 +345,61 @@ def open_database(url: str, *, synchronous: str = "FULL") -> Database:
             )
         _CACHE[key] = db
         return db
+
+
+def database_exists(url: str) -> bool:
+    """Return whether there is a database at ``url``, creating nothing.
+
+    A SQLite URL names an existing file; a PostgreSQL URL is connected to (a missing
+    database is ``False``; a server that cannot be reached raises :class:`StoreError`).
+    """
+    lower = url.lower()
+    if lower.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        return bool(path) and path != ":memory:" and os.path.isfile(path)
+    if lower.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        try:
+            with open_database(url).transaction(write=False) as tx:
+                tx.fetchone("SELECT 1")
+        except StoreError as exc:
+            if "does not exist" in str(exc):
+                return False
+            raise
+        return True
+    raise ConfigurationError(
+        f"unsupported database URL scheme in {_redact_url(url)!r}; "
+        "use 'sqlite:///path.db' or 'postgresql://…'")
+
+
+def database_has(url: str, component: str) -> bool:
+    """Return whether the database at ``url`` exists and holds ``component``'s schema.
+
+    Creates nothing: a SQLite file is opened read-only (a missing file or folder is
+    ``False``), a PostgreSQL database is asked for its ``finprivacy_schema`` table.
+    ``sqlite:///:memory:`` never holds anything yet. For readers and verifiers, which
+    must never create the store they were asked to read (a typo in a URL would
+    otherwise verify an empty new database).
+    """
+    lower = url.lower()
+    if lower.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if not path or path == ":memory:" or not os.path.isfile(path):
+            return False
+        uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+        try:
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=60.0)) as conn:
+                row = conn.execute("SELECT version FROM finprivacy_schema WHERE component = ?",
+                                   (component,)).fetchone()
+        except sqlite3.Error:
+            return False
+        return row is not None
+    if lower.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        db = open_database(url)
+        with db.transaction(write=False) as tx:
+            if tx.fetchone("SELECT to_regclass('finprivacy_schema')")[0] is None:
+                return False
+            return tx.fetchone("SELECT version FROM finprivacy_schema WHERE component = ?",
+                               (component,)) is not None
+    raise ConfigurationError(
+        f"unsupported database URL scheme in {_redact_url(url)!r}; "
+        "use 'sqlite:///path.db' or 'postgresql://…'")
