@@ -521,3 +521,91 @@ def test_application_rows_work_and_are_validated_on_use() -> None:
         list(rt.plan([Row("b", dt.datetime(2010, 1, 1))], NOW, schedule=SCHEDULE))  # type: ignore[list-item]
     with pytest.raises(fp.InvalidTimeError):
         SCHEDULE.retain_until(Row("c", "2010-01-01"))  # type: ignore[arg-type]
+
+
+# -- at least once, under kill -9 (issue 15, item 5) -----------------------------------
+
+_KILL_SCRIPT = """
+import datetime as dt, json, os, signal, sys
+from zoneinfo import ZoneInfo
+from finprivacy import retention as rt
+from finprivacy.clock import FixedClock
+from finprivacy.retention import presets
+
+journal, ledger, kill_at, where = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+later = dt.timedelta(hours=int(sys.argv[5]))  # the second run comes after the lease ran out
+records = [rt.RetentionRecord(id=f"bs-{i:03d}", record_class="bank_statement",
+                              created=dt.date(2014, 1 + i % 12, 1), subject=f"c{i}")
+           for i in range(8)]
+plan = rt.plan(records, dt.datetime(2026, 3, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai")),
+               schedule=presets.china_enterprise(), sweep_id="kill-test")
+seen = [0]
+
+def handler(d, attempt):
+    if seen[0] == kill_at and where == "before":
+        os.kill(os.getpid(), signal.SIGKILL)
+    with open(ledger, "a") as fh:  # the disposal itself, outside the journal
+        fh.write(json.dumps([attempt.record_id, attempt.may_repeat,
+                             attempt.idempotency_key]) + "\\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    if seen[0] == kill_at and where == "after":
+        os.kill(os.getpid(), signal.SIGKILL)
+    seen[0] += 1
+    return "deleted"
+
+cert = rt.execute(plan, handler, journal=journal, actor="chen", approvals=["Wang Fang"],
+                  witnesses=[], clock=FixedClock(dt.datetime(2026, 3, 2, tzinfo=dt.UTC) + later),
+                  lease=dt.timedelta(minutes=5))
+print(len(cert.lines))
+"""
+
+
+@pytest.mark.parametrize(("kill_at", "where"), [(0, "after"), (3, "after"), (7, "after"),
+                                                (2, "before"), (5, "before")])
+def test_kill_9_during_disposal_then_rerun_tells_the_handler_it_may_repeat(
+        tmp_path: object, kill_at: int, where: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    journal = f"sqlite:///{folder / 'journal.db'}"
+    ledger = folder / "ledger.jsonl"
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    first = subprocess.run([sys.executable, "-c", _KILL_SCRIPT, journal, str(ledger),
+                            str(kill_at), where, "0"], env=env, capture_output=True,
+                           text=True, timeout=120, check=False)
+    assert first.returncode == -signal.SIGKILL, first.stderr
+    second = subprocess.run([sys.executable, "-c", _KILL_SCRIPT, journal, str(ledger),
+                             "-1", where, "1"], env=env, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "8"
+    calls = [json.loads(line) for line in ledger.read_text().splitlines()]
+    by_record: dict[str, list[bool]] = {}
+    for record_id, may_repeat, key in calls:
+        assert key == f"kill-test/{record_id}"
+        by_record.setdefault(record_id, []).append(may_repeat)
+    assert sorted(by_record) == [f"bs-{i:03d}" for i in range(8)]  # every record disposed
+    victim = f"bs-{kill_at:03d}"
+    for record_id, flags in by_record.items():
+        if record_id == victim:
+            # Killed after the disposal: called again, told so. Killed before: once, told so.
+            assert flags == ([False, True] if where == "after" else [True])
+        else:
+            assert flags == [False]  # every other record exactly once, no repeat flag
+
+
+def test_a_handler_without_attempt_still_works_and_gets_called_again(store_url: str) -> None:
+    store: rt.ExecutionJournal = open_store("retention", store_url)
+    records = statements(3)
+    plan = rt.plan(records, NOW, schedule=SCHEDULE, sweep_id="s1")
+    store.put_entry("s1", records[1].id, "started", "{}", NOW)  # a crash mid-handler
+    calls: list[str] = []
+    cert = run(plan, lambda d: calls.append(d.record.id) or "deleted", store)
+    assert calls == [r.id for r in records] and len(cert.lines) == 3
+    assert store.entry_status("s1", records[1].id) == "done"

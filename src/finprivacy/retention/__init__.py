@@ -18,6 +18,7 @@ from ._erasure import RESTRICTION_BASIS as RESTRICTION_BASIS
 from ._erasure import ErasureAssessment as ErasureAssessment
 from ._erasure import ErasureItem as ErasureItem
 from ._erasure import assess_erasure as assess_erasure
+from ._execute import DisposalAttempt as DisposalAttempt
 from ._execute import DisposalCertificate as DisposalCertificate
 from ._execute import DisposalHandler as DisposalHandler
 from ._execute import DisposalLine as DisposalLine
@@ -50,6 +51,7 @@ from ._schedule import add_duration as add_duration
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "DisposalAction",
+    "DisposalAttempt",
     "DisposalCertificate",
     "DisposalHandler",
     "DisposalLine",

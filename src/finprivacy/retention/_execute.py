@@ -1,12 +1,16 @@
 """Executing a disposal plan: idempotent, resumable, and evidenced by a certificate.
 
 The application's handler does the disposal (delete rows, anonymise fields, shred a
-subject's key). :func:`execute` calls it once per due record, writes each completion
-to an :class:`ExecutionJournal` straight after, and skips records the journal already
-shows done, so a sweep that crashed half-way completes on a re-run without disposing
-of anything twice. The only record a crash can leave uncertain is the one whose
-handler was running at the time: it is offered to the handler again on the re-run, so
-handlers must be idempotent for a single record (``DELETE … WHERE id = ?`` is).
+subject's key). Delivery is **at least once**, never silently twice: :func:`execute`
+writes a durable "started" mark to the :class:`ExecutionJournal` before it calls the
+handler for a due record, and "done" straight after; a re-run skips records already
+done. A crash between the two (a kill while the handler runs, or after it returned
+but before "done" was written) leaves the record "started": the re-run calls the
+handler for it again, telling it so. Exactly once is impossible with a handler that
+acts outside the journal's transaction, so handlers must be idempotent for one record
+(``DELETE … WHERE id = ?`` is). A handler that takes an ``attempt`` parameter gets a
+:class:`DisposalAttempt` with an idempotency key (``sweep id/record id``, stable
+across re-runs) and ``may_repeat`` (True when an earlier run started this record).
 
 Holds are re-checked against the hold store just before each record is handed to the
 handler: a hold placed during a sweep excludes its records, and the certificate lists
@@ -22,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import inspect
 import json
 import os
 import secrets
@@ -38,6 +43,7 @@ from ._plan import DisposalPlan, Disposition
 from ._schedule import RetentionSchedule
 
 __all__ = [
+    "DisposalAttempt",
     "DisposalCertificate",
     "DisposalHandler",
     "DisposalLine",
@@ -48,12 +54,30 @@ __all__ = [
     "execute",
 ]
 
-DisposalHandler = Callable[[Disposition], "str | None"]
-"""The application's disposal callback: act on one due record and return a description
-of the method used (``"rows deleted"``, ``"subject key shredded"``) or None for the
-action's default. It must be idempotent for one record (see the module docs)."""
+DisposalHandler = Callable[..., "str | None"]
+"""The application's disposal callback: ``handler(disposition)`` or
+``handler(disposition, attempt=DisposalAttempt)``; act on one due record and return a
+description of the method used (``"rows deleted"``, ``"subject key shredded"``) or None
+for the action's default. It must be idempotent for one record: it may be called again
+for a record after a crash (see the module docs)."""
 
-EntryStatus = Literal["done", "excluded"]
+EntryStatus = Literal["done", "excluded", "started"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DisposalAttempt:
+    """What :func:`execute` tells a handler that asks (an ``attempt`` parameter)."""
+
+    sweep_id: str
+    record_id: str
+    may_repeat: bool
+    """True when an earlier run of this sweep started this record and may have disposed
+    of it (it crashed before writing "done"): check before acting, or act idempotently."""
+
+    @property
+    def idempotency_key(self) -> str:
+        """``"<sweep id>/<record id>"``: the same on every re-run of the sweep."""
+        return f"{self.sweep_id}/{self.record_id}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -79,7 +103,11 @@ class ExecutionJournal(Protocol):
 
     def put_entry(self, sweep_id: str, record_id: str, status: EntryStatus, payload: str,
                   at: _dt.datetime) -> None:
-        """Record an outcome. A ``done`` entry is final: later writes leave it unchanged."""
+        """Record a mark or an outcome, durably before returning.
+
+        ``started`` is written before the handler runs; ``done`` or ``excluded`` after.
+        A ``done`` entry is final: later writes leave it unchanged.
+        """
         ...
 
     def entries(self, sweep_id: str) -> Iterator[JournalEntry]:
@@ -375,11 +403,13 @@ def execute(plan: DisposalPlan, handler: DisposalHandler, *,
             lease: _dt.timedelta = _dt.timedelta(minutes=5)) -> DisposalCertificate:
     """Carry out ``plan``: call ``handler`` for each due record not yet done, and certify.
 
-    * **Idempotent and resumable**: each completion is journalled under the plan's
-      ``sweep_id``; records already done are skipped, so re-running after a crash
-      (with a fresh plan carrying the same ``sweep_id``) finishes the sweep without
-      disposing of anything twice. An exception from the handler propagates after
-      the records before it have been journalled.
+    * **Resumable, at least once**: each record is marked "started" before its handler
+      runs and "done" after, under the plan's ``sweep_id``; records already done are
+      skipped, so re-running after a crash (with a fresh plan carrying the same
+      ``sweep_id``) finishes the sweep. A record the crash left "started" is handed to
+      the handler again, with ``attempt.may_repeat`` True for a handler that takes
+      ``attempt``: handlers must be idempotent. An exception from the handler
+      propagates after the records before it have been journalled.
     * **Holds re-checked**: just before each record, the hold store is asked again;
       a record a hold now covers is excluded and listed on the certificate.
     * **Evidence**: returns a :class:`DisposalCertificate` covering the whole sweep
@@ -441,6 +471,7 @@ def _run(plan: DisposalPlan, handler: DisposalHandler, store: ExecutionJournal, 
     schedule = plan.schedule
     sweep = plan.sweep_id
     holds = plan.holds
+    takes_attempt = _takes_attempt(handler)
     for d in plan:
         if d.status == "kept":
             continue
@@ -448,7 +479,8 @@ def _run(plan: DisposalPlan, handler: DisposalHandler, store: ExecutionJournal, 
             take()
             renew_at = time.monotonic() + lease.total_seconds() / 3
         rid = d.record.id
-        if store.entry_status(sweep, rid) == "done":
+        status = store.entry_status(sweep, rid)
+        if status == "done":
             continue
         live: tuple[str, ...] = d.holds
         if d.status == "due" and holds is not None:
@@ -461,7 +493,12 @@ def _run(plan: DisposalPlan, handler: DisposalHandler, store: ExecutionJournal, 
                             json.dumps(_excluded_to_dict(excluded), ensure_ascii=False),
                             utc(clock.now(), "clock"))
             continue
-        method: object = handler(d)
+        store.put_entry(sweep, rid, "started", "{}", utc(clock.now(), "clock"))
+        if takes_attempt:
+            method: object = handler(d, attempt=DisposalAttempt(
+                sweep_id=sweep, record_id=rid, may_repeat=status == "started"))
+        else:
+            method = handler(d)
         bad_return = method is not None and not isinstance(method, str)
         if bad_return:
             method = None  # the work is done: journal it, then report the mistake
@@ -487,6 +524,16 @@ def _run(plan: DisposalPlan, handler: DisposalHandler, store: ExecutionJournal, 
                 f"record {rid!r} was journalled as done")
 
 
+def _takes_attempt(handler: DisposalHandler) -> bool:
+    """Whether ``handler`` accepts ``attempt=`` (a named parameter or ``**kwargs``)."""
+    try:
+        params = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):  # some builtins have no signature
+        return False
+    return any(p.name == "attempt" or p.kind is inspect.Parameter.VAR_KEYWORD
+               for p in params)
+
+
 _DEFAULT_METHOD = {
     "delete": "deleted by the application",
     "anonymise": "anonymised by the application",
@@ -504,7 +551,7 @@ def _certify(plan: DisposalPlan, store: ExecutionJournal, *, actor: str,
     for entry in store.entries(plan.sweep_id):
         if entry.status == "done":
             lines.append(_line_from_json(entry.payload))
-        else:
+        elif entry.status == "excluded":
             excluded.append(_excluded_from_json(entry.payload))
     issued = utc(clock.now(), "clock")
     cert = DisposalCertificate(

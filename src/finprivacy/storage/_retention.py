@@ -329,7 +329,7 @@ class SqlRetentionStore:
                 (sweep_id, record_id))
         if row is None:
             return None
-        return "done" if row[0] == "done" else "excluded"
+        return _status(row[0])
 
     def put_entry(self, sweep_id: str, record_id: str, status: EntryStatus, payload: str,
                   at: _dt.datetime) -> None:
@@ -355,8 +355,7 @@ class SqlRetentionStore:
                     "ORDER BY seq, record_id LIMIT ?",
                     (sweep_id, last_seq, last_seq, last_id, self.page_size))
             for _seq, record_id, status, payload in rows:
-                yield JournalEntry(record_id, "done" if status == "done" else "excluded",
-                                   payload)
+                yield JournalEntry(record_id, _status(status), payload)
             if len(rows) < self.page_size:
                 return
             last_seq, last_id = rows[-1][0], rows[-1][1]
@@ -406,3 +405,12 @@ class SqlRetentionStore:
 register_store(COMPONENT, "memory", lambda url: MemoryRetentionStore())
 register_store(COMPONENT, "sqlite", SqlRetentionStore.open)
 register_store(COMPONENT, "postgresql", SqlRetentionStore.open)
+
+
+def _status(text: object) -> EntryStatus:
+    """Read a journal status column (unknown text reads as ``excluded``, as before)."""
+    if text == "done":
+        return "done"
+    if text == "started":
+        return "started"
+    return "excluded"
