@@ -183,3 +183,69 @@ def test_readers_never_create_a_store(tmp_path: object, pg_url: str) -> None:
         AuditLog(pg_url, create=False)
     _log(pg_url).close()
     AuditLog(pg_url, create=False).verify()
+
+
+# ---------------------------------------------------------------- indexed columns (item 2)
+
+_EDITS = {
+    "actor": "'mallory'", "subject": "'client-x'", "purpose": "'marketing'",
+    "action": "'export'", "tenant": "'other'", "decision": "'denied'",
+    "key_id": "'k-other'", "break_glass": "1", "time_us": "time_us + 1",
+    "entry_id": "'0123456789abcdef0123456789abcdef'",
+}
+
+
+def _sql(url: str, statement: str) -> None:
+    if url.startswith("sqlite"):
+        import sqlite3
+        from contextlib import closing
+
+        with closing(sqlite3.connect(url[len("sqlite:///"):])) as conn:
+            conn.execute(statement)
+            conn.commit()
+    else:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(statement)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def sql_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+
+
+def _filled(url: str) -> AuditLog:
+    log = _log(url)
+    log.append("read", actor="amy", subject="client-1", purpose="bookkeeping", tenant="lotus",
+               key_id="k1", reason='quotes " and \\ and\nnewline\ttab\x01', decision="allowed",
+               details={"actor": "bob", "purpose": "x", "id": "y"})
+    log.append("read", actor="amy\u0007bell", subject="客户-2", purpose="", tenant="",
+               break_glass=True, reason="r")
+    log.append("export", actor="li", subject="client-3", purpose="audit")
+    log.sequence()
+    return log
+
+
+def test_unedited_columns_verify_including_awkward_values(sql_url: str) -> None:
+    log = _filled(sql_url)
+    report = log.verify()
+    assert report.size == 3
+    assert [e.subject for e in log.query(actor="amy")] == ["client-1"]
+
+
+@pytest.mark.parametrize("column", sorted(_EDITS))
+def test_an_sql_update_of_an_indexed_column_is_caught(sql_url: str, column: str) -> None:
+    log = _filled(sql_url)
+    _sql(sql_url, f"UPDATE audit_entries SET {column} = {_EDITS[column]} WHERE seq = 0")
+    with pytest.raises(AuditIntegrityError, match=f"entry 0: its indexed column.*{column}") \
+            as info:
+        log.verify()
+    assert info.value.position == 0
+    # A query by the forged value never returns the entry as if it matched.
+    forged = {"actor": "mallory", "subject": "client-x", "purpose": "marketing",
+              "action": "export", "tenant": "other", "decision": "denied",
+              "key_id": "k-other", "break_glass": True}
+    if column in forged:
+        with pytest.raises(AuditIntegrityError, match="selected by indexed columns"):
+            log.query(**{column: forged[column]})  # type: ignore[arg-type]

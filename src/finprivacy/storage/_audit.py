@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .._stores import register_store
+from ..audit._entry import FORMAT_VERSION
 from ..audit._merkle import GENESIS_CHAIN
 from ..audit._store import (
     AuditQuery,
@@ -366,6 +367,7 @@ _ROW_TYPES = ("text", "int8", "text", "text", "text", "text", "text", "text", "i
               "bytea")
 """PostgreSQL types of ``_COLUMNS``, for binary COPY."""
 _NODE_TYPES = ("int8", "bytea")
+_ENTRY_TAIL = f'","v":{FORMAT_VERSION}}}'
 
 
 def _pg_binary(tx: Tx, sql: str, params: Sequence[Any]) -> None:
@@ -424,6 +426,89 @@ def _pg_copy(tx: Tx, sql: str, rows: Sequence[Sequence[Any]],
         if type(exc).__name__ in ("UniqueViolation", "IntegrityError"):
             raise ConflictError("constraint violated in the audit store") from None
         raise
+
+
+def _lit(text: str) -> str:
+    """Quote ``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _column_check(dialect: str) -> str:
+    """Build the query behind :meth:`SqlAuditStore.column_suspects` for ``dialect``.
+
+    Every text column is quoted as JSON by the database and looked for where the
+    canonical encoding puts it: action, actor, break_glass and decision open the text;
+    subject, tenant, time and the format version close it; id, key_id and purpose sit
+    after ``,"id":``, where every field is a flat string (so the search cannot match
+    inside ``details``).
+    """
+    if dialect == "postgresql":
+        def quote(column: str) -> str:
+            return f"to_json({column})::text"
+
+        def find(hay: str, needle: str) -> str:
+            return f"strpos({hay}, {needle})"
+
+        def ends(hay: str, needle: str) -> str:
+            return f"right({hay}, length({needle})) = {needle}"
+
+        r = "convert_from(raw, 'UTF8')"
+        time = ("to_char(to_timestamp(time_us / 1000000) AT TIME ZONE 'UTC', "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS') || '.' || lpad(mod(time_us, 1000000)::text, 6, '0')"
+                " || 'Z'")
+    else:
+        def quote(column: str) -> str:
+            return f"json_quote({column})"
+
+        def find(hay: str, needle: str) -> str:
+            return f"instr({hay}, {needle})"
+
+        def ends(hay: str, needle: str) -> str:
+            return f"substr({hay}, -length({needle})) = {needle}"
+
+        r = "CAST(raw AS TEXT)"
+        time = ("strftime('%Y-%m-%dT%H:%M:%S', time_us / 1000000, 'unixepoch') || '.' || "
+                "printf('%06d', time_us % 1000000) || 'Z'")
+
+    def key(name: str) -> str:  # ,"name":
+        return _lit(f',"{name}":')
+
+    def opt(name: str) -> str:  # the field as written when the column is not empty
+        return f"CASE WHEN {name} <> '' THEN {key(name)} || {quote(name)} ELSE '' END"
+
+    q = chr(34)  # a double quote, spelled out inside f-strings (Python 3.11)
+    id_text = f"{_lit(',' + q + 'id' + q + ':' + q)} || entry_id || {_lit(q)}"
+    tail = f"substr({r}, {find(r, id_text)})"
+    prefix = (f"{_lit('{' + q + 'action' + q + ':')} || {quote('action')} || {opt('actor')} "
+              f"|| CASE WHEN break_glass <> 0 THEN {_lit(',' + q + 'break_glass' + q + ':true')}"
+              f" ELSE '' END || {_lit(',' + q + 'decision' + q + ':' + q)} || decision || "
+              f"{_lit(q)}")
+    head = f"{id_text} || {opt('key_id')} || {_lit(',' + q)}"
+    purpose_text = f"{key('purpose')} || {quote('purpose')} || {_lit(',' + q)}"
+    suffix = (f"{opt('subject')} || {opt('tenant')} || {_lit(',' + q + 'time' + q + ':' + q)}"
+              f" || {time} || {_lit(_ENTRY_TAIL)}")
+    ok = " AND ".join((
+        f"substr({r}, 1, length({prefix})) = {prefix}",
+        f"{find(r, id_text)} > 0",
+        f"substr({tail}, 1, length({head})) = {head}",
+        f"(key_id <> '' OR substr({tail}, length({head}) + 1, 7) <> {_lit('key_id' + q)})",
+        f"(CASE WHEN purpose <> '' THEN {find(tail, purpose_text)} > 0 "
+        f"ELSE {find(tail, key('purpose'))} = 0 END)",
+        f"(subject <> '' OR {find(tail, key('subject'))} = 0)",
+        f"(tenant <> '' OR {find(tail, key('tenant'))} = 0)",
+        ends(r, f"({suffix})"),
+    ))
+    cols = ("seq, raw, entry_id, time_us, tenant, actor, subject, purpose, action, decision, "
+            "break_glass, key_id")
+    # Each level is computed once per row ("LIMIT -1" / "OFFSET 0" keep the planner from
+    # folding the subqueries, which would repeat their expressions in every test).
+    keep = "LIMIT -1" if dialect == "sqlite" else "OFFSET 0"
+    inner = (f"SELECT {cols}, {r} AS r FROM audit_entries WHERE seq >= ? AND seq < ? "  # noqa: S608
+             f"ORDER BY seq {keep}")
+    middle = f"SELECT {cols}, r, substr(r, {find('r', id_text)}) AS tail FROM ({inner}) AS a {keep}"
+    ok = ok.replace(tail, "tail").replace(r, "r")
+    return (f"SELECT {cols} FROM ({middle}) AS b "  # noqa: S608
+            f"WHERE NOT COALESCE(({ok}), FALSE) ORDER BY seq LIMIT ?")
 
 
 def _row_tuple(row: PendingRow) -> tuple[Any, ...]:
@@ -809,6 +894,29 @@ class SqlAuditStore:
             if remaining is not None:
                 remaining -= len(rows)
 
+    def column_suspects(self, start: int, stop: int) -> Iterator[tuple[Any, ...]]:
+        """Yield, in order, the entries whose indexed columns may disagree with their bytes.
+
+        The database itself compares each row's ``actor``, ``subject``, ``purpose``,
+        ``action``, ``tenant``, ``decision``, ``key_id``, ``break_glass``, ``time_us``
+        and ``entry_id`` with the canonical JSON in ``raw`` (prefix, suffix and the flat
+        fields after ``id``), in one scan at C speed. Rows are ``(seq, raw, entry_id,
+        time_us, tenant, actor, subject, purpose, action, decision, break_glass,
+        key_id)``. A value with control characters may be flagged though it agrees (the
+        database's JSON escaping can differ): the caller confirms each row by decoding.
+        """
+        pg = self.db.dialect == "postgresql"
+        sql = _COLUMN_CHECK_PG if pg else _COLUMN_CHECK_SQLITE
+        pos = start
+        while pos < stop:
+            with self.db.transaction(write=False) as tx:
+                rows = (_pg_fetch(tx, sql, (pos, stop, _CHUNK)) if pg
+                        else tx.fetchall(sql, (pos, stop, _CHUNK)))
+            if not rows:
+                return
+            yield from rows
+            pos = int(rows[-1][0]) + 1
+
     # -- checkpoints and segments ----------------------------------------------------------
     def add_checkpoint(self, checkpoint: StoredCheckpoint, size: int) -> None:
         """Store a signed checkpoint."""
@@ -875,6 +983,9 @@ class SqlAuditStore:
 def _open_memory(url: str) -> MemoryAuditStore:
     return MemoryAuditStore()
 
+
+_COLUMN_CHECK_SQLITE = _column_check("sqlite")
+_COLUMN_CHECK_PG = _column_check("postgresql")
 
 register_store("audit", "memory", _open_memory)
 register_store("audit", "sqlite", SqlAuditStore.open)
