@@ -498,17 +498,9 @@ def _column_check(dialect: str) -> str:
         f"(tenant <> '' OR {find(tail, key('tenant'))} = 0)",
         ends(r, f"({suffix})"),
     ))
-    cols = ("seq, raw, entry_id, time_us, tenant, actor, subject, purpose, action, decision, "
-            "break_glass, key_id")
-    # Each level is computed once per row ("LIMIT -1" / "OFFSET 0" keep the planner from
-    # folding the subqueries, which would repeat their expressions in every test).
-    keep = "LIMIT -1" if dialect == "sqlite" else "OFFSET 0"
-    inner = (f"SELECT {cols}, {r} AS r FROM audit_entries WHERE seq >= ? AND seq < ? "  # noqa: S608
-             f"ORDER BY seq {keep}")
-    middle = f"SELECT {cols}, r, substr(r, {find('r', id_text)}) AS tail FROM ({inner}) AS a {keep}"
-    ok = ok.replace(tail, "tail").replace(r, "r")
-    return (f"SELECT {cols} FROM ({middle}) AS b "  # noqa: S608
-            f"WHERE NOT COALESCE(({ok}), FALSE) ORDER BY seq LIMIT ?")
+    return ("SELECT seq, raw, entry_id, time_us, tenant, actor, subject, purpose, action, "  # noqa: S608
+            "decision, break_glass, key_id FROM audit_entries WHERE seq >= ? AND seq < ? "
+            f"AND NOT COALESCE(({ok}), FALSE) ORDER BY seq LIMIT ?")
 
 
 def _row_tuple(row: PendingRow) -> tuple[Any, ...]:
