@@ -707,3 +707,90 @@ def test_event_and_receipt_ids_are_uuid7() -> None:
     now_ms = time.time_ns() // 1_000_000
     for e in events:  # the 48-bit prefix is the creation time in Unix milliseconds
         assert abs((uuid.UUID(e.event_id).int >> 80) - now_ms) < 86_400_000
+
+
+# -- anchors: a rewind needs no hash work, an anchor catches it (issue 15, item 4) ------
+
+def _rewind(url: str, subject: str, keep: int) -> None:
+    """Delete the subject's events after ``keep`` and copy that event's hash into the head."""
+    if url.startswith("sqlite"):
+        import sqlite3
+        from contextlib import closing
+
+        with closing(sqlite3.connect(url[len("sqlite:///"):])) as conn:
+            h = conn.execute("SELECT hash FROM consent_events WHERE subject = ? AND seq = ?",
+                             (subject, keep)).fetchone()[0]
+            conn.execute("DELETE FROM consent_events WHERE subject = ? AND seq > ?",
+                         (subject, keep))
+            conn.execute("UPDATE consent_heads SET seq = ?, hash = ? WHERE subject = ?",
+                         (keep, h, subject))
+            conn.commit()
+    else:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            h = conn.execute("SELECT hash FROM consent_events WHERE subject = %s AND seq = %s",
+                             (subject, keep)).fetchone()[0]  # type: ignore[index]
+            conn.execute("DELETE FROM consent_events WHERE subject = %s AND seq > %s",
+                         (subject, keep))
+            conn.execute("UPDATE consent_heads SET seq = %s, hash = %s WHERE subject = %s",
+                         (keep, h, subject))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def sql_store_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+
+
+def test_a_consent_rewind_is_caught_against_an_anchor(sql_store_url: str) -> None:
+    ledger, clock = make(sql_store_url)
+    audit = fp.AuditLog(sql_store_url, signer=fp.Ed25519Signer.generate(), clock=clock)
+    ledger.grant("client-1", "marketing")
+    ledger.grant("client-2", "marketing")
+    clock.advance(dt.timedelta(days=1))
+    ledger.withdraw("client-1", "marketing")
+    anchor = ledger.anchor(audit)
+    audit.checkpoint()
+    assert anchor.subjects == 2 and anchor.events == 3
+    assert ledger.verify_anchored(audit) == 2
+    assert not ledger.check("client-1", "marketing")
+
+    _rewind(sql_store_url, "client-1", keep=1)
+    ledger = ConsentLedger(sql_store_url, clock=clock)  # as another process sees it
+    assert ledger.check("client-1", "marketing")  # the withdrawal is gone ...
+    assert ledger.verify("client-1") == 1  # ... and the chain alone cannot tell
+    with pytest.raises(fp.ConsentIntegrityError, match="rewound or deleted since anchor") as info:
+        ledger.verify_anchored(audit)
+    assert info.value.subject == "client-1" and info.value.position == 2
+
+
+def test_a_deleted_subject_and_an_edited_anchor_are_caught(sql_store_url: str) -> None:
+    ledger, clock = make(sql_store_url)
+    audit = fp.AuditLog(sql_store_url, signer=fp.Ed25519Signer.generate(), clock=clock)
+    ledger.grant("client-1", "marketing")
+    ledger.grant("client-2", "marketing")
+    ledger.anchor(audit)
+    audit.checkpoint()
+    store = ledger.store
+    db = store.database  # type: ignore[attr-defined]
+    with db.transaction() as tx:
+        tx.execute("DELETE FROM consent_events WHERE subject = ?", ("client-2",))
+        tx.execute("DELETE FROM consent_heads WHERE subject = ?", ("client-2",))
+    with pytest.raises(fp.ConsentIntegrityError, match="client-2"):
+        ledger.verify_anchored(audit)
+    with db.transaction() as tx:
+        tx.execute("DELETE FROM consent_anchor_heads WHERE subject = ?", ("client-2",))
+    with pytest.raises(fp.ConsentIntegrityError, match="does not match the digest"):
+        ledger.verify_anchored(audit)
+
+
+def test_appends_after_an_anchor_still_verify() -> None:
+    ledger, clock = make()
+    audit = fp.AuditLog("memory:", signer=fp.Ed25519Signer.generate(), clock=clock)
+    ledger.grant("client-1", "marketing")
+    ledger.anchor(audit)
+    ledger.withdraw("client-1", "marketing")
+    ledger.grant("client-9", "marketing")
+    assert ledger.verify_anchored(audit) == 1
+    with pytest.raises(fp.ConsentIntegrityError, match="no consent anchor"):
+        make()[0].verify_anchored(fp.AuditLog("memory:"))

@@ -131,7 +131,7 @@ def sql_url(request: pytest.FixtureRequest) -> str:
 
 def test_sql_schema_is_versioned_and_persistent(sql_url: str) -> None:
     store = SqlConsentStore.open(sql_url)
-    assert store.schema_version() == len(MIGRATIONS) == 1
+    assert store.schema_version() == len(MIGRATIONS) == 2
     store.append([draft("c1")])
     store.close()
     reopened = SqlConsentStore(open_database(sql_url))

@@ -8,8 +8,10 @@ See ``docs/howto/consent.md`` and ``docs/explanation/consent.md``.
 
 from __future__ import annotations
 
+from ._ledger import ConsentAnchor as ConsentAnchor
 from ._ledger import ConsentLedger as ConsentLedger
 from ._ledger import GrantRequest as GrantRequest
+from ._ledger import anchor_digest as anchor_digest
 from ._model import GDPR_MIN_AGE_DEFAULT as GDPR_MIN_AGE_DEFAULT
 from ._model import GENESIS_HASH as GENESIS_HASH
 from ._model import PIPL_AGE_RULE as PIPL_AGE_RULE
@@ -41,6 +43,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "ActorKind",
     "AgeRule",
     "ChangeKind",
+    "ConsentAnchor",
     "ConsentEvent",
     "ConsentLedger",
     "ConsentReceipt",
@@ -60,6 +63,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "Reason",
     "ReceiptPurpose",
     "ReceiptService",
+    "anchor_digest",
     "anonymise_ip",
     "gdpr_age_rule",
     "notice_sha256",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as _dt
+import hashlib
 import os
 import threading
 import time as _time
@@ -49,7 +50,7 @@ from ._model import (
 from ._receipt import ConsentReceipt, Controller, build_iso27560, build_receipt, parse_receipt
 from ._store import ConsentStore
 
-__all__ = ["ConsentLedger", "GrantRequest"]
+__all__ = ["ConsentAnchor", "ConsentLedger", "GrantRequest", "anchor_digest"]
 
 _AUDIT_ACTIONS: dict[str, str] = {
     "given": "consent.grant", "reaffirmed": "consent.reaffirm", "withdrawn": "consent.withdraw",
@@ -112,6 +113,28 @@ class _Material:
     notice_id: str
     version: int
     effective_from: _dt.datetime
+
+
+def anchor_digest(heads: Sequence[tuple[str, int, str]]) -> str:
+    """Return the SHA-256 (hex) of chain heads in canonical text.
+
+    One ``subject TAB seq TAB hash NEWLINE`` line per head, sorted by subject.
+    """
+    h = hashlib.sha256()
+    for subject, seq, digest in sorted(heads):
+        h.update(f"{subject}\t{seq}\t{digest}\n".encode())
+    return h.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConsentAnchor:
+    """What :meth:`ConsentLedger.anchor` recorded: an id, the heads' digest and counts."""
+
+    anchor_id: str
+    digest: str
+    time: _dt.datetime
+    subjects: int
+    events: int
 
 
 class ConsentLedger:
@@ -517,6 +540,74 @@ class ConsentLedger:
             for subject in batch:
                 total += self.verify(subject)
             after = batch[-1]
+
+    # -- anchors -----------------------------------------------------------------
+    def anchor(self, audit: AuditSink, *, actor: str = "finprivacy") -> ConsentAnchor:
+        """Record every chain's head, and their digest in the audit log.
+
+        A chain proves its events were not edited, but not that none were removed from
+        its end: deleting a subject's tail events and copying an earlier hash into its
+        head turns a withdrawal back into a consent, and deleting a subject's events
+        removes the subject, with no hash to redo. An anchor stores each head as of
+        now in the consent store and appends a ``consent.anchor`` event to ``audit``
+        carrying the SHA-256 of that list; once the audit log signs a checkpoint over
+        it, :meth:`verify_anchor` catches any chain rewound or deleted since. Between
+        two anchors a writer with database access can still rewind what was appended
+        after the last one: anchor as often as that window may be (after each
+        signed audit checkpoint, for example).
+        """
+        heads = self._store.heads()
+        anchor_id = _new_id()
+        self._store.put_anchor(anchor_id, heads)
+        digest = anchor_digest(heads)
+        now = self._now()
+        events = sum(seq for _, seq, _ in heads)
+        audit.record(AuditEvent(
+            action="consent.anchor", actor=actor, time=now,
+            reason="consent chain heads anchored",
+            details={"anchor_id": anchor_id, "digest": digest, "subjects": str(len(heads)),
+                     "events": str(events)}))
+        return ConsentAnchor(anchor_id=anchor_id, digest=digest, time=now,
+                             subjects=len(heads), events=events)
+
+    def verify_anchor(self, anchor_id: str, digest: str) -> int:
+        """Check every chain against an anchor whose ``digest`` came from the audit log.
+
+        Raises :class:`ConsentIntegrityError` when the stored anchor does not match the
+        digest (edited), or a subject it recorded was deleted or rewound (its event at
+        the anchored position is gone or differs), or a chain fails :meth:`verify`.
+        Returns the number of subjects checked. Take ``anchor_id`` and ``digest`` from
+        the audit entry only after the audit log verified (see :meth:`verify_anchored`).
+        """
+        heads = self._store.anchor_heads(anchor_id)
+        if not heads or anchor_digest(heads) != digest:
+            raise ConsentIntegrityError(
+                f"the stored consent anchor {anchor_id} does not match the digest the audit "
+                "log holds (edited or deleted)", position=0, subject="")
+        for subject, seq, expected in heads:
+            events = self._store.events(subject)
+            if len(events) < seq or events[seq - 1].hash != expected:
+                raise ConsentIntegrityError(
+                    f"consent chain of subject {subject!r} was rewound or deleted since anchor "
+                    f"{anchor_id} (it held {seq} events then, {len(events)} now)",
+                    position=min(len(events), seq) + 1, subject=subject)
+            self.verify(subject)
+        return len(heads)
+
+    def verify_anchored(self, audit: Any) -> int:
+        """Verify ``audit`` (an :class:`~finprivacy.AuditLog`), then the newest anchor in it.
+
+        Raises :class:`ConsentIntegrityError` when the log holds no ``consent.anchor``
+        entry, and whatever :meth:`verify_anchor` raises.
+        """
+        audit.verify()
+        anchors = audit.query(action="consent.anchor")
+        if not anchors:
+            raise ConsentIntegrityError("the audit log holds no consent anchor",
+                                        position=0, subject="")
+        details = anchors[-1].details
+        return self.verify_anchor(str(details.get("anchor_id", "")),
+                                  str(details.get("digest", "")))
 
     # -- receipts ----------------------------------------------------------------
     def receipt(self, subject: str, purpose: str, *, controller: Controller,

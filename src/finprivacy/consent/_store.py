@@ -71,6 +71,18 @@ class ConsentStore(Protocol):
         """Return the number of stored events."""
         ...
 
+    def heads(self) -> list[tuple[str, int, str]]:
+        """Return every subject's recorded ``(subject, seq, hash)`` head, sorted by subject."""
+        ...
+
+    def put_anchor(self, anchor_id: str, heads: Sequence[tuple[str, int, str]]) -> None:
+        """Store the heads an anchor recorded; :class:`ConflictError` if the id exists."""
+        ...
+
+    def anchor_heads(self, anchor_id: str) -> list[tuple[str, int, str]]:
+        """Return the heads an anchor recorded, sorted by subject (empty if unknown)."""
+        ...
+
     def close(self) -> None:
         """Release connections; the store may not be used afterwards."""
         ...

@@ -84,6 +84,16 @@ MIGRATIONS: list[Migration] = [
     CREATE INDEX consent_events_pair ON consent_events (subject, purpose, seq);
     CREATE INDEX consent_events_receipt ON consent_events (receipt_id)
     """,
+    # 2: anchors: the heads of every chain as of a moment, whose digest the audit log signs.
+    """
+    CREATE TABLE consent_anchor_heads (
+        anchor_id {text} NOT NULL,
+        subject {text} NOT NULL,
+        seq {bigint} NOT NULL,
+        hash {text} NOT NULL,
+        PRIMARY KEY (anchor_id, subject)
+    )
+    """,
 ]
 
 _COLUMNS = ("subject, seq, event_id, purpose, kind, time_us, actor_kind, actor_id, method, "
@@ -200,6 +210,7 @@ class MemoryConsentStore:
         self._events: dict[str, list[ConsentEvent]] = {}
         self._ids: set[str] = set()
         self._receipts: dict[str, list[ConsentEvent]] = {}
+        self._anchors: dict[str, list[tuple[str, int, str]]] = {}
         self._count = 0
 
     def __repr__(self) -> str:
@@ -289,6 +300,23 @@ class MemoryConsentStore:
         """Return the number of events."""
         with self._lock:
             return self._count
+
+    def heads(self) -> list[tuple[str, int, str]]:
+        """Return every subject's ``(subject, seq, hash)`` head, sorted by subject."""
+        with self._lock:
+            return sorted((s, len(c), c[-1].hash) for s, c in self._events.items() if c)
+
+    def put_anchor(self, anchor_id: str, heads: Sequence[tuple[str, int, str]]) -> None:
+        """Store the heads recorded by an anchor (once per id)."""
+        with self._lock:
+            if anchor_id in self._anchors:
+                raise ConflictError(f"anchor {anchor_id} already exists")
+            self._anchors[anchor_id] = sorted(heads)
+
+    def anchor_heads(self, anchor_id: str) -> list[tuple[str, int, str]]:
+        """Return the heads an anchor recorded, sorted by subject (empty if none)."""
+        with self._lock:
+            return list(self._anchors.get(anchor_id, ()))
 
     def close(self) -> None:
         """Nothing to release."""
@@ -440,6 +468,26 @@ class SqlConsentStore:
     def count(self) -> int:
         """Return the number of events."""
         return int(self._db.fetchall("SELECT COUNT(*) FROM consent_events")[0][0])
+
+    def heads(self) -> list[tuple[str, int, str]]:
+        """Return every subject's ``(subject, seq, hash)`` head, sorted by subject."""
+        rows = self._db.fetchall("SELECT subject, seq, hash FROM consent_heads ORDER BY subject")
+        return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
+
+    def put_anchor(self, anchor_id: str, heads: Sequence[tuple[str, int, str]]) -> None:
+        """Store the heads recorded by an anchor, in one transaction."""
+        with self._db.transaction() as tx:
+            if tx.fetchone("SELECT 1 FROM consent_anchor_heads WHERE anchor_id = ?",
+                           (anchor_id,)):
+                raise ConflictError(f"anchor {anchor_id} already exists")
+            tx.executemany("INSERT INTO consent_anchor_heads (anchor_id, subject, seq, hash) "
+                           "VALUES (?, ?, ?, ?)", [(anchor_id, *h) for h in heads])
+
+    def anchor_heads(self, anchor_id: str) -> list[tuple[str, int, str]]:
+        """Return the heads an anchor recorded, sorted by subject (empty if none)."""
+        rows = self._db.fetchall("SELECT subject, seq, hash FROM consent_anchor_heads "
+                                 "WHERE anchor_id = ? ORDER BY subject", (anchor_id,))
+        return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
 
     def schema_version(self) -> int:
         """Return the stored schema version of the consent tables."""
