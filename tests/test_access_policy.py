@@ -149,10 +149,12 @@ def test_rule_strings_are_never_evaluated(tmp_path: Path) -> None:
             f'purpose = "x"\nraw = ["__import__(\'os\').system(\'touch {marker}\')"]\n')
     path = tmp_path / "policy.toml"
     path.write_text(text, encoding="utf-8")
-    policy = load_policy(path)  # a selector is just a name; it matches nothing
-    control = AccessControl(policy, INVENTORY)
+    policy = load_policy(path)  # a selector is just a name
+    control = AccessControl(policy)  # without an inventory it matches nothing
     d = control.decide("x", "c-1", principal=Principal("p", roles={"a"}))
     assert d.treatment("card_no") == "masked"
+    with pytest.raises(fp.ConfigurationError, match="does not declare"):
+        AccessControl(policy, INVENTORY)  # with one, an unknown name is a typo caught early
     assert not marker.exists()
 
 

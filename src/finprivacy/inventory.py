@@ -142,7 +142,7 @@ class DataInventory:
     declare is masked rather than shown: the inventory fails closed.
     """
 
-    __slots__ = ("_by_name", "_default", "_fields", "_version")
+    __slots__ = ("_by_name", "_default", "_fields", "_source", "_version")
 
     def __init__(self, fields: Iterable[DataField] = (), *, default: DataField | None = None,
                  version: str = "") -> None:
@@ -157,6 +157,12 @@ class DataInventory:
         self._fields: tuple[DataField, ...] = tuple(by_name.values())
         self._default = default if default is not None else _DEFAULT
         self._version = version
+        self._source = ""
+
+    @property
+    def source(self) -> str:
+        """The file it was loaded from (``load_inventory``), named in configuration errors."""
+        return self._source
 
     @property
     def default(self) -> DataField:
@@ -285,7 +291,9 @@ def load_inventory(path: PathLike) -> DataInventory:
     does not have the inventory's shape, and :class:`ConfigurationError` for an
     unreadable file or an unknown extension.
     """
-    return DataInventory.from_dict(_read_document(path, "inventory"))
+    inventory = DataInventory.from_dict(_read_document(path, "inventory"))
+    inventory._source = Path(path).name
+    return inventory
 
 
 def _read_document(path: PathLike, what: str) -> Mapping[str, Any]:

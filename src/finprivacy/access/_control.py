@@ -500,6 +500,8 @@ class AccessControl:
         self.reviews: Final[ReviewQueue] = reviews or ReviewQueue()
         self.delegations: Final[Delegations | None] = (
             Delegations(grants, clock=self.clock, audit=audit) if grants is not None else None)
+        if inventory is not None:
+            check_configuration(policy, inventory, masks=masker is None)
         self._version = policy.version
         self._purposes: dict[str, Purpose] = {p.name: p for p in policy.purposes}
         closure = policy.role_closure()
@@ -1026,6 +1028,58 @@ _default: AccessControl | None = None
 _default_lock = threading.Lock()
 
 
+_REQUIRED: set[str] = set()
+"""Purposes named by ``@requires`` without a bound control: configure_access checks them."""
+
+
+def require_purpose(purpose: str) -> AccessControl | None:
+    """Note a purpose an ``@requires`` guard will ask for; return the installed control."""
+    _REQUIRED.add(purpose)
+    return _default
+
+
+def _closest(name: str, choices: Iterable[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def check_configuration(policy: Policy, inventory: DataInventory, *,
+                        masks: bool = True) -> None:
+    """Raise :class:`ConfigurationError` for a typo between the policy and the inventory.
+
+    A permission naming a field, category or sensitivity the inventory does not have
+    (``raw = ["nmae"]``), and an inventory field whose ``mask`` is no known masking
+    kind (``mask = "cnid"``), would otherwise show data other than intended, silently.
+    Each message names the source file when known and the closest valid name.
+    :class:`AccessControl` runs this when it is given an inventory.
+    """
+    where_policy = f"policy {policy.source}" if getattr(policy, "source", "") else "the policy"
+    where_inv = (f"inventory {inventory.source}" if getattr(inventory, "source", "")
+                 else "the inventory")
+    fields = list(inventory)
+    known = {"*", "C1", "C2", "C3"}
+    for f in fields:
+        known.update((f.name, f.name.rsplit(".", 1)[-1], f.category))
+    for perm in policy.permissions:
+        for attr in ("raw", "masked", "hidden"):
+            for selector in sorted(getattr(perm, attr)):
+                if selector not in known:
+                    raise ConfigurationError(
+                        f"{where_policy}: permission for role {perm.role!r}, purpose "
+                        f"{perm.purpose!r} lists {attr} field {selector!r}, which "
+                        f"{where_inv} does not declare{_closest(selector, known)}")
+    if masks:
+        from ..masking import MASK_KINDS
+
+        for f in fields:
+            if f.mask is not None and f.mask not in MASK_KINDS:
+                raise ConfigurationError(
+                    f"{where_inv}: field {f.name!r} has unknown mask kind {f.mask!r}"
+                    f"{_closest(f.mask, MASK_KINDS)}")
+
+
 def configure_access(policy: Policy, inventory: DataInventory | None = None, *,
                      consent: ConsentChecker | None = None, audit: AuditSink | None = None,
                      grants: GrantStore | None = None, masker: Masker | None = None,
@@ -1041,6 +1095,12 @@ def configure_access(policy: Policy, inventory: DataInventory | None = None, *,
     control = AccessControl(policy, inventory, consent=consent, audit=audit, grants=grants,
                             masker=masker, clock=clock, break_glass_audit=break_glass_audit,
                             reviews=reviews)
+    missing = sorted(set(_REQUIRED) - set(control._purposes))
+    if missing:
+        where = f"policy {policy.source}" if getattr(policy, "source", "") else "the policy"
+        raise ConfigurationError(
+            f"@requires names purpose(s) {', '.join(map(repr, missing))} that {where} does "
+            f"not define{_closest(missing[0], control._purposes)}")
     set_access_control(control)
     return control
 

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as _dt
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
+from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias, cast, get_args
 
 from .._types import PathLike
@@ -264,6 +265,8 @@ class Policy:
     """A role name whose permissions, if any, shape what subjects see of themselves."""
     break_glass_max_ttl: _dt.timedelta = _dt.timedelta(hours=4)
     """Longest emergency access allowed."""
+    source: str = dataclasses.field(default="", compare=False)
+    """The file it was loaded from (``load_policy``), named in configuration errors."""
 
     def __post_init__(self) -> None:
         _name(self.version, "policy version")
@@ -493,4 +496,4 @@ def load_policy(path: PathLike) -> Policy:
     extension raises :class:`ConfigurationError`.
     """
     policy: Policy = Policy.from_dict(_read_document(path, "policy"))
-    return policy
+    return dataclasses.replace(policy, source=Path(path).name)

@@ -10,7 +10,7 @@ from typing import Any, Final, ParamSpec, TypeAlias, TypeVar, cast
 
 from ..errors import ConfigurationError
 from . import _control as _control_module
-from ._control import AccessControl, _glass, get_access_control
+from ._control import AccessControl, _glass, get_access_control, require_purpose
 from ._policy import _SCOPES, Scope
 from ._principal import _current, _nonempty, current_principal
 from ._shape import NotFlat
@@ -132,6 +132,11 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
         raise ConfigurationError(f"requires: scope must be one of {sorted(_SCOPES)}")
     if control is not None and purpose not in control._purposes:
         raise ConfigurationError(f"requires: purpose {purpose!r} is not in the policy")
+    if control is None:
+        installed = require_purpose(purpose)
+        if installed is not None and purpose not in installed._purposes:
+            raise ConfigurationError(
+                f"requires: purpose {purpose!r} is not in the configured policy")
     act = action or ("read" if scope in (None, "view") else str(scope))
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:

@@ -336,7 +336,9 @@ class Keyring:
         :class:`~finprivacy.errors.DecryptionError` for every bad token (malformed,
         unknown version or key id, wrong context, tampered) and
         :class:`~finprivacy.errors.KeyUnavailableError` (a ``KeyStateError`` and a
-        ``DecryptionError``) if its key is retired or destroyed.
+        ``DecryptionError``) if its key is retired or destroyed. A value that is no
+        token at all (``None``, a number) raises
+        :class:`~finprivacy.errors.InvalidInputError`, as :meth:`encrypt` does.
         """
         # The decrypt hot path, flat on purpose (see benchmarks/bench_crypto.py).
         # The key is looked up by id, never by trying keys: the text before the last
@@ -402,6 +404,11 @@ class Keyring:
         """
         if isinstance(token, str):
             raise DecryptionError(_BAD)
+        if not isinstance(token, bytes | bytearray | memoryview):
+            # Not a token at all (None, a number): the caller's mistake, reported as
+            # encrypt() reports a value of the wrong type.
+            raise InvalidInputError(
+                f"can only decrypt a token (str or bytes), not {type(token).__name__}")
         return self.decrypt(_token_text(token), context=context)
 
     def decrypt_str(self, token: str, *, context: str) -> str:
