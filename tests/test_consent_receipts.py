@@ -258,3 +258,110 @@ def test_iso27560_record_shape() -> None:
     assert record["state"] == {"granted": False, "reason": "withdrawn",
                                "at": "2025-03-04T10:00:00.123456Z", "expires": None}
     json.dumps(record)  # JSON-ready
+
+
+# -- conformance with Kantara Consent Receipt v1.1 (issue 16) ----------------------------
+# The requirements of the published JSON Schema (KantaraInitiative/consent-receipt-v-next,
+# CR_v1_1/kantara-consent-receipt-v1_1-schema.json, DRAFT 6 of 2017-11-17), written out
+# here as a draft-04 schema: required top-level fields, a piiControllers item with an
+# address *object*, and a purpose whose thirdPartyDisclosure is false, or true with a name.
+_S = {"type": "string"}
+_LIST = {"type": "array", "items": _S}
+KANTARA_V1_1 = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "type": "object",
+    "properties": {
+        "version": _S, "jurisdiction": _S, "consentTimestamp": {"type": "integer", "minimum": 0},
+        "collectionMethod": _S, "consentReceiptID": _S, "publicKey": _S, "language": _S,
+        "piiPrincipalId": _S, "policyUrl": _S, "sensitive": {"type": "boolean"},
+        "spiCat": _LIST,
+        "piiControllers": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"piiController": _S, "onBehalf": {"type": "boolean"},
+                           "contact": _S, "address": {"type": "object"}, "email": _S,
+                           "phone": _S, "piiControllerUrl": _S},
+            "required": ["piiController", "contact", "address", "email", "phone"]}},
+        "services": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"service": _S, "purposes": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"purpose": _S, "consentType": _S, "purposeCategory": _LIST,
+                               "piiCategory": _LIST, "primaryPurpose": {"type": "boolean"},
+                               "termination": _S},
+                "oneOf": [
+                    {"properties": {"thirdPartyDisclosure": {"type": "boolean",
+                                                             "enum": [False]}},
+                     "required": ["thirdPartyDisclosure"]},
+                    {"properties": {"thirdPartyDisclosure": {"type": "boolean",
+                                                             "enum": [True]},
+                                    "thirdPartyName": _S},
+                     "required": ["thirdPartyDisclosure", "thirdPartyName"]}],
+                "required": ["consentType", "purposeCategory", "piiCategory", "termination",
+                             "thirdPartyDisclosure"]}}},
+            "required": ["service", "purposes"]}},
+    },
+    "required": ["version", "jurisdiction", "consentTimestamp", "collectionMethod",
+                 "consentReceiptID", "piiPrincipalId", "piiControllers", "services",
+                 "policyUrl", "sensitive", "spiCat"],
+}
+
+# A receipt shaped like Kantara's published example (its structure; our own values): an
+# address object, a disclosed and an undisclosed purpose, consent type "N/A".
+KANTARA_STYLE_EXAMPLE = {
+    "version": "KI-CR-v1.1.0", "jurisdiction": "CN", "consentTimestamp": 1740823200,
+    "collectionMethod": "Web form with opt-in", "consentReceiptID":
+    "9f1c2b6e-3d4a-4e8b-9a7c-2f5d6e7a8b9c", "publicKey": "04:a3:1d", "language": "zh",
+    "piiPrincipalId": "client-42",
+    "piiControllers": [{"piiController": "Lotus Bookkeeping Ltd.", "contact": "PIPO office",
+                        "address": {"streetAddress": "1 Lotus Road", "addressCountry": "CN"},
+                        "email": "privacy@lotus.example", "phone": "(571) 555-0100"}],
+    "policyUrl": "https://lotus.example/privacy",
+    "services": [{"service": "Bookkeeping", "purposes": [
+        {"purpose": "account_verification", "purposeCategory": ["2 - Contracted Service"],
+         "consentType": "EXPLICIT", "piiCategory": ["7 - Financial"], "primaryPurpose": True,
+         "termination": "withdraw at any time", "thirdPartyDisclosure": True,
+         "thirdPartyName": "Bank of Lotus"},
+        {"purpose": "marketing", "purposeCategory": ["6 - Marketing"], "consentType": "N/A",
+         "piiCategory": ["2 - Contact"], "primaryPurpose": False, "termination": "N/A",
+         "thirdPartyDisclosure": False}]}],
+    "sensitive": True, "spiCat": ["7 - Financial"],
+}
+
+
+def _validate(receipt: dict[str, Any]) -> None:
+    import jsonschema
+
+    jsonschema.Draft4Validator(KANTARA_V1_1).validate(receipt)
+
+
+def test_every_receipt_we_write_validates_against_the_kantara_schema() -> None:
+    ledger, _ = make()
+    ledger.grant("client-42", "account_verification")
+    ledger.grant("client-42", "marketing")
+    for purpose in ("account_verification", "marketing"):
+        data = ledger.receipt("client-42", purpose, controller=LOTUS).to_kantara()
+        _validate(data)
+        assert data["piiControllers"][0]["address"] == {"streetAddress": "1 Lotus Road, Hangzhou"}
+    structured = Controller(name="Lotus", contact="PIPO", email="p@lotus.example", phone="1",
+                            address=fp.consent.PostalAddress(street_address="1 Lotus Road",
+                                                             locality="Hangzhou", country="CN"))
+    data = ledger.receipt("client-42", "marketing", controller=structured).to_kantara()
+    _validate(data)
+    assert data["piiControllers"][0]["address"] == {
+        "streetAddress": "1 Lotus Road", "addressLocality": "Hangzhou", "addressCountry": "CN"}
+
+
+def test_a_receipt_shaped_like_kantaras_example_parses() -> None:
+    _validate(KANTARA_STYLE_EXAMPLE)
+    receipt = parse_receipt(json.dumps(KANTARA_STYLE_EXAMPLE))
+    address = receipt.controllers[0].address
+    assert isinstance(address, fp.consent.PostalAddress)
+    assert (address.street_address, address.country) == ("1 Lotus Road", "CN")
+    assert parse_receipt(receipt.to_kantara()) == receipt
+
+
+def test_an_address_of_the_wrong_type_is_a_format_error() -> None:
+    bad = copy.deepcopy(KANTARA_STYLE_EXAMPLE)
+    bad["piiControllers"][0]["address"] = ["1 Lotus Road"]  # type: ignore[index]
+    with pytest.raises(fp.FormatError, match="address must be an object"):
+        parse_receipt(bad)

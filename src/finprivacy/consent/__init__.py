@@ -33,6 +33,7 @@ from ._model import notice_sha256 as notice_sha256
 from ._receipt import KANTARA_VERSION as KANTARA_VERSION
 from ._receipt import ConsentReceipt as ConsentReceipt
 from ._receipt import Controller as Controller
+from ._receipt import PostalAddress as PostalAddress
 from ._receipt import ReceiptPurpose as ReceiptPurpose
 from ._receipt import ReceiptService as ReceiptService
 from ._receipt import parse_receipt as parse_receipt
@@ -59,6 +60,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "LegalBasis",
     "NoticeVersion",
     "PIPL_AGE_RULE",
+    "PostalAddress",
     "Purpose",
     "Reason",
     "ReceiptPurpose",

@@ -23,6 +23,7 @@ __all__ = [
     "KANTARA_VERSION",
     "ConsentReceipt",
     "Controller",
+    "PostalAddress",
     "ReceiptPurpose",
     "ReceiptService",
     "build_iso27560",
@@ -39,6 +40,50 @@ MILLISECONDS_THRESHOLD = 100_000_000_000
 _MAX_RECEIPT_BYTES = 1_000_000
 
 
+_ADDRESS_KEYS = (("street_address", "streetAddress"), ("locality", "addressLocality"),
+                 ("region", "addressRegion"), ("postal_code", "postalCode"),
+                 ("country", "addressCountry"))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PostalAddress:
+    """A controller's postal address, written as the Kantara v1.1 ``address`` object.
+
+    The keys are schema.org ``PostalAddress`` names, as in Kantara's own example.
+    """
+
+    street_address: str = ""
+    """``streetAddress``: street and number (or the whole address on one line)."""
+    locality: str = ""
+    """``addressLocality``: the city."""
+    region: str = ""
+    """``addressRegion``: province or state."""
+    postal_code: str = ""
+    """``postalCode``."""
+    country: str = ""
+    """``addressCountry``: ISO 3166-1 alpha-2, e.g. ``CN``."""
+
+    def __post_init__(self) -> None:
+        for name, _ in _ADDRESS_KEYS:
+            if not isinstance(getattr(self, name), str):
+                raise InvalidInputError(f"address {name} must be a string")
+
+    def to_json(self) -> dict[str, str]:
+        """Return the ``address`` object (empty parts left out)."""
+        return {key: getattr(self, name) for name, key in _ADDRESS_KEYS if getattr(self, name)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PostalAddress:
+        """Read an ``address`` object; unknown keys are ignored, values must be strings."""
+        values = {}
+        for name, key in _ADDRESS_KEYS:
+            value = data.get(key, "")
+            if not isinstance(value, str):
+                raise FormatError(f"receipt: address field {key} must be a string")
+            values[name] = value
+        return cls(**values)
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Controller:
     """The PII controller named in a receipt (Kantara v1.1 ``piiControllers`` item)."""
@@ -47,8 +92,9 @@ class Controller:
     """Legal name, e.g. ``"Lotus Bookkeeping Ltd."``."""
     contact: str = ""
     """A contact person or office (e.g. the personal-information protection officer)."""
-    address: str = ""
-    """Postal address."""
+    address: PostalAddress | str = ""
+    """Postal address: a :class:`PostalAddress`, or one line of text (kept as its
+    ``street_address``). Always written as the object Kantara v1.1 requires."""
     email: str = ""
     """Contact email."""
     phone: str = ""
@@ -62,16 +108,25 @@ class Controller:
         name: object = self.name
         if not isinstance(name, str) or not name.strip():
             raise InvalidInputError("controller name must be a non-empty string")
-        for name in ("contact", "address", "email", "phone", "url"):
+        for name in ("contact", "email", "phone", "url"):
             if not isinstance(getattr(self, name), str):
                 raise InvalidInputError(f"controller {name} must be a string")
+        if isinstance(self.address, str):
+            object.__setattr__(self, "address", PostalAddress(street_address=self.address))
+        elif not isinstance(self.address, PostalAddress):
+            raise InvalidInputError("controller address must be a PostalAddress or a string")
         if not isinstance(self.on_behalf, bool):
             raise InvalidInputError("controller on_behalf must be a bool")
+
+    def _address(self) -> PostalAddress:
+        address = self.address
+        return address if isinstance(address, PostalAddress) else PostalAddress(
+            street_address=address)
 
     def to_json(self) -> dict[str, Any]:
         """Return the Kantara ``piiControllers`` item."""
         item: dict[str, Any] = {"piiController": self.name, "onBehalf": self.on_behalf,
-                                "contact": self.contact, "address": self.address,
+                                "contact": self.contact, "address": self._address().to_json(),
                                 "email": self.email, "phone": self.phone}
         if self.url:
             item["piiControllerUrl"] = self.url
@@ -229,6 +284,15 @@ def _strings(data: Mapping[str, Any], name: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _address_of(value: object, where: str) -> PostalAddress:
+    """Read ``address``: the object Kantara v1.1 requires, or text (older receipts)."""
+    if isinstance(value, Mapping):
+        return PostalAddress.from_json(value)
+    if isinstance(value, str):
+        return PostalAddress(street_address=value)
+    raise FormatError(f"receipt: field {where}address must be an object")
+
+
 def parse_receipt(data: Mapping[str, Any] | str | bytes) -> ConsentReceipt:
     """Parse a Kantara v1.1 receipt (JSON text or a decoded object).
 
@@ -272,7 +336,7 @@ def parse_receipt(data: Mapping[str, Any] | str | bytes) -> ConsentReceipt:
             controllers.append(Controller(
                 name=_field(item, "piiController", str, where),
                 contact=_field(item, "contact", str, where, required=False, default=""),
-                address=_field(item, "address", str, where, required=False, default=""),
+                address=_address_of(item.get("address", ""), where),
                 email=_field(item, "email", str, where, required=False, default=""),
                 phone=_field(item, "phone", str, where, required=False, default=""),
                 url=_field(item, "piiControllerUrl", str, where, required=False, default=""),
