@@ -266,3 +266,59 @@ def test_retention_plan_permanent_and_holds(tmp_path: Path) -> None:
     rows = {r["id"]: r for r in map(json.loads, out.splitlines())}
     assert rows["st-1"]["status"] == "held" and rows["ar-2014"]["action"] == "keep"
     assert run("retention", "plan", "--help")[1].count("record_class") >= 1
+
+
+# ---------------------------------------------------------------- rotation keeps lookups
+
+def test_rotate_reencrypt_reindex_retire_keeps_blind_index_lookups(tmp_path: Path) -> None:
+    from finprivacy.crypto import ARGON2_TESTING_ONLY, PassphraseProvider
+
+    provider = PassphraseProvider(PASS, profile=ARGON2_TESTING_ONLY)
+    keyring = tmp_path / "keyring.json"
+    kr = fp.Keyring.generate()
+    kr.save(keyring, provider=provider)
+    db = tmp_path / "app.db"
+    url = f"sqlite:///{db}"
+    index = fp.BlindIndex(kr, "clients.id_no", bits=16, normalize=["nfkc"])
+    ids = ["440306199001011236", "11010519491231002X", "440305199003152916"]
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("CREATE TABLE clients (id INTEGER PRIMARY KEY, id_no TEXT, id_bidx TEXT)")
+        for i, value in enumerate(ids, 1):
+            conn.execute("INSERT INTO clients VALUES (?, ?, ?)",
+                         (i, kr.encrypt(value, context="clients.id_no"), index.compute(value)))
+        conn.commit()
+    env = {"FP_PASS": PASS}
+    common = ("--passphrase-env", "FP_PASS")
+    code, out, _ = run("keys", "rotate", str(keyring), *common, env=env)
+    assert code == 0 and "finprivacy reindex" in out and "keys retire" in out
+    old = kr.primary_id
+    tables = ("--db", url, "--column", "clients.id_no", "--column", "clients.id_bidx")
+    code, _, err = run("keys", "retire", str(keyring), old, *tables, *common, env=env)
+    assert code == 3 and "refusing to retire" in err and "clients.id_bidx: 3" in err
+    code, _, _ = run("reencrypt", "--keyring", str(keyring), "--db", url, "--table", "clients",
+                     "--column", "id_no", "--context", "clients.id_no", *common, env=env)
+    assert code == 0
+    code, _, err = run("keys", "retire", str(keyring), old, *tables, *common, env=env)
+    assert code == 3 and "clients.id_bidx: 3" in err and "clients.id_no" not in err
+    code, out, _ = run("reindex", "--keyring", str(keyring), "--db", url, "--table", "clients",
+                       "--column", "id_no", "--index-column", "id_bidx", "--index",
+                       "clients.id_no", "--bits", "16", "--normalize", "nfkc",
+                       "--context", "clients.id_no", "--format", "json", *common, env=env)
+    assert code == 0 and json.loads(out)["reindexed"] == 3
+    code, _, _ = run("keys", "retire", str(keyring), old, *tables, *common, env=env)
+    assert code == 0
+    after = fp.Keyring.load(keyring, provider=provider)
+    fresh = fp.BlindIndex(after, "clients.id_no", bits=16, normalize=["nfkc"])
+    with closing(sqlite3.connect(db)) as conn:
+        for i, value in enumerate(ids, 1):
+            marks = ", ".join("?" * len(fresh.lookup_values(value)))
+            found = [r[0] for r in conn.execute(
+                f"SELECT id FROM clients WHERE id_bidx IN ({marks})",
+                fresh.lookup_values(value))]
+            assert i in found
+    # Running reindex again changes nothing (resumable, idempotent).
+    code, out, _ = run("reindex", "--keyring", str(keyring), "--db", url, "--table", "clients",
+                       "--column", "id_no", "--index-column", "id_bidx", "--index",
+                       "clients.id_no", "--bits", "16", "--normalize", "nfkc",
+                       "--context", "clients.id_no", "--format", "json", *common, env=env)
+    assert code == 0 and json.loads(out)["reindexed"] == 0

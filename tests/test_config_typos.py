@@ -43,6 +43,7 @@ def _files(tmp_path: Path, *, raw: str = "name", mask: str = "cn_id") -> tuple[P
 @pytest.fixture(autouse=True)
 def _clean_registry() -> object:
     saved = set(_control._REQUIRED)
+    _control._REQUIRED.clear()  # other tests' @requires guards named other purposes
     previous = fp.set_access_control(None)
     yield
     _control._REQUIRED.clear()

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from ..crypto import Keyring, record_context
-from ..errors import ConfigurationError, FinPrivacyError
+from ..errors import ConfigurationError, DecryptionError, FinPrivacyError
 from ._common import add_format_option, add_passphrase_options, emit, read_passphrase
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -42,12 +42,41 @@ def register(sub: Any) -> None:
         p = ksub.add_parser(action, help=text)
         p.add_argument("path")
         p.add_argument("key_id")
+        p.add_argument("--db", help="database whose columns may still depend on the key")
+        p.add_argument("--column", action="append", default=[], metavar="TABLE.COLUMN",
+                       help="a column of tokens, blind indexes or deterministic tokens to "
+                       "check for values under the key (repeatable; needs --db)")
+        p.add_argument("--force", action="store_true",
+                       help="go ahead although values may still depend on the key")
         if action == "destroy":
             p.add_argument("--yes", action="store_true",
                            help="confirm: data still encrypted under this key is lost")
         add_passphrase_options(p)
         add_format_option(p)
         p.set_defaults(handler=_retire if action == "retire" else _destroy)
+
+    ri = sub.add_parser(
+        "reindex",
+        help="recompute a blind index column under the current primary key (resumable)")
+    ri.add_argument("--keyring", required=True, help="keyring file")
+    ri.add_argument("--db", required=True, help="database URL: sqlite:///… or postgresql://…")
+    ri.add_argument("--table", required=True)
+    ri.add_argument("--column", required=True, help="the column of encrypted tokens")
+    ri.add_argument("--index-column", required=True, help="the blind index column to rebuild")
+    ri.add_argument("--index", required=True, metavar="NAME",
+                    help="the blind index's name (as given to BlindIndex)")
+    ri.add_argument("--bits", type=int, default=32, help="the index's bits (default 32)")
+    ri.add_argument("--normalize", action="append", default=[], metavar="STEP",
+                    help="the index's normalisers, in order (repeatable: nfkc, digits, …)")
+    ri.add_argument("--algorithm", choices=("blake2b", "hmac-sha256"), default="blake2b")
+    ri.add_argument("--key-column", default="id", help="primary key column (default: id)")
+    ri.add_argument("--context", required=True, help="the encryption context of --column")
+    ri.add_argument("--bind-row", metavar="COLUMN", nargs="?", const="", default=None,
+                    help="tokens are bound to their row: context is CONTEXT#<COLUMN value>")
+    ri.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    add_passphrase_options(ri)
+    add_format_option(ri)
+    ri.set_defaults(handler=_reindex)
 
     re_ = sub.add_parser(
         "reencrypt",
@@ -110,14 +139,70 @@ def _save_same(args: argparse.Namespace, kr: Keyring, passphrase: str) -> None:
 def _rotate(args: argparse.Namespace) -> int:
     passphrase = read_passphrase(args)
     kr = Keyring.load(args.path, passphrase=passphrase)
+    old = kr.primary_id
     new_id = kr.rotate()
     _save_same(args, kr, passphrase)
-    emit(args, {"primary": new_id}, f"new primary key {new_id}; re-encrypt with "
-         "'finprivacy reencrypt' and then retire the old key")
+    steps = (
+        f"new primary key {new_id} (the old one, {old}, still decrypts). Next:\n"
+        "  1. finprivacy reencrypt --keyring … --db … --table … --column … --context … "
+        "for every encrypted column\n"
+        "  2. finprivacy reindex --keyring … --db … --table … --column … --index-column … "
+        "--index … for every blind index column (lookups use the new key only after "
+        "the old one is retired)\n"
+        "  3. recompute deterministic tokens under the new key in your application\n"
+        f"  4. finprivacy keys retire {args.path} {old} --db … --column TABLE.COLUMN … "
+        "(refuses while any value still depends on it)\n"
+        f"  5. later, when no backup needs it: finprivacy keys destroy {args.path} {old}")
+    emit(args, {"primary": new_id, "previous": old}, steps)
     return 0
 
 
+def _dependents(args: argparse.Namespace, key_id: str) -> list[tuple[str, int]]:
+    """Count, per named column, the values made under ``key_id`` (tokens, blind indexes)."""
+    from ..errors import NotFoundError
+    from ..storage import database_exists, open_database
+
+    if args.column and not args.db:
+        raise ConfigurationError("--column needs --db")
+    if not args.db:
+        return []
+    if not database_exists(args.db):
+        raise NotFoundError(f"no database at {args.db}")
+    db = open_database(args.db)
+    counts = []
+    for spec in args.column:
+        table, _, column = spec.partition(".")
+        if not (_IDENT.match(table) and _IDENT.match(column)):
+            raise ConfigurationError(f"--column {spec!r}: use TABLE.COLUMN (plain identifiers)")
+        columns = _columns_of(db, table)
+        if column not in columns:
+            raise ConfigurationError(f"--column {spec!r}: no such column"
+                                     f"{_closest(column, columns)}")
+        with db.transaction(write=False) as tx:
+            rows = tx.fetchall(
+                f"SELECT COUNT(*) FROM {table} WHERE {column} LIKE ? OR {column} LIKE ?",  # noqa: S608
+                (f"{key_id}:%", f"%.{key_id}.%"))
+        counts.append((spec, int(rows[0][0])))
+    return counts
+
+
+def _guard(args: argparse.Namespace, action: str) -> None:
+    """Refuse to retire or destroy a key that named columns still depend on."""
+    counts = _dependents(args, args.key_id)
+    busy = [(c, n) for c, n in counts if n]
+    if busy and not args.force:
+        listed = ", ".join(f"{c}: {n}" for c, n in busy)
+        raise ConfigurationError(
+            f"refusing to {action} key {args.key_id}: values still depend on it ({listed}); "
+            "run finprivacy reencrypt / reindex first, or pass --force")
+    if not counts and not args.force:
+        print(f"finprivacy: note: blind indexes and deterministic tokens made under "
+              f"{args.key_id} stop matching once it is {action}d; name their columns with "
+              "--db URL --column TABLE.COLUMN to have them checked", file=sys.stderr)
+
+
 def _retire(args: argparse.Namespace) -> int:
+    _guard(args, "retire")
     passphrase = read_passphrase(args)
     kr = Keyring.load(args.path, passphrase=passphrase)
     kr.retire(args.key_id)
@@ -131,6 +216,7 @@ def _destroy(args: argparse.Namespace) -> int:
         print("finprivacy: destroying a key loses every value still encrypted under it; "
               "pass --yes to confirm", file=sys.stderr)
         return 2
+    _guard(args, "destroy")
     passphrase = read_passphrase(args)
     kr = Keyring.load(args.path, passphrase=passphrase)
     kr.destroy(args.key_id)
@@ -249,3 +335,72 @@ def _why(exc: Exception, bind: str | None) -> str:
         return (base + " (a wrong --context, a key missing from this keyring, or a "
                 "token bound to its row: try --bind-row)")
     return base + f" (a wrong --context, a missing key, or not bound to {bind})"
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    from ..crypto import BlindIndex
+    from ..errors import NotFoundError
+    from ..storage import database_exists, open_database
+
+    bind = args.key_column if args.bind_row == "" else args.bind_row
+    for name in (args.table, args.column, args.index_column, args.key_column, bind or "id"):
+        if not _IDENT.match(name):
+            raise ConfigurationError("table and column names must be plain SQL identifiers")
+    if args.batch < 1:
+        raise ConfigurationError("--batch must be at least 1")
+    if not database_exists(args.db):
+        raise NotFoundError(f"no database at {args.db}")
+    kr = _load(args)
+    index = BlindIndex(kr, args.index, bits=args.bits, normalize=args.normalize,
+                       algorithm=args.algorithm)
+    db = open_database(args.db)
+    columns = _columns_of(db, args.table)
+    if not columns:
+        raise ConfigurationError(f"no table {args.table!r} in {args.db}"
+                                 f"{_closest(args.table, _tables_of(db))}")
+    for option, name in (("--column", args.column), ("--index-column", args.index_column),
+                         ("--key-column", args.key_column), ("--bind-row", bind)):
+        if name is not None and name not in columns:
+            raise ConfigurationError(f"{option}: table {args.table!r} has no column {name!r}"
+                                     f"{_closest(name, columns)}")
+    extra = f", {bind}" if bind else ""
+    done = scanned = 0
+    failed: list[tuple[Any, str]] = []
+    last: Any = None
+    # Resumable: rows already indexed under the primary are skipped, so a run killed
+    # half-way picks up where it stopped; each batch commits on its own.
+    while True:
+        with db.transaction() as tx:
+            where = "" if last is None else f"WHERE {args.key_column} > ? "
+            params: tuple[Any, ...] = (args.batch,) if last is None else (last, args.batch)
+            rows = tx.fetchall(
+                f"SELECT {args.key_column}, {args.column}, {args.index_column}{extra} "  # noqa: S608
+                f"FROM {args.table} {where}ORDER BY {args.key_column} LIMIT ?", params)
+            for row in rows:
+                key, token, stored = row[0], row[1], row[2]
+                scanned += 1
+                if token is None or (stored is not None and not index.needs_reindex(stored)):
+                    continue
+                try:
+                    context = (record_context(args.context, row[3]) if bind
+                               else args.context)
+                    value = kr.decrypt(token, context=context)
+                    fresh = index.compute(value)
+                except FinPrivacyError as exc:
+                    failed.append((key, _why(exc, bind) if isinstance(
+                        exc, DecryptionError) else str(exc)))
+                    continue
+                tx.execute(f"UPDATE {args.table} SET {args.index_column} = ? "  # noqa: S608
+                           f"WHERE {args.key_column} = ?", (fresh, key))
+                done += 1
+        if not rows:
+            break
+        last = rows[-1][0]
+        print(f"… {scanned} rows scanned, {done} re-indexed", file=sys.stderr)
+    for key, why in failed[:20]:
+        print(f"finprivacy: {args.table} row {args.key_column}={key}: {why}", file=sys.stderr)
+    emit(args, {"scanned": scanned, "reindexed": done, "failed": len(failed),
+                "primary": kr.primary_id},
+         f"{done} of {scanned} index values recomputed under {kr.primary_id}"
+         + (f"; {len(failed)} rows failed (listed above)" if failed else ""))
+    return 3 if failed else 0
