@@ -107,35 +107,45 @@ class MemoryAuditStore:
         skipped; with other bytes it raises :class:`AuditIntegrityError` and nothing of
         the batch is queued.
         """
-        ids, add = self._ids, self._pending.append
+        ids, pending = self._ids, self._pending
+        add = pending.append
         lock = self._lock
         # acquire/try/finally: the same as ``with lock:`` at half its cost (once per append).
         lock.acquire()
         try:
-            if len(rows) > 1 and len({r[0] for r in rows}) < len(rows):
-                self._check_known(rows)
-            for row in rows:
-                if row[0] in ids:
-                    self._check_known(rows)
-                    break
+            start = len(pending)
+            known = False
             for row in rows:
                 entry_id = row[0]
                 if entry_id in ids:
+                    known = True  # a retry, or a clash: told apart below (rare)
                     continue
                 ids[entry_id] = None
                 add(tuple(row))
+            if known:
+                try:
+                    self._check_known(rows, start)
+                except AuditIntegrityError:
+                    for added in pending[start:]:  # nothing of this batch stays queued
+                        del ids[added[0]]
+                    del pending[start:]
+                    raise
         finally:
             lock.release()
 
-    def _check_known(self, rows: Sequence[PendingRow]) -> None:
-        """Raise if a row reuses a known entry id with other bytes (the rare path)."""
+    def _check_known(self, rows: Sequence[PendingRow], start: int) -> None:
+        """Raise if a row reuses a known entry id with other bytes (the rare path).
+
+        ``start`` is where this batch's own rows begin in the pending list: the bytes
+        stored before it are the ones a row must match.
+        """
         seen: dict[str, bytes] = {}
         for seq in {self._ids.get(r[0]) for r in rows} - {None}:
             entry = self._entries.get(seq)  # type: ignore[arg-type]
             if entry is not None:
                 seen[self._rows[entry[0]][0]] = entry[1]
         wanted = {r[0] for r in rows}
-        for pending in self._pending:
+        for pending in self._pending[:start]:
             if pending[0] in wanted:
                 seen[pending[0]] = pending[1]
         for row in rows:
