@@ -347,6 +347,10 @@ def _classify(d: str, glens: tuple[int, ...], plus: bool, paren: bool, today: _A
     return None
 
 
+_ODD_BEFORE = ".:/-_#"
+_ODD_AFTER = ".:/-_"
+
+
 def _start_ok(text: str, start: int) -> bool:
     """Return whether a digit run may start here.
 
@@ -600,8 +604,11 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
         if kind == "num":
             # Shorter runs (amounts, dates, hotlines) hold no identifier.
             if e - s >= 9:
-                start_ok = _start_ok(folded, s)
-                end_ok = _end_ok(folded, e)
+                # The common neighbours (space, comma, CJK) need no closer look.
+                start_ok = s < 2 or folded[s - 1] not in _ODD_BEFORE or _start_ok(folded, s)
+                nxt = folded[e:e + 1]
+                end_ok = (not nxt or (nxt not in _ODD_AFTER and not nxt.isalpha())
+                          or _end_ok(folded, e))
                 if start_ok or end_ok:
                     found = _numbers(folded, s, e, today, ctx_words, start_ok, end_ok)
                     if found:

@@ -380,10 +380,13 @@ _NODE_TYPES = ("int8", "bytea")
 _ENTRY_TAIL = f'","v":{FORMAT_VERSION}}}'
 
 
-def _pg_binary(tx: Tx, sql: str, params: Sequence[Any]) -> None:
-    """Run a PostgreSQL statement with binary parameters (arrays dump much faster)."""
+def _pg_binary(tx: Tx, sql: str, params: Sequence[Any]) -> int:
+    """Run a PostgreSQL statement with binary parameters (arrays dump much faster).
+
+    Returns the number of rows it changed.
+    """
     try:
-        tx._conn.execute(sql.replace("?", "%s"), params, binary=True)
+        return int(tx._conn.execute(sql.replace("?", "%s"), params, binary=True).rowcount)
     except Exception as exc:
         if type(exc).__name__ in ("UniqueViolation", "IntegrityError"):
             raise ConflictError("constraint violated in the audit store") from None
@@ -573,28 +576,18 @@ class SqlAuditStore:
             # returns the ids it inserted, and any id already in the log with other bytes.
             cols = list(zip(*(_row_tuple(r) for r in rows), strict=True))
             tx = Tx(self.db._conn(), "postgresql")
-            out = _pg_fetch(
+            inserted = _pg_binary(
                 tx,
-                f"WITH src ({_COLUMNS}) AS (SELECT * FROM unnest("  # noqa: S608
+                f"INSERT INTO audit_pending ({_COLUMNS}) SELECT * FROM unnest("  # noqa: S608
                 "?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], "
-                "?::text[], ?::text[], ?::bigint[], ?::text[], ?::bytea[])), "
-                f"ins AS (INSERT INTO audit_pending ({_COLUMNS}) SELECT * FROM src "
-                "ON CONFLICT (entry_id) DO NOTHING RETURNING entry_id) "
-                "SELECT entry_id, 1 FROM ins UNION ALL SELECT e.entry_id, 0 FROM "
-                "audit_entries AS e JOIN src ON e.entry_id = src.entry_id WHERE e.raw <> src.raw",
+                "?::text[], ?::text[], ?::bigint[], ?::text[], ?::bytea[]) "
+                "ON CONFLICT (entry_id) DO NOTHING",
                 [list(c) for c in cols],
             )
-            clash = [r[0] for r in out if not r[1]]
-            if clash:
-                # Take back this batch's pending rows under those ids (they would stop
-                # the sequencer), then refuse.
-                mine = [(r.entry_id, r.raw) for r in rows if r.entry_id in set(clash)]
-                _pg_binary(tx, "DELETE FROM audit_pending AS p USING unnest(?::text[], "
-                           "?::bytea[]) AS m(entry_id, raw) WHERE p.entry_id = m.entry_id "
-                           "AND p.raw = m.raw", [[m[0] for m in mine], [m[1] for m in mine]])
-                raise duplicate_id_error(clash[0], partial=True)
-            if len(out) < len(rows):  # some ids were pending already: retries, or a clash
+            if inserted < len(rows):  # some ids were pending already: retries, or a clash
                 self._check_ids(tx, rows, partial=True)
+            # An id already in the log is compared by the sequencer, which refuses to
+            # drop a pending row whose bytes differ from the entry's.
             return
         with self.db.transaction() as tx:
             tx.executemany(
