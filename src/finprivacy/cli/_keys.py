@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from ..crypto import Keyring, record_context
@@ -252,13 +253,19 @@ def _closest(name: str, choices: list[str]) -> str:
     return f"; did you mean {match[0]!r}?" if match else ""
 
 
-def _reencrypt(args: argparse.Namespace) -> int:
-    from ..errors import DecryptionError, NotFoundError
+def _open_table(args: argparse.Namespace,
+                named: Sequence[tuple[str, str | None]]) -> tuple[Keyring, Any, str | None]:
+    """Check a column job's options and open its keyring and database.
+
+    ``named`` lists ``(option, column)`` pairs that must exist in ``--table``. Returns
+    the keyring, the database and the row-binding column (``--bind-row``), if any.
+    """
+    from ..errors import NotFoundError
     from ..storage import database_exists, open_database
 
     bind = args.key_column if args.bind_row == "" else args.bind_row
-    for name in (args.table, args.column, args.key_column, bind or "id"):
-        if not _IDENT.match(name):
+    for _, name in (("--table", args.table), *named, ("--bind-row", bind)):
+        if name is not None and not _IDENT.match(name):
             raise ConfigurationError("table and column names must be plain SQL identifiers")
     if args.batch < 1:
         raise ConfigurationError("--batch must be at least 1")
@@ -268,14 +275,18 @@ def _reencrypt(args: argparse.Namespace) -> int:
     db = open_database(args.db)
     columns = _columns_of(db, args.table)
     if not columns:
-        tables = _tables_of(db)
         raise ConfigurationError(f"no table {args.table!r} in {args.db}"
-                                 f"{_closest(args.table, tables)}")
-    for option, name in (("--column", args.column), ("--key-column", args.key_column),
-                         ("--bind-row", bind)):
+                                 f"{_closest(args.table, _tables_of(db))}")
+    for option, name in (*named, ("--bind-row", bind)):
         if name is not None and name not in columns:
             raise ConfigurationError(f"{option}: table {args.table!r} has no column {name!r}"
                                      f"{_closest(name, columns)}")
+    return kr, db, bind
+
+
+def _reencrypt(args: argparse.Namespace) -> int:
+    kr, db, bind = _open_table(args, (("--column", args.column),
+                                      ("--key-column", args.key_column)))
     extra = f", {bind}" if bind else ""
     done = scanned = 0
     failed: list[tuple[Any, str]] = []
@@ -339,30 +350,12 @@ def _why(exc: Exception, bind: str | None) -> str:
 
 def _reindex(args: argparse.Namespace) -> int:
     from ..crypto import BlindIndex
-    from ..errors import NotFoundError
-    from ..storage import database_exists, open_database
 
-    bind = args.key_column if args.bind_row == "" else args.bind_row
-    for name in (args.table, args.column, args.index_column, args.key_column, bind or "id"):
-        if not _IDENT.match(name):
-            raise ConfigurationError("table and column names must be plain SQL identifiers")
-    if args.batch < 1:
-        raise ConfigurationError("--batch must be at least 1")
-    if not database_exists(args.db):
-        raise NotFoundError(f"no database at {args.db}")
-    kr = _load(args)
+    kr, db, bind = _open_table(args, (("--column", args.column),
+                                      ("--index-column", args.index_column),
+                                      ("--key-column", args.key_column)))
     index = BlindIndex(kr, args.index, bits=args.bits, normalize=args.normalize,
                        algorithm=args.algorithm)
-    db = open_database(args.db)
-    columns = _columns_of(db, args.table)
-    if not columns:
-        raise ConfigurationError(f"no table {args.table!r} in {args.db}"
-                                 f"{_closest(args.table, _tables_of(db))}")
-    for option, name in (("--column", args.column), ("--index-column", args.index_column),
-                         ("--key-column", args.key_column), ("--bind-row", bind)):
-        if name is not None and name not in columns:
-            raise ConfigurationError(f"{option}: table {args.table!r} has no column {name!r}"
-                                     f"{_closest(name, columns)}")
     extra = f", {bind}" if bind else ""
     done = scanned = 0
     failed: list[tuple[Any, str]] = []
