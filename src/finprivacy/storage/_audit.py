@@ -580,14 +580,15 @@ class SqlAuditStore:
                 tx,
                 f"INSERT INTO audit_pending ({_COLUMNS}) SELECT * FROM unnest("  # noqa: S608
                 "?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], "
-                "?::text[], ?::text[], ?::bigint[], ?::text[], ?::bytea[]) "
-                "ON CONFLICT (entry_id) DO NOTHING",
+                "?::text[], ?::text[], ?::bigint[], ?::text[], ?::bytea[]) AS u "
+                f"({_COLUMNS}) WHERE NOT EXISTS (SELECT 1 FROM audit_entries AS e "
+                "WHERE e.entry_id = u.entry_id) ON CONFLICT (entry_id) DO NOTHING",
                 [list(c) for c in cols],
             )
-            if inserted < len(rows):  # some ids were pending already: retries, or a clash
+            if inserted < len(rows):
+                # Ids already pending or in the log (one index probe per row above):
+                # retries pass, other bytes raise; the rest of the batch is stored.
                 self._check_ids(tx, rows, partial=True)
-            # An id already in the log is compared by the sequencer, which refuses to
-            # drop a pending row whose bytes differ from the entry's.
             return
         with self.db.transaction() as tx:
             tx.executemany(
