@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..crypto import Keyring, record_context
@@ -284,54 +284,73 @@ def _open_table(args: argparse.Namespace,
     return kr, db, bind
 
 
-def _reencrypt(args: argparse.Namespace) -> int:
-    kr, db, bind = _open_table(args, (("--column", args.column),
-                                      ("--key-column", args.key_column)))
+def _rewrite_column(args: argparse.Namespace, db: Any, bind: str | None, *, reads: str,
+                    target: str, verb: str, compute: Callable[[tuple[Any, ...], str], Any]
+                    ) -> tuple[int, int, list[tuple[Any, str]]]:
+    """Walk ``--table`` in key order, batch by batch, rewriting ``target`` row by row.
+
+    ``reads`` names the columns selected after the key (the binding column follows).
+    ``compute(row, context)`` returns the new value of ``target``, or None to leave the
+    row alone; a :class:`FinPrivacyError` is recorded as that row's failure (named by
+    key, never by value). Each batch commits on its own, so a killed run resumes: rows
+    already done are skipped by ``compute``. Returns (scanned, rewritten, failures).
+    """
     extra = f", {bind}" if bind else ""
     done = scanned = 0
     failed: list[tuple[Any, str]] = []
     last: Any = None
     while True:
         with db.transaction() as tx:
-            if last is None:
-                rows = tx.fetchall(
-                    f"SELECT {args.key_column}, {args.column}{extra} FROM {args.table} "  # noqa: S608
-                    f"ORDER BY {args.key_column} LIMIT ?", (args.batch,))
-            else:
-                rows = tx.fetchall(
-                    f"SELECT {args.key_column}, {args.column}{extra} FROM {args.table} "  # noqa: S608
-                    f"WHERE {args.key_column} > ? ORDER BY {args.key_column} LIMIT ?",
-                    (last, args.batch))
+            where = "" if last is None else f"WHERE {args.key_column} > ? "
+            params: tuple[Any, ...] = (args.batch,) if last is None else (last, args.batch)
+            rows = tx.fetchall(
+                f"SELECT {args.key_column}, {reads}{extra} FROM {args.table} "  # noqa: S608
+                f"{where}ORDER BY {args.key_column} LIMIT ?", params)
             for row in rows:
-                key, token = row[0], row[1]
                 scanned += 1
-                if token is None:
-                    continue
                 try:
-                    if not kr.needs_reencrypt(token):
-                        continue
-                    context = (record_context(args.context, row[2]) if bind
+                    context = (record_context(args.context, row[-1]) if bind
                                else args.context)
-                    new = kr.reencrypt(token, context=context)
+                    new = compute(tuple(row), context)
                 except DecryptionError as exc:
-                    failed.append((key, _why(exc, bind)))
+                    failed.append((row[0], _why(exc, bind)))
                     continue
                 except FinPrivacyError as exc:
-                    failed.append((key, str(exc)))
+                    failed.append((row[0], str(exc)))
                     continue
-                tx.execute(
-                    f"UPDATE {args.table} SET {args.column} = ? "  # noqa: S608
-                    f"WHERE {args.key_column} = ?", (new, key))
+                if new is None:
+                    continue
+                tx.execute(f"UPDATE {args.table} SET {target} = ? "  # noqa: S608
+                           f"WHERE {args.key_column} = ?", (new, row[0]))
                 done += 1
         if not rows:
             break
         last = rows[-1][0]
-        print(f"… {scanned} rows scanned, {done} re-encrypted", file=sys.stderr)
+        print(f"… {scanned} rows scanned, {done} {verb}", file=sys.stderr)
+    return scanned, done, failed
+
+
+def _report_failures(failed: list[tuple[Any, str]], label: str, key_column: str) -> None:
     for key, why in failed[:20]:
-        print(f"finprivacy: {args.table}.{args.column} row {args.key_column}={key}: {why}",
-              file=sys.stderr)
+        print(f"finprivacy: {label} row {key_column}={key}: {why}", file=sys.stderr)
     if len(failed) > 20:
         print(f"finprivacy: … and {len(failed) - 20} more rows", file=sys.stderr)
+
+
+def _reencrypt(args: argparse.Namespace) -> int:
+    kr, db, bind = _open_table(args, (("--column", args.column),
+                                      ("--key-column", args.key_column)))
+
+    def compute(row: tuple[Any, ...], context: str) -> str | None:
+        token = row[1]
+        if token is None or not kr.needs_reencrypt(token):
+            return None
+        return kr.reencrypt(token, context=context)
+
+    scanned, done, failed = _rewrite_column(args, db, bind, reads=args.column,
+                                            target=args.column, verb="re-encrypted",
+                                            compute=compute)
+    _report_failures(failed, f"{args.table}.{args.column}", args.key_column)
     emit(args, {"scanned": scanned, "reencrypted": done, "failed": len(failed),
                 "failed_rows": [str(k) for k, _ in failed[:1000]], "primary": kr.primary_id},
          f"{done} of {scanned} values re-encrypted under {kr.primary_id}"
@@ -356,42 +375,17 @@ def _reindex(args: argparse.Namespace) -> int:
                                       ("--key-column", args.key_column)))
     index = BlindIndex(kr, args.index, bits=args.bits, normalize=args.normalize,
                        algorithm=args.algorithm)
-    extra = f", {bind}" if bind else ""
-    done = scanned = 0
-    failed: list[tuple[Any, str]] = []
-    last: Any = None
-    # Resumable: rows already indexed under the primary are skipped, so a run killed
-    # half-way picks up where it stopped; each batch commits on its own.
-    while True:
-        with db.transaction() as tx:
-            where = "" if last is None else f"WHERE {args.key_column} > ? "
-            params: tuple[Any, ...] = (args.batch,) if last is None else (last, args.batch)
-            rows = tx.fetchall(
-                f"SELECT {args.key_column}, {args.column}, {args.index_column}{extra} "  # noqa: S608
-                f"FROM {args.table} {where}ORDER BY {args.key_column} LIMIT ?", params)
-            for row in rows:
-                key, token, stored = row[0], row[1], row[2]
-                scanned += 1
-                if token is None or (stored is not None and not index.needs_reindex(stored)):
-                    continue
-                try:
-                    context = (record_context(args.context, row[3]) if bind
-                               else args.context)
-                    value = kr.decrypt(token, context=context)
-                    fresh = index.compute(value)
-                except FinPrivacyError as exc:
-                    failed.append((key, _why(exc, bind) if isinstance(
-                        exc, DecryptionError) else str(exc)))
-                    continue
-                tx.execute(f"UPDATE {args.table} SET {args.index_column} = ? "  # noqa: S608
-                           f"WHERE {args.key_column} = ?", (fresh, key))
-                done += 1
-        if not rows:
-            break
-        last = rows[-1][0]
-        print(f"… {scanned} rows scanned, {done} re-indexed", file=sys.stderr)
-    for key, why in failed[:20]:
-        print(f"finprivacy: {args.table} row {args.key_column}={key}: {why}", file=sys.stderr)
+
+    def compute(row: tuple[Any, ...], context: str) -> str | None:
+        token, stored = row[1], row[2]
+        if token is None or (stored is not None and not index.needs_reindex(stored)):
+            return None  # already under the primary: a resumed run skips it
+        return index.compute(kr.decrypt(token, context=context))
+
+    scanned, done, failed = _rewrite_column(
+        args, db, bind, reads=f"{args.column}, {args.index_column}",
+        target=args.index_column, verb="re-indexed", compute=compute)
+    _report_failures(failed, args.table, args.key_column)
     emit(args, {"scanned": scanned, "reindexed": done, "failed": len(failed),
                 "primary": kr.primary_id},
          f"{done} of {scanned} index values recomputed under {kr.primary_id}"
