@@ -359,7 +359,7 @@ def _start_ok(text: str, start: int) -> bool:
     """
     if start >= 2:
         prev = text[start - 1]
-        if prev in ".:/-_#":
+        if prev in _ODD_BEFORE:
             prev2 = text[start - 2]
             if (prev in ".:/" and prev2.isdigit()) or (prev in "-_/#" and prev2.isascii()
                                                        and prev2.isalnum()):
@@ -382,7 +382,7 @@ def _end_ok(text: str, end: int) -> bool:
         if nxt.isascii():
             if nxt.isalpha():
                 return False
-            if nxt in ".:/-_" and end + 1 < len(text):
+            if nxt in _ODD_AFTER and end + 1 < len(text):
                 nxt2 = text[end + 1]
                 if (nxt in ".:/" and nxt2.isdigit()) or (nxt in "-_/" and nxt2.isascii()
                                                          and nxt2.isalnum()):
@@ -513,14 +513,12 @@ def _iban_shape(country: str) -> re.Pattern[str]:
     Its registry format, single spaces allowed between any two characters after the
     country code, nothing alphanumeric after it.
     """
-    classes = {"n": "[0-9]", "a": "[A-Z]", "c": "[0-9A-Z]"}
-    spec = iban.BBAN_FORMATS[country]
-    body = "".join(r"\ ?" + classes[k] for n, k in re.findall(r"(\d+)!([nac])", spec)
-                   for _ in range(int(n)))
+    classes = {"n": "[0-9]", "a": "[A-Z]", "c": "[0-9A-Z]"}  # upper case only in text
+    body = "".join(r"\ ?" + classes[k] for k in iban.BBAN_LAYOUTS[country])
     return re.compile(f"{country}[0-9]{{2}}{body}(?![0-9A-Za-z])")
 
 
-_IBAN_SHAPES = {country: _iban_shape(country) for country in iban.BBAN_FORMATS}
+_IBAN_SHAPES = {country: _iban_shape(country) for country in iban.BBAN_LAYOUTS}
 
 
 def _iban_end(folded: str, start: int) -> tuple[int, str] | None:

@@ -21,8 +21,8 @@ from ._checksums import mod97
 from ._finding import Finding
 from ._util import clean, fail
 
-__all__ = ["BBAN_FORMATS", "BBAN_PATTERNS", "KIND", "LENGTHS", "compact", "find", "format",
-           "is_valid", "validate"]
+__all__ = ["BBAN_FORMATS", "BBAN_LAYOUTS", "BBAN_PATTERNS", "KIND", "LENGTHS", "compact",
+           "find", "format", "is_valid", "validate"]
 
 #: The kind name used by scan, mask and redact.
 KIND = "iban"
@@ -54,21 +54,18 @@ BBAN_FORMATS: dict[str, str] = {
     "XK": "4!n10!n2!n", "YE": "4!a4!n18!c",
 }
 
-_CLASS = {"n": "[0-9]", "a": "[A-Z]", "c": "[0-9A-Za-z]"}
-
-
-def _bban_pattern(spec: str) -> re.Pattern[str]:
-    parts = re.findall(r"(\d+)!([nac])", spec)
-    return re.compile("".join(f"{_CLASS[k]}{{{n}}}" for n, k in parts))
-
-
-#: Total IBAN length per country (two letters, two check digits and the BBAN).
-LENGTHS: dict[str, int] = {
-    cc: 4 + sum(int(n) for n in re.findall(r"(\d+)!", spec)) for cc, spec in BBAN_FORMATS.items()
+#: The BBAN format per country spelled out one class letter per position (``n``, ``a``
+#: or ``c``): what the length, the pattern below and the scanner's shapes are built from.
+BBAN_LAYOUTS: dict[str, str] = {
+    cc: "".join(k * int(n) for n, k in re.findall(r"(\d+)!([nac])", spec))
+    for cc, spec in BBAN_FORMATS.items()
 }
+#: Total IBAN length per country (two letters, two check digits and the BBAN).
+LENGTHS: dict[str, int] = {cc: 4 + len(layout) for cc, layout in BBAN_LAYOUTS.items()}
+_CLASS = {"n": "[0-9]", "a": "[A-Z]", "c": "[0-9A-Za-z]"}
 #: The BBAN format per country as a compiled pattern (match it from offset 4 of an IBAN).
 BBAN_PATTERNS: dict[str, re.Pattern[str]] = {
-    cc: _bban_pattern(s) for cc, s in BBAN_FORMATS.items()}
+    cc: re.compile("".join(_CLASS[k] for k in layout)) for cc, layout in BBAN_LAYOUTS.items()}
 
 
 def compact(number: str) -> str:
