@@ -322,3 +322,12 @@ def test_rotate_reencrypt_reindex_retire_keeps_blind_index_lookups(tmp_path: Pat
                        "clients.id_no", "--bits", "16", "--normalize", "nfkc",
                        "--context", "clients.id_no", "--format", "json", *common, env=env)
     assert code == 0 and json.loads(out)["reindexed"] == 0
+
+
+def test_a_database_password_never_appears_in_messages(tmp_path: Path) -> None:
+    url = "postgresql://bob:s3cret-pw@127.0.0.1:1/nope"
+    key = tmp_path / "k.pub"
+    key.write_bytes(fp.Ed25519Signer.generate().public_key_bytes())
+    code, out, err = run("audit", "check", "--db", url, "--public-key", str(key))
+    assert code == 3 and "s3cret-pw" not in err + out
+    assert fp._stores.redact_url(url) == "postgresql://bob:***@127.0.0.1:1/nope"

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import ConfigurationError, NotFoundError
 
-__all__ = ["open_store", "register_exists", "register_store", "scheme_of"]
+__all__ = ["open_store", "redact_url", "register_exists", "register_store", "scheme_of"]
 
 _FACTORIES: dict[tuple[str, str], Callable[[str], Any]] = {}
 _EXISTS: dict[str, Callable[[str, str], bool]] = {}
@@ -70,12 +70,13 @@ def open_store(domain: str, url: str, *, create: bool = True) -> Any:
     if not create:
         exists = _EXISTS.get(scheme)
         if exists is None or not exists(url, domain):
-            where = url if scheme != "postgresql" else _hide_password(url)
+            where = redact_url(url)
             raise NotFoundError(f"no {domain} store at {where}")
     return factory(url)
 
 
-def _hide_password(url: str) -> str:
+def redact_url(url: str) -> str:
+    """Return ``url`` with its password, if any, replaced by ``***`` (for messages)."""
     import urllib.parse
 
     parts = urllib.parse.urlsplit(url)

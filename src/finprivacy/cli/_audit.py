@@ -22,6 +22,7 @@ import datetime as _dt
 import sys
 from typing import Any
 
+from .._stores import redact_url
 from ..audit import AuditLog, verify_export
 from ..crypto import Ed25519Signer, Ed25519Verifier
 from ..errors import (
@@ -167,7 +168,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         log = AuditLog(args.db, origin=args.origin, verifiers=keys, create=False)
     except NotFoundError:
-        raise NotFoundError(f"no audit log at {args.db}") from None
+        raise NotFoundError(f"no audit log at {redact_url(args.db)}") from None
     try:
         report = log.verify(keys=keys, workers=args.workers, max_unsigned=args.max_unsigned,
                             max_age=args.max_age, columns=not args.hashes_only)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._stores import redact_url
 from ..crypto import Keyring, record_context
 from ..errors import ConfigurationError, DecryptionError, FinPrivacyError
 from ._common import add_format_option, add_passphrase_options, emit, read_passphrase
@@ -168,7 +169,7 @@ def _dependents(args: argparse.Namespace, key_id: str) -> list[tuple[str, int]]:
     if not args.db:
         return []
     if not database_exists(args.db):
-        raise NotFoundError(f"no database at {args.db}")
+        raise NotFoundError(f"no database at {redact_url(args.db)}")
     db = open_database(args.db)
     counts = []
     for spec in args.column:
@@ -270,12 +271,12 @@ def _open_table(args: argparse.Namespace,
     if args.batch < 1:
         raise ConfigurationError("--batch must be at least 1")
     if not database_exists(args.db):
-        raise NotFoundError(f"no database at {args.db}")
+        raise NotFoundError(f"no database at {redact_url(args.db)}")
     kr = _load(args)
     db = open_database(args.db)
     columns = _columns_of(db, args.table)
     if not columns:
-        raise ConfigurationError(f"no table {args.table!r} in {args.db}"
+        raise ConfigurationError(f"no table {args.table!r} in {redact_url(args.db)}"
                                  f"{_closest(args.table, _tables_of(db))}")
     for option, name in (*named, ("--bind-row", bind)):
         if name is not None and name not in columns:

@@ -20,6 +20,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal, Protocol
 
+from .._stores import redact_url
 from ..errors import ConfigurationError, SchemaError, StoreError
 
 __all__ = ["Database", "Dialect", "Tx", "database_exists", "database_has", "open_database"]
@@ -141,7 +142,7 @@ class Database:
         self._all_conns: list[Any] = []
 
     def __repr__(self) -> str:
-        return f"Database({self.dialect!r}, {_redact_url(self.url)!r})"
+        return f"Database({self.dialect!r}, {redact_url(self.url)!r})"
 
     # -- connections -------------------------------------------------------------
     def _connect(self) -> Any:
@@ -167,7 +168,7 @@ class Database:
             return psycopg.connect(self._target, autocommit=True)
         except psycopg.Error as exc:
             raise StoreError(
-                f"cannot connect to PostgreSQL at {_redact_url(self.url)}: {_first_line(exc)}"
+                f"cannot connect to PostgreSQL at {redact_url(self.url)}: {_first_line(exc)}"
             ) from None
 
     def _conn(self) -> Any:
@@ -299,15 +300,6 @@ class Database:
         return int(row[0]) if row else 0
 
 
-def _redact_url(url: str) -> str:
-    """Hide a password in a URL."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
 _CACHE: dict[tuple[int, str], Database] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -340,7 +332,7 @@ def open_database(url: str, *, synchronous: str = "FULL") -> Database:
             db = Database(url, "postgresql", "postgresql://" + url.split("://", 1)[1])
         else:
             raise ConfigurationError(
-                f"unsupported database URL scheme in {_redact_url(url)!r}; "
+                f"unsupported database URL scheme in {redact_url(url)!r}; "
                 "use 'sqlite:///path.db' or 'postgresql://…'"
             )
         _CACHE[key] = db
@@ -367,7 +359,7 @@ def database_exists(url: str) -> bool:
             raise
         return True
     raise ConfigurationError(
-        f"unsupported database URL scheme in {_redact_url(url)!r}; "
+        f"unsupported database URL scheme in {redact_url(url)!r}; "
         "use 'sqlite:///path.db' or 'postgresql://…'")
 
 
@@ -401,5 +393,5 @@ def database_has(url: str, component: str) -> bool:
             return tx.fetchone("SELECT version FROM finprivacy_schema WHERE component = ?",
                                (component,)) is not None
     raise ConfigurationError(
-        f"unsupported database URL scheme in {_redact_url(url)!r}; "
+        f"unsupported database URL scheme in {redact_url(url)!r}; "
         "use 'sqlite:///path.db' or 'postgresql://…'")
