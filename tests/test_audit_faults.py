@@ -32,6 +32,7 @@ def _log(url: str, **kw: object) -> AuditLog:
 def same_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every entry gets the same id: what a copied id pool did before issue 15."""
     monkeypatch.setattr(log_module, "_urandom", lambda n: b"\x07" * n)
+    monkeypatch.setattr(log_module, "_ids", iter(()))  # the memory store's pool, refilled
 
 
 @pytest.mark.parametrize("sequencing", ["auto", "deferred"])
@@ -65,6 +66,26 @@ def test_a_batch_with_one_id_twice_raises(store_url: str, same_ids: None) -> Non
     log.sequence()
     assert log.size <= 1  # the first entry may be stored; the second is never dropped
     log.verify()
+
+
+def test_ids_are_fresh_per_entry_unless_the_store_is_private_to_the_process(
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[int] = []
+
+    def counting(n: int) -> bytes:
+        reads.append(n)
+        return os.urandom(n)
+
+    monkeypatch.setattr(log_module, "_urandom", counting)
+    monkeypatch.setattr(log_module, "_ids", iter(()))
+    log = _log(store_url, sequence_every=None)
+    for i in range(5):
+        log.append("read", actor="amy", subject=f"c{i}")
+    log.append_many([AuditEvent(action="read", actor="amy", subject="c9")])
+    if store_url.startswith("memory"):
+        assert reads == [16 * log_module._IDS_PER_READ]  # no copy of the process shares it
+    else:
+        assert reads == [16] * 6  # one read from the operating system per entry
 
 
 def test_a_retry_with_the_same_bytes_stays_idempotent(store_url: str) -> None:
@@ -249,3 +270,50 @@ def test_an_sql_update_of_an_indexed_column_is_caught(sql_url: str, column: str)
     if column in forged:
         with pytest.raises(AuditIntegrityError, match="selected by indexed columns"):
             log.query(**{column: forged[column]})  # type: ignore[arg-type]
+
+
+def test_the_column_check_leaves_no_thread_or_connection_behind(sql_url: str) -> None:
+    import threading
+
+    log = _filled(sql_url)
+    db = log.store.db  # type: ignore[attr-defined]
+    log.verify()
+    before = (threading.active_count(), len(db._all_conns))
+    for _ in range(5):
+        log.verify()
+    assert (threading.active_count(), len(db._all_conns)) == before
+
+
+def test_a_hash_failure_is_reported_first_and_stops_the_column_check(sql_url: str) -> None:
+    import threading
+
+    log = _filled(sql_url)
+    threads = threading.active_count()
+    blob = "X'7b7d'" if sql_url.startswith("sqlite") else "'\\x7b7d'::bytea"
+    _sql(sql_url, f"UPDATE audit_entries SET raw = {blob}, actor = 'mallory' WHERE seq = 1")
+    with pytest.raises(AuditIntegrityError, match="entry 1 was modified"):
+        log.verify()
+    assert threading.active_count() == threads
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'{"id": 5}', b"\xff\xfe"])
+def test_bytes_the_database_cannot_parse_are_flagged_not_raised(sql_url: str,
+                                                                raw: bytes) -> None:
+    log = _filled(sql_url)
+    blob = f"X'{raw.hex()}'" if sql_url.startswith("sqlite") else f"'\\x{raw.hex()}'::bytea"
+    _sql(sql_url, f"UPDATE audit_entries SET raw = {blob} WHERE seq = 1")
+    flagged = [row[0] for row in log.store.column_suspects(0, 3)]  # type: ignore[attr-defined]
+    assert 1 in flagged
+    with pytest.raises(AuditIntegrityError, match="entry 1 is not canonical"):
+        log._check_columns(0, 3)
+
+
+def test_in_memory_sqlite_checks_columns_in_the_verifying_thread() -> None:
+    log = _log("sqlite:///:memory:")
+    log.append("read", actor="amy", subject="client-1")
+    log.sequence()
+    log.verify()
+    with log.store.db.transaction() as tx:  # type: ignore[attr-defined]
+        tx.execute("UPDATE audit_entries SET actor = 'mallory' WHERE seq = 0")
+    with pytest.raises(AuditIntegrityError, match=r"indexed column.*actor"):
+        log.verify()

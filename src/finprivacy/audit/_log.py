@@ -141,9 +141,33 @@ def _new_entry_id() -> str:
     Read from the operating system for every entry, never from a pool in this
     process's memory: a process copied without Python's fork hooks (``fork()`` called
     from C, a virtual machine or container snapshot restored twice) would otherwise hand
-    out the same ids as its twin. One system call per entry (about 0.35 µs here).
+    out the same ids as its twin, into a store both share. One system call per entry.
     """
     return _urandom(16).hex()
+
+
+_IDS_PER_READ = 256
+_ids: Iterator[str] = iter(())
+"""Ids for logs whose store lives in this process's memory, which no copy of the
+process shares: 16 bytes from ``os.urandom`` each, read 256 at a time (one system call
+per entry costs such a log about 10% of its append speed). A list iterator hands each
+out once, also across threads; a child forked by Python drops its parent's."""
+
+
+def _more_ids() -> Iterator[str]:
+    """Read ids for the next ``_IDS_PER_READ`` private-store entries and hand them out."""
+    global _ids
+    text = _urandom(16 * _IDS_PER_READ).hex()
+    ids = _ids = iter([text[i:i + 32] for i in range(0, 32 * _IDS_PER_READ, 32)])
+    return ids
+
+
+def _forget_ids() -> None:
+    global _ids
+    _ids = iter(())
+
+
+os.register_at_fork(after_in_child=_forget_ids)
 
 
 _millisecond: tuple[int, str] = (0, "1970-01-01T00:00:00.000")
@@ -370,6 +394,9 @@ class AuditLog:
         self._due_at = sequence_every if sequence_every is not None else 0
         self._seq_lock = threading.Lock()
         self._group = bool(getattr(store, "group_commit", True))
+        # A store only this process can reach (memory) takes ids from a pool; any other
+        # gets fresh randomness per entry (see _new_entry_id).
+        self._pooled_ids = bool(getattr(store, "private_to_process", False))
         if sequencing not in ("auto", "deferred", "inline"):
             raise ConfigurationError("sequencing must be 'auto', 'deferred' or 'inline'")
         inline = getattr(store, "append_sequenced", None)
@@ -437,7 +464,8 @@ class AuditLog:
         else:
             when = now = self._now()
             us = time_us(now)
-        entry_id = _urandom(16).hex()  # _new_entry_id(), inlined
+        entry_id = ((next(_ids, None) or next(_more_ids())) if self._pooled_ids
+                    else _urandom(16).hex())  # _new_entry_id(), inlined
         # format_time_us(us), inlined: the text up to the millisecond is cached (one
         # tuple, read and replaced atomically); the last three digits come from a table.
         ms = _millisecond
@@ -539,7 +567,8 @@ class AuditLog:
         else:
             when = self._now()
             us = time_us(when)
-        entry_id = _urandom(16).hex()  # _new_entry_id(), inlined
+        entry_id = ((next(_ids, None) or next(_more_ids())) if self._pooled_ids
+                    else _urandom(16).hex())  # _new_entry_id(), inlined
         # encode_event's bytes (format_time_us(time_us(t)) == format_time(t)), without
         # its argument checks for ids we made ourselves.
         raw = encode_parts(
@@ -833,9 +862,10 @@ class AuditLog:
         (actor, subject, purpose, action, tenant, decision, key id, break-glass flag,
         time, entry id) agrees with the entry's bytes: queries, incident scoping and
         access review select by those columns, so an edited column could hide an
-        entry from them. It costs a second scan in the database (measured: several
-        times the hash walk on SQLite); ``columns=False`` skips it when only the hashes
-        are wanted (for example between full checks).
+        entry from them. The database parses each entry once and compares; on a SQLite
+        file or PostgreSQL it does so in a helper thread, on its own connection, while
+        this thread re-hashes (measured: 1.0-1.1x the hash walk alone on two cores).
+        ``columns=False`` skips it when only the hashes are wanted.
         """
         if not _is_int(workers) or workers < 1:
             raise InvalidInputError("workers must be a positive int")
@@ -890,82 +920,128 @@ class AuditLog:
                                      checked_checkpoints=len(cps)),
                         [c for _, _, c in cps], max_unsigned, max_age)
             # Otherwise (or on any mismatch, which the walk below names): one process.
-        it = iter(entry_rows(store, start, stop))
-        # As in _integrate, a leaf at an even position waits in ``left`` for its sibling;
-        # the frontier holds the levels above (``left`` joins it for a root).
-        left = frontier.pop() if start & 1 else b""
-        seq = start - 1
-        # Entries up to the head, in runs that end at a checkpoint's size (checked after
-        # its run) or at the head; what follows in ``it`` is checked after the loop.
-        pos = start
-        expected = start
-        try:
-            while pos < size:
-                end = next_cp if 0 <= next_cp < size else size
-                for expected, (seq, raw, stored_leaf, stored_chain) in zip(range(pos, end), it,
-                                                                           strict=False):
-                    if seq != expected:
-                        raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
-                    x = leaf_h()
-                    x.update(raw)
-                    leaf = x.digest()
-                    if leaf != stored_leaf:
-                        raise AuditIntegrityError(f"entry {seq} was modified", position=seq)
-                    x = chain_h()
-                    x.update(chain + leaf)
-                    chain = x.digest()
-                    if chain != stored_chain:
-                        raise AuditIntegrityError(f"entry {seq} breaks the hash chain",
-                                                  position=seq)
-                    if seq & 1:
-                        x = node_h()
-                        x.update(left + leaf)
-                        h = x.digest()
-                        s = seq >> 1
-                        while s & 1:
+        # The database checks the indexed columns in a thread of its own while this
+        # one re-hashes the entries; its verdict is read after the hashes pass.
+        with self._columns_beside(start, size, enabled=columns):
+            it = iter(entry_rows(store, start, stop))
+            # As in _integrate, a leaf at an even position waits in ``left`` for its sibling;
+            # the frontier holds the levels above (``left`` joins it for a root).
+            left = frontier.pop() if start & 1 else b""
+            seq = start - 1
+            # Entries up to the head, in runs that end at a checkpoint's size (checked after
+            # its run) or at the head; what follows in ``it`` is checked after the loop.
+            pos = start
+            expected = start
+            try:
+                while pos < size:
+                    end = next_cp if 0 <= next_cp < size else size
+                    for expected, (seq, raw, stored_leaf, stored_chain) in zip(range(pos, end), it,
+                                                                               strict=False):
+                        if seq != expected:
+                            raise AuditIntegrityError(f"entry {expected} is missing",
+                                                      position=expected)
+                        x = leaf_h()
+                        x.update(raw)
+                        leaf = x.digest()
+                        if leaf != stored_leaf:
+                            raise AuditIntegrityError(f"entry {seq} was modified", position=seq)
+                        x = chain_h()
+                        x.update(chain + leaf)
+                        chain = x.digest()
+                        if chain != stored_chain:
+                            raise AuditIntegrityError(f"entry {seq} breaks the hash chain",
+                                                      position=seq)
+                        if seq & 1:
                             x = node_h()
-                            x.update(frontier.pop() + h)
+                            x.update(left + leaf)
                             h = x.digest()
-                            s >>= 1
-                        frontier.append(h)
-                    else:
-                        left = leaf
-                if seq + 1 != end:
-                    break  # the stored entries ran out: reported below
-                pos = end
-                if end == next_cp:
-                    heads = [*frontier, left] if end & 1 else frontier
-                    while cp_i < len(pending_cps) and pending_cps[cp_i][0] == end:
-                        self._check_cp(pending_cps[cp_i][1], end, chain, heads)
-                        cp_i += 1
-                    next_cp = pending_cps[cp_i][0] if cp_i < len(pending_cps) else -1
-        except TypeError:  # a row of the wrong type (SQLite columns take any): not an entry
-            raise AuditIntegrityError(f"entry {expected} is not stored as bytes",
-                                      position=expected) from None
-        expected = seq + 1
-        if expected < size:
-            raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
-        for seq, *_ in it:  # a stored entry past the head
-            if seq != expected:
+                            s = seq >> 1
+                            while s & 1:
+                                x = node_h()
+                                x.update(frontier.pop() + h)
+                                h = x.digest()
+                                s >>= 1
+                            frontier.append(h)
+                        else:
+                            left = leaf
+                    if seq + 1 != end:
+                        break  # the stored entries ran out: reported below
+                    pos = end
+                    if end == next_cp:
+                        heads = [*frontier, left] if end & 1 else frontier
+                        while cp_i < len(pending_cps) and pending_cps[cp_i][0] == end:
+                            self._check_cp(pending_cps[cp_i][1], end, chain, heads)
+                            cp_i += 1
+                        next_cp = pending_cps[cp_i][0] if cp_i < len(pending_cps) else -1
+            except TypeError:  # a row of the wrong type (SQLite columns take any): not an entry
+                raise AuditIntegrityError(f"entry {expected} is not stored as bytes",
+                                          position=expected) from None
+            expected = seq + 1
+            if expected < size:
                 raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
-            raise AuditIntegrityError(f"entry {expected} is beyond the sequenced head",
-                                      position=expected)
-        if expected & 1:
-            frontier.append(left)
-        if cp_i < len(pending_cps):
-            raise AuditIntegrityError(f"a checkpoint covers {pending_cps[cp_i][0]} entries but "
-                                      f"the log has {state.size}", position=state.size)
-        if chain != state.chain or tuple(frontier) != tuple(state.frontier):
-            raise AuditIntegrityError("the stored head does not match the entries",
-                                      position=max(state.size - 1, 0))
-        if columns:
-            self._check_columns(start, state.size)
+            for seq, *_ in it:  # a stored entry past the head
+                if seq != expected:
+                    raise AuditIntegrityError(f"entry {expected} is missing", position=expected)
+                raise AuditIntegrityError(f"entry {expected} is beyond the sequenced head",
+                                          position=expected)
+            if expected & 1:
+                frontier.append(left)
+            if cp_i < len(pending_cps):
+                raise AuditIntegrityError(f"a checkpoint covers {pending_cps[cp_i][0]} entries but "
+                                          f"the log has {state.size}", position=state.size)
+            if chain != state.chain or tuple(frontier) != tuple(state.frontier):
+                raise AuditIntegrityError("the stored head does not match the entries",
+                                          position=max(state.size - 1, 0))
         return self._fresh(
             VerifyReport(size=state.size, start=start, checked_entries=expected - start,
                          checked_checkpoints=len(cps)),
             [c for _, _, c in cps], max_unsigned, max_age)
 
-    def _check_columns(self, start: int, stop: int) -> None:
+    @contextlib.contextmanager
+    def _columns_beside(self, start: int, stop: int, *, enabled: bool) -> Iterator[None]:
+        """Check the indexed columns of entries ``start`` to ``stop`` beside the block.
+
+        On a store that other threads can read (a SQLite file, PostgreSQL) the check
+        runs in a helper thread with its own connection while the block runs (the
+        database does the work, mostly outside the GIL); its error, if any, is raised
+        when the block ends without one. Otherwise it runs after the block. An error
+        in the block cancels the check.
+        """
+        store = self.store
+        if not enabled or getattr(store, "column_suspects", None) is None:
+            yield
+            return
+        if not getattr(store, "threads_share_data", False):
+            yield
+            self._check_columns(start, stop)
+            return
+        cancel = threading.Event()
+        outcome: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._check_columns(start, stop, cancelled=cancel.is_set)
+            except BaseException as exc:  # handed to the verifying thread
+                outcome.append(exc)
+            finally:
+                end = getattr(store, "end_thread", None)
+                if end is not None:
+                    end()
+
+        helper = threading.Thread(target=run, name="finprivacy-audit-columns", daemon=True)
+        helper.start()
+        try:
+            yield
+        except BaseException:
+            cancel.set()
+            helper.join()
+            raise
+        helper.join()
+        if outcome:
+            raise outcome[0]
+
+    def _check_columns(self, start: int, stop: int, *,
+                       cancelled: Callable[[], bool] | None = None) -> None:
         """Check the indexed columns of a SQL store against each entry's bytes.
 
         Queries, incident scoping and access review select rows by these columns; an
@@ -978,7 +1054,7 @@ class AuditLog:
         if suspects is None:
             return
         for (seq, raw, entry_id, t_us, tenant, actor, subject, purpose, action, decision,
-             break_glass, key_id) in suspects(start, stop):
+             break_glass, key_id) in suspects(start, stop, cancelled=cancelled):
             try:
                 e = decode_entry(bytes(raw), int(seq))
             except FormatError:

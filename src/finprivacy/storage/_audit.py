@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import operator
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .._stores import register_store
-from ..audit._entry import FORMAT_VERSION
 from ..audit._merkle import GENESIS_CHAIN
 from ..audit._store import (
     AuditQuery,
@@ -36,6 +35,7 @@ from ._db import Database, Tx, open_database
 __all__ = ["MemoryAuditStore", "SqlAuditStore"]
 
 _CHUNK = 20_000
+_COLUMN_WINDOW = 100_000  # rows per column-check query
 _SMALL = 32
 _RAW = operator.itemgetter(1)  # a pending row's raw bytes
 _new_entry = tuple.__new__  # builds a StoredEntry without its Python-level __new__
@@ -84,6 +84,10 @@ class MemoryAuditStore:
 
     group_commit = False
     """Appends are already cheap here: the log skips its group-commit queue."""
+
+    private_to_process = True
+    """No other process can write here (a copy of this process gets a copy of the
+    store): the log may draw entry ids from a pool instead of one system call each."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -377,7 +381,6 @@ _ROW_TYPES = ("text", "int8", "text", "text", "text", "text", "text", "text", "i
               "bytea")
 """PostgreSQL types of ``_COLUMNS``, for binary COPY."""
 _NODE_TYPES = ("int8", "bytea")
-_ENTRY_TAIL = f'","v":{FORMAT_VERSION}}}'
 
 
 def _pg_binary(tx: Tx, sql: str, params: Sequence[Any]) -> int:
@@ -446,74 +449,68 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# The indexed columns, in the order the column check compares them with the entry's
+# fields: (JSON field, column, SQL type of the field for PostgreSQL's json_to_record).
+_INDEXED = (("id", "entry_id", "text"), ("action", "action", "text"),
+            ("decision", "decision", "text"), ("actor", "actor", "text"),
+            ("subject", "subject", "text"), ("purpose", "purpose", "text"),
+            ("tenant", "tenant", "text"), ("key_id", "key_id", "text"),
+            ("time", "time_us", "text"), ("break_glass", "break_glass", "boolean"))
+_REQUIRED_FIELDS = frozenset({"id", "action", "decision", "time"})
+_SUSPECT_COLUMNS = ("seq, raw, entry_id, time_us, tenant, actor, subject, purpose, action, "
+                    "decision, break_glass, key_id")
+
+
 def _column_check(dialect: str) -> str:
     """Build the query behind :meth:`SqlAuditStore.column_suspects` for ``dialect``.
 
-    Every text column is quoted as JSON by the database and looked for where the
-    canonical encoding puts it: action, actor, break_glass and decision open the text;
-    subject, tenant, time and the format version close it; id, key_id and purpose sit
-    after ``,"id":``, where every field is a flat string (so the search cannot match
-    inside ``details``).
+    The database parses each entry's JSON once (SQLite ``json_extract`` with every
+    path, PostgreSQL ``json_to_record``) and compares each field with its column: an
+    optional field left out of the entry must have an empty column, the time is
+    formatted from ``time_us`` as the entry writes it, and the break-glass flag is
+    ``true`` exactly when the column is non-zero. A row whose bytes are not a JSON
+    object makes PostgreSQL raise; the caller then looks at every row of the window.
     """
     if dialect == "postgresql":
-        def quote(column: str) -> str:
-            return f"to_json({column})::text"
-
-        def find(hay: str, needle: str) -> str:
-            return f"strpos({hay}, {needle})"
-
-        def ends(hay: str, needle: str) -> str:
-            return f"right({hay}, length({needle})) = {needle}"
-
-        r = "convert_from(raw, 'UTF8')"
-        time = ("to_char(to_timestamp(time_us / 1000000) AT TIME ZONE 'UTC', "
-                "'YYYY-MM-DD\"T\"HH24:MI:SS') || '.' || lpad(mod(time_us, 1000000)::text, 6, '0')"
-                " || 'Z'")
-    else:
-        def quote(column: str) -> str:
-            return f"json_quote({column})"
-
-        def find(hay: str, needle: str) -> str:
-            return f"instr({hay}, {needle})"
-
-        def ends(hay: str, needle: str) -> str:
-            return f"substr({hay}, -length({needle})) = {needle}"
-
-        r = "CAST(raw AS TEXT)"
-        time = ("strftime('%Y-%m-%dT%H:%M:%S', time_us / 1000000, 'unixepoch') || '.' || "
-                "printf('%06d', time_us % 1000000) || 'Z'")
-
-    def key(name: str) -> str:  # ,"name":
-        return _lit(f',"{name}":')
-
-    def opt(name: str) -> str:  # the field as written when the column is not empty
-        return f"CASE WHEN {name} <> '' THEN {key(name)} || {quote(name)} ELSE '' END"
-
-    q = chr(34)  # a double quote, spelled out inside f-strings (Python 3.11)
-    id_text = f"{_lit(',' + q + 'id' + q + ':' + q)} || entry_id || {_lit(q)}"
-    tail = f"substr({r}, {find(r, id_text)})"
-    prefix = (f"{_lit('{' + q + 'action' + q + ':')} || {quote('action')} || {opt('actor')} "
-              f"|| CASE WHEN break_glass <> 0 THEN {_lit(',' + q + 'break_glass' + q + ':true')}"
-              f" ELSE '' END || {_lit(',' + q + 'decision' + q + ':' + q)} || decision || "
-              f"{_lit(q)}")
-    head = f"{id_text} || {opt('key_id')} || {_lit(',' + q)}"
-    purpose_text = f"{key('purpose')} || {quote('purpose')} || {_lit(',' + q)}"
-    suffix = (f"{opt('subject')} || {opt('tenant')} || {_lit(',' + q + 'time' + q + ':' + q)}"
-              f" || {time} || {_lit(_ENTRY_TAIL)}")
-    ok = " AND ".join((
-        f"substr({r}, 1, length({prefix})) = {prefix}",
-        f"{find(r, id_text)} > 0",
-        f"substr({tail}, 1, length({head})) = {head}",
-        f"(key_id <> '' OR substr({tail}, length({head}) + 1, 7) <> {_lit('key_id' + q)})",
-        f"(CASE WHEN purpose <> '' THEN {find(tail, purpose_text)} > 0 "
-        f"ELSE {find(tail, key('purpose'))} = 0 END)",
-        f"(subject <> '' OR {find(tail, key('subject'))} = 0)",
-        f"(tenant <> '' OR {find(tail, key('tenant'))} = 0)",
-        ends(r, f"({suffix})"),
-    ))
-    return ("SELECT seq, raw, entry_id, time_us, tenant, actor, subject, purpose, action, "  # noqa: S608
-            "decision, break_glass, key_id FROM audit_entries WHERE seq >= ? AND seq < ? "
-            f"AND NOT COALESCE(({ok}), FALSE) ORDER BY seq LIMIT ?")
+        time = ("to_char(to_timestamp(a.time_us / 1000000) AT TIME ZONE 'UTC', "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS') || '.' || lpad(mod(a.time_us, 1000000)::text, 6,"
+                " '0') || 'Z'")
+        checks = []
+        for field, column, _ in _INDEXED:
+            if field == "time":
+                checks.append(f"r.time = {time}")
+            elif field == "break_glass":
+                checks.append("COALESCE(r.break_glass, FALSE) = (a.break_glass <> 0)")
+            elif field in _REQUIRED_FIELDS:
+                checks.append(f"r.{field} = a.{column}")
+            else:
+                checks.append(f"r.{field} IS NOT DISTINCT FROM NULLIF(a.{column}, '')")
+        record = ", ".join(f"{field} {kind}" for field, _, kind in _INDEXED)
+        columns = ", ".join(f"a.{c.strip()}" for c in _SUSPECT_COLUMNS.split(","))
+        return (f"SELECT {columns} FROM audit_entries a "  # noqa: S608
+                "CROSS JOIN LATERAL json_to_record(convert_from(a.raw, 'UTF8')::json) "
+                f"AS r({record}) WHERE a.seq >= ? AND a.seq < ? "
+                f"AND NOT COALESCE(({' AND '.join(checks)}), FALSE) ORDER BY a.seq LIMIT ?")
+    time = ("strftime('%Y-%m-%dT%H:%M:%S', time_us / 1000000, 'unixepoch') || '.' || "
+            "printf('%06d', time_us % 1000000) || 'Z'")
+    text = "CAST(raw AS TEXT)"
+    paths = ", ".join(_lit("$." + field) for field, _, _ in _INDEXED)
+    values = []
+    for field, column, _ in _INDEXED:
+        if field == "time":
+            values.append(time)
+        elif field == "break_glass":
+            values.append("CASE WHEN break_glass <> 0 THEN json('true') END")
+        elif field in _REQUIRED_FIELDS:
+            values.append(column)
+        else:
+            values.append(f"NULLIF({column}, '')")
+    # With several paths json_extract returns a JSON array of the fields, typed as in
+    # the entry; json_array builds the same text from the columns.
+    ok = (f"CASE WHEN json_valid({text}) THEN json_extract({text}, {paths}) = "
+          f"json_array({', '.join(values)}) END")
+    return (f"SELECT {_SUSPECT_COLUMNS} FROM audit_entries "  # noqa: S608
+            f"WHERE seq >= ? AND seq < ? AND NOT COALESCE(({ok}), 0) ORDER BY seq LIMIT ?")
 
 
 def _row_tuple(row: PendingRow) -> tuple[Any, ...]:
@@ -542,6 +539,18 @@ class SqlAuditStore:
         if self.db.dialect == "sqlite" and self.db.url.endswith(":memory:"):
             return None
         return self.db.url
+
+    @property
+    def threads_share_data(self) -> bool:
+        """Whether a connection opened by another thread sees this store's rows.
+
+        Not for in-memory SQLite, where each thread has a private database.
+        """
+        return self.reopen_url is not None
+
+    def end_thread(self) -> None:
+        """Close the calling thread's connection (a helper thread's, before it ends)."""
+        self.db.close_thread()
 
     # -- writers --------------------------------------------------------------------------
     def add_pending(self, rows: Sequence[PendingRow]) -> None:
@@ -890,28 +899,42 @@ class SqlAuditStore:
             if remaining is not None:
                 remaining -= len(rows)
 
-    def column_suspects(self, start: int, stop: int) -> Iterator[tuple[Any, ...]]:
+    def column_suspects(self, start: int, stop: int, *,
+                        cancelled: Callable[[], bool] | None = None
+                        ) -> Iterator[tuple[Any, ...]]:
         """Yield, in order, the entries whose indexed columns may disagree with their bytes.
 
-        The database itself compares each row's ``actor``, ``subject``, ``purpose``,
-        ``action``, ``tenant``, ``decision``, ``key_id``, ``break_glass``, ``time_us``
-        and ``entry_id`` with the canonical JSON in ``raw`` (prefix, suffix and the flat
-        fields after ``id``), in one scan at C speed. Rows are ``(seq, raw, entry_id,
-        time_us, tenant, actor, subject, purpose, action, decision, break_glass,
-        key_id)``. A value with control characters may be flagged though it agrees (the
-        database's JSON escaping can differ): the caller confirms each row by decoding.
+        The database itself parses each row's JSON in ``raw`` once and compares it
+        with the row's ``actor``, ``subject``, ``purpose``, ``action``, ``tenant``,
+        ``decision``, ``key_id``, ``break_glass``, ``time_us`` and ``entry_id``, at C
+        speed, a window of rows per query. Rows are ``(seq, raw, entry_id, time_us,
+        tenant, actor, subject, purpose, action, decision, break_glass, key_id)``. A
+        row may be flagged though it agrees (a field written in an unusual form), and
+        when the database cannot parse a window every row of it is yielded: the
+        caller confirms each row by decoding it. ``cancelled`` is asked between
+        windows; when it returns true the scan stops.
         """
         pg = self.db.dialect == "postgresql"
         sql = _COLUMN_CHECK_PG if pg else _COLUMN_CHECK_SQLITE
+        plain = ("SELECT " + _SUSPECT_COLUMNS  # noqa: S608
+                 + " FROM audit_entries WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?")
         pos = start
         while pos < stop:
-            with self.db.transaction(write=False) as tx:
-                rows = (_pg_fetch(tx, sql, (pos, stop, _CHUNK)) if pg
-                        else tx.fetchall(sql, (pos, stop, _CHUNK)))
-            if not rows:
+            if cancelled is not None and cancelled():
                 return
+            window = min(stop, pos + _COLUMN_WINDOW)
+            try:
+                with self.db.transaction(write=False) as tx:
+                    rows = (_pg_fetch(tx, sql, (pos, window, _CHUNK)) if pg
+                            else tx.fetchall(sql, (pos, window, _CHUNK)))
+            except Exception as exc:  # e.g. bytes that are not a JSON object (PostgreSQL)
+                if type(exc).__module__.split(".")[0] not in ("psycopg", "sqlite3"):
+                    raise
+                with self.db.transaction(write=False) as tx:
+                    rows = (_pg_fetch(tx, plain, (pos, window, _CHUNK)) if pg
+                            else tx.fetchall(plain, (pos, window, _CHUNK)))
             yield from rows
-            pos = int(rows[-1][0]) + 1
+            pos = int(rows[-1][0]) + 1 if len(rows) == _CHUNK else window
 
     # -- checkpoints and segments ----------------------------------------------------------
     def add_checkpoint(self, checkpoint: StoredCheckpoint, size: int) -> None:

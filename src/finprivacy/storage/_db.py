@@ -227,6 +227,21 @@ class Database:
         """
         return Tx(self._conn(), self.dialect).fetchall(sql, params)
 
+    def close_thread(self) -> None:
+        """Close the calling thread's connection, if it has one.
+
+        A helper thread calls it as it ends, so short-lived threads leave no
+        connection behind.
+        """
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = None
+        with self._lock, contextlib.suppress(ValueError):
+            self._all_conns.remove(conn)
+        with contextlib.suppress(Exception):
+            conn.close()
+
     def close(self) -> None:
         """Close every connection this object opened in this process."""
         with self._lock:
