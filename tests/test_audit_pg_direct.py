@@ -147,6 +147,55 @@ def test_deferred_sequencing_keeps_batches_pending(pg_url: str) -> None:
     assert log.pending() == 5 and log.size == 0
 
 
+def _plan(store: SqlAuditStore, query: AuditQuery) -> str:
+    """The PostgreSQL plan of the first statement ``store.query(query)`` runs."""
+    import contextlib
+
+    with store.db.transaction() as tx:
+        tx.execute("ANALYZE audit_entries")
+    real = store.db.transaction
+    captured: list[tuple[str, list[object]]] = []
+
+    class _Spy:
+        def __init__(self, tx: object) -> None:
+            self._tx = tx
+
+        def fetchall(self, sql: str, params: list[object]) -> list[object]:
+            captured.append((sql, list(params)))
+            return self._tx.fetchall(sql, params)  # type: ignore[attr-defined,no-any-return]
+
+    @contextlib.contextmanager
+    def spy(**kw: object):  # type: ignore[no-untyped-def]
+        with real(**kw) as tx:  # type: ignore[arg-type]
+            yield _Spy(tx)
+
+    store.db.transaction = spy  # type: ignore[method-assign]
+    try:
+        assert list(store.query(query))
+    finally:
+        del store.db.transaction
+    sql, params = captured[0]
+    with store.db.transaction() as tx:
+        tx.execute("SET LOCAL enable_seqscan = off")
+        return "\n".join(r[0] for r in tx.fetchall("EXPLAIN " + sql, params))
+
+
+def test_a_search_for_entries_without_a_key_uses_its_other_filters_index(pg_url: str) -> None:
+    """``key_id=""`` (most entries) is not in the partial key index: the actor index
+    serves a search that also names an actor, and the rows are the right ones."""
+    log = AuditLog(pg_url, sequence_every=None)
+    log.append_many(_events(1000))
+    log.append_many([AuditEvent(action="read", actor="staff-1", subject="no-key", time=T0)])
+    log.sequence()
+    store = log.store
+    assert isinstance(store, SqlAuditStore)
+    query = AuditQuery(key_id="", actor="staff-1")
+    assert "audit_entries_actor" in _plan(store, query)
+    found = [log.entry(seq) for seq, _ in store.query(query)]
+    assert found and all(e.key_id == "" and e.actor == "staff-1" for e in found)
+    assert "no-key" in {e.subject for e in found}
+
+
 @pytest.mark.parametrize(("column", "value", "index"), [
     ("actor", "staff-1", "audit_entries_actor"),
     ("subject", "client-3", "audit_entries_subject"),
@@ -162,38 +211,62 @@ def test_queries_use_their_indexes(pg_url: str, column: str | None, value: str |
         log.append_many(_events(500, start))
     store = log.store
     assert isinstance(store, SqlAuditStore)
-    captured: list[tuple[str, list[object]]] = []
     t0 = int(T0.timestamp()) * 1_000_000
     # A time search: the first 100 of 2,000 seconds; the others: a whole day.
     span = 100 if column is None else 86_400
     query = AuditQuery(**({column: value} if column else {}),
                        start_us=t0, end_us=t0 + span * 1_000_000)
-    with store.db.transaction() as tx:
-        tx.execute("ANALYZE audit_entries")
-    real = store.db.transaction
-
-    class _Spy:
-        def __init__(self, tx: object) -> None:
-            self._tx = tx
-
-        def fetchall(self, sql: str, params: list[object]) -> list[object]:
-            captured.append((sql, list(params)))
-            return self._tx.fetchall(sql, params)  # type: ignore[attr-defined,no-any-return]
-
-    import contextlib
-
-    @contextlib.contextmanager
-    def spy(**kw: object):  # type: ignore[no-untyped-def]
-        with real(**kw) as tx:  # type: ignore[arg-type]
-            yield _Spy(tx)
-
-    store.db.transaction = spy  # type: ignore[method-assign]
-    try:
-        assert list(store.query(query))
-    finally:
-        del store.db.transaction
-    sql, params = captured[0]
-    with store.db.transaction() as tx:
-        tx.execute("SET LOCAL enable_seqscan = off")
-        plan = "\n".join(r[0] for r in tx.fetchall("EXPLAIN " + sql, params))
+    plan = _plan(store, query)
     assert index in plan, plan
+
+
+def test_migration_3_keeps_the_table_readable_while_it_builds_indexes(
+        pg_url: str, forget_database: Callable[[str], None],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log at schema 2 (with entries) migrates to 3; readers are never locked out
+    while an index is built, and the indexes end as migration 3 defines them."""
+    import psycopg
+
+    from finprivacy.storage import _audit as audit_store
+    from finprivacy.storage._db import Tx
+
+    log = AuditLog(pg_url, sequence_every=None)
+    log.append_many(_events(300))
+    log.sequence()
+    log.close()
+    forget_database(pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # back to schema 2
+        conn.execute("DROP INDEX audit_entries_key")
+        conn.execute("DROP INDEX audit_entries_time")
+        conn.execute("CREATE INDEX audit_entries_key ON audit_entries (key_id, time_us)")
+        conn.execute("CREATE INDEX audit_entries_time ON audit_entries (time_us)")
+        conn.execute("UPDATE finprivacy_schema SET version = 2 WHERE component = 'audit'")
+
+    readable: list[str] = []
+    real = Tx.execute
+
+    def execute(self: Tx, sql: str, params: object = ()) -> object:
+        result = real(self, sql, params)  # type: ignore[arg-type]
+        if sql.startswith("CREATE INDEX"):
+            with psycopg.connect(pg_url, autocommit=True) as reader:
+                reader.execute("SET lock_timeout = '2s'")
+                try:
+                    reader.execute("SELECT count(*) FROM audit_entries").fetchone()
+                    readable.append(sql.split()[2])
+                except psycopg.errors.LockNotAvailable:
+                    readable.append("blocked")
+        return result
+
+    monkeypatch.setattr(Tx, "execute", execute)
+    store = audit_store.SqlAuditStore.open(pg_url)
+    monkeypatch.undo()
+    assert readable == ["audit_entries_key_new", "audit_entries_time_new"]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        indexes = dict(conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'audit_entries'"
+        ).fetchall())
+    assert "WHERE (key_id <> ''::text)" in indexes["audit_entries_key"]
+    assert "USING brin" in indexes["audit_entries_time"]
+    assert not [name for name in indexes if name.endswith("_new")]
+    assert store.db.schema_version("audit") == len(audit_store._MIGRATIONS)
+    AuditLog(store).verify()

@@ -359,20 +359,36 @@ def _lighter_indexes(tx: Tx) -> None:
 
     * The key id index holds only entries that name a key (most name none);
       :meth:`SqlAuditStore.query` adds ``key_id <> ''`` to a search for a key id so
-      the planner may use it.
+      the planner may use it. A search for entries that name *no* key is served by
+      the other filters' indexes, or is a scan, which is what an index on a value most
+      entries share would do anyway.
     * PostgreSQL: the time index becomes a BRIN index (min and max time per block
       range). Entries are stored in sequence order and their time follows it (it is
       taken when they are appended, in batches placed soon after), so block ranges
       stay narrow; an entry appended with an earlier explicit ``time=`` only widens
       its range, and results stay exact either way (the rows are rechecked).
       SQLite has no BRIN: it keeps its B-tree.
+
+    On PostgreSQL the new indexes are built first, under other names, while the table
+    stays readable (``CREATE INDEX`` takes a lock that lets queries and verification
+    go on); only then are the old ones dropped and the new ones renamed, which takes
+    the table's exclusive lock for an instant before the commit. (Dropping first would
+    hold that lock, blocking every reader, for both builds.) On SQLite one writer holds
+    the database throughout and readers keep their snapshot, so the order is plain.
     """
+    if tx.dialect == "postgresql":
+        tx.execute("CREATE INDEX audit_entries_key_new ON audit_entries (key_id, time_us) "
+                   "WHERE key_id <> ''")
+        tx.execute("CREATE INDEX audit_entries_time_new ON audit_entries USING brin (time_us)")
+        tx.execute("DROP INDEX audit_entries_key")
+        tx.execute("DROP INDEX audit_entries_time")
+        tx.execute("ALTER INDEX audit_entries_key_new RENAME TO audit_entries_key")
+        tx.execute("ALTER INDEX audit_entries_time_new RENAME TO audit_entries_time")
+        return
     tx.execute("DROP INDEX audit_entries_key")
     tx.execute("CREATE INDEX audit_entries_key ON audit_entries (key_id, time_us) "
                "WHERE key_id <> ''")
-    if tx.dialect == "postgresql":
-        tx.execute("DROP INDEX audit_entries_time")
-        tx.execute("CREATE INDEX audit_entries_time ON audit_entries USING brin (time_us)")
+
 
 _COLUMNS = ("entry_id, time_us, tenant, actor, subject, purpose, action, decision, "
             "break_glass, key_id, raw")
