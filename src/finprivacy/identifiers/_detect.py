@@ -17,14 +17,13 @@ import datetime as _dt
 import re
 import time
 from bisect import bisect_right
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from ..clock import Clock, SystemClock
-from ..secret import Secret
 from . import bank_card, cn_id, cn_passport, cn_phone, cn_uscc, iban, phone, us_ssn
 from ._checksums import luhn_valid
-from ._finding import Finding, new_finding
+from ._finding import Finding, finding_of
 from ._util import fold_width
 
 __all__ = ["DEFAULT_MIN_CONFIDENCE", "KINDS", "detect"]
@@ -98,10 +97,11 @@ def _trie_regex(ascii_words: list[str], cjk_words: list[str], *,
 
     Every alternative starts with a literal character, so the regular expression
     engine skips, in C, the positions where no word can start. English words must
-    not touch other letters: the check before the word sits after its first letter
-    (``(?<![a-z].)``), the check after it at the word's end. With
+    not touch other letters, nor follow a digit: the check before the word sits after
+    its first letter (``(?<![a-z0-9].)``), the check after it at the word's end. With
     ``after_non_letter`` the pattern instead reads the character before the word
-    (``[^a-z]``), so the engine tries word starts only, not every letter.
+    (``[^a-z0-9]``), so the engine tries word starts only, skipping letters and digits
+    (the bulk of prose and of exports) in C.
     """
     trie: dict[str, Any] = {}
     for word in [w + _END for w in ascii_words] + cjk_words:
@@ -116,7 +116,7 @@ def _trie_regex(ascii_words: list[str], cjk_words: list[str], *,
             if ch == _END:
                 alts.append("(?![a-z])")  # last, so longer words are tried first
             elif ch:
-                first = "(?<![a-z].)" if (depth == 0 and ch.isascii()
+                first = "(?<![a-z0-9].)" if (depth == 0 and ch.isascii()
                                           and not after_non_letter) else ""
                 alts.append(re.escape(ch) + first + build(child, depth + 1))
         if not alts:
@@ -124,7 +124,7 @@ def _trie_regex(ascii_words: list[str], cjk_words: list[str], *,
         body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
         return f"(?:{body})?" if "" in node and depth else body
 
-    return "[^a-z](?:" + build(trie, 0) + ")" if after_non_letter else build(trie, 0)
+    return "[^a-z0-9](?:" + build(trie, 0) + ")" if after_non_letter else build(trie, 0)
 
 
 def _kw_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
@@ -182,7 +182,7 @@ _ASCII_DIGIT = re.compile(r"[0-9]")
 _NANP_EXCLUDED = frozenset(("400", "800", "833", "844", "855", "866", "877", "888", "900"))
 _MULTI_GROUP_KINDS = frozenset(("cn_phone", "phone", "us_ssn"))
 _Cand = tuple[str, float, str]  # kind, confidence, normalised value
-_Found = tuple[int, int, _Cand, str]  # start, end, candidate, context word
+_Found = Finding
 
 
 class _Context:
@@ -200,22 +200,34 @@ class _Context:
         self._ends: list[int] = []
         self._shift = 0
 
+    def _find(self) -> list[re.Match[str]]:
+        text = self._text
+        if text.isascii():
+            # " " + text: a match spans the character before the word, which sits
+            # at the word's own offset in text; the word ends one further on.
+            matches = self._matches = list(_KW_ASCII.finditer(" " + text.lower()))
+            self._ends = [m.end() - 1 for m in matches]
+            self._shift = 1
+        else:
+            lowered = text.lower()
+            if len(lowered) != len(text):  # some characters lower-case to two
+                lowered = text
+            matches = self._matches = list(_KW.finditer(lowered))
+            self._ends = list(map(_MATCH_END, matches))
+        return matches
+
+    def any(self) -> bool:
+        """Whether the text holds any context word (found now if not yet)."""
+        matches = self._matches
+        if matches is None:
+            matches = self._find()
+        return bool(matches)
+
     def at(self, start: int) -> tuple[str, frozenset[str], bool]:
         matches = self._matches
         text = self._text
         if matches is None:
-            if text.isascii():
-                # " " + text: a match spans the character before the word, which sits
-                # at the word's own offset in text; the word ends one further on.
-                matches = self._matches = list(_KW_ASCII.finditer(" " + text.lower()))
-                self._ends = [m.end() - 1 for m in matches]
-                self._shift = 1
-            else:
-                lowered = text.lower()
-                if len(lowered) != len(text):  # some characters lower-case to two
-                    lowered = text
-                matches = self._matches = list(_KW.finditer(lowered))
-                self._ends = list(map(_MATCH_END, matches))
+            matches = self._find()
         i = bisect_right(self._ends, start) - 1
         if i < 0:
             return _NO_CONTEXT
@@ -227,6 +239,14 @@ class _Context:
             return _NO_CONTEXT
         kinds, neg = _BY_SPELLING[match.group()[shift:]]
         return text[s:e], kinds, neg
+
+
+_ContextAt = Callable[[int], tuple[str, frozenset[str], bool]]
+
+
+def _no_context(start: int) -> tuple[str, frozenset[str], bool]:
+    """:meth:`_Context.at` for a text without context words."""
+    return _NO_CONTEXT
 
 
 _BASES = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97)  # every base confidence used below
@@ -397,11 +417,14 @@ _SEGMENT = re.compile(r"\d++(?P<sep>\ ?-\ ?|\ )\d++(?:(?P=sep)\d++){0,4}+", re.A
 # A country code and one long group, at the start of a run that goes on.
 _INTL_HEAD = re.compile(r"\+\d{1,4}(?:\ ?-\ ?|\ )\d{6,14}+(?![0-9Xx])", re.ASCII)
 # A group long enough to be an identifier on its own (with the X of a resident ID).
+# Longest run read as one number: 34 digits (an IBAN's most), each after a separator
+# of up to three characters (" - ").
+_MAX_WHOLE_RUN = 34 * 4
 _LONG_GROUP = re.compile(r"\d{9,}+(?:[Xx](?![0-9A-Za-z]))?", re.ASCII)
 
 
 def _numbers(folded: str, start: int, end: int, today: _AnyToday,
-             ctx_words: _Context, start_ok: bool, end_ok: bool) -> list[_Found] | None:
+             ctx_at: _ContextAt, start_ok: bool, end_ok: bool) -> list[_Found] | None:
     """Return (start, end, candidate, context word) tuples for one digit run.
 
     The run is digits, optionally after ``+`` or ``(``, with single spaces, dashes or
@@ -412,7 +435,8 @@ def _numbers(folded: str, start: int, end: int, today: _AnyToday,
     stretch (a phone or an SSN in groups, set apart from its neighbours by another
     separator). A stretch that continues with the same separator is part of a longer
     number (a card in groups of four) and is never reported on its own. A part
-    touching an end of the run needs that end to be clean.
+    touching an end of the run needs that end to be clean. ``ctx_at`` gives the
+    context word before an offset.
     """
     token = folded[start:end]
     xs = token[-1] in "Xx"
@@ -420,35 +444,35 @@ def _numbers(folded: str, start: int, end: int, today: _AnyToday,
         if not (start_ok and end_ok):
             return None
         d = token[:-1] + "X" if xs else token
-        word, ctx, neg = ctx_words.at(start)
+        word, ctx, neg = ctx_at(start)
         cand = _classify(d, (len(d) - xs,), False, False, today, ctx, neg,
                          False, True)
         if cand is None or (xs and cand[0] != "cn_id"):
             return None
-        return [(start, end, cand, word)]
+        return [finding_of(start, end, cand, word)]
     plus = token[0] == "+"
     paren = token[0] == "("
-    if start_ok and end_ok:
+    if start_ok and end_ok and end - start <= _MAX_WHOLE_RUN:
         parts = _DIGITS.findall(token)
         d = "".join(parts) + "X" if xs else "".join(parts)
         if 9 <= len(d) <= 34:
-            word, ctx, neg = ctx_words.at(start)
+            word, ctx, neg = ctx_at(start)
             cand = _classify(d, tuple(map(len, parts)), plus, paren, today, ctx, neg,
                              multi_part=False, intl00=True)
             if cand is not None and not (xs and cand[0] != "cn_id"):
-                return [(start, end, cand, word)]
+                return [finding_of(start, end, cand, word)]
     found: list[_Found] = []
     first = start + 1 if (plus or paren) else start
     if plus and (head := _INTL_HEAD.match(folded, start, end)) is not None \
             and head.end() < end:
         # "+86 13812345678 13912345678": the country code belongs to the first number.
         head_parts = _DIGITS.findall(head.group())
-        word, ctx, neg = ctx_words.at(start)
+        word, ctx, neg = ctx_at(start)
         cand = _classify("".join(head_parts), tuple(map(len, head_parts)), True, False,
                          today, ctx, neg,
                          multi_part=True, intl00=True)
         if cand is not None:
-            found.append((start, head.end(), cand, word))
+            found.append(finding_of(start, head.end(), cand, word))
     for group in _LONG_GROUP.finditer(folded, first, end):
         s0, e0 = group.span()
         if (s0 == first and not start_ok) or (e0 == end and not end_ok):
@@ -459,11 +483,11 @@ def _numbers(folded: str, start: int, end: int, today: _AnyToday,
         with_x = d[-1] in "Xx"
         if with_x:
             d = d[:-1] + "X"
-        word, ctx, neg = ctx_words.at(s0)
+        word, ctx, neg = ctx_at(s0)
         cand = _classify(d, (len(d) - with_x,), plus and s0 == first, False, today, ctx,
                          neg, False, s0 == first)
         if cand is not None and not (with_x and cand[0] != "cn_id"):
-            found.append((s0, e0, cand, word))
+            found.append(finding_of(s0, e0, cand, word))
     pos = start
     while (seg := _SEGMENT.search(folded, pos, end)) is not None:
         s0, e0 = seg.span()
@@ -487,7 +511,7 @@ def _numbers(folded: str, start: int, end: int, today: _AnyToday,
         if at_start and paren:
             continue  # "(010) ..." is read whole or not at all
         parts = seg.group().split(sep)
-        word, ctx, neg = ctx_words.at(s0)
+        word, ctx, neg = ctx_at(s0)
         cand = None
         if not whole:
             cand = _classify("".join(parts), tuple(map(len, parts)), plus and at_start,
@@ -502,7 +526,7 @@ def _numbers(folded: str, start: int, end: int, today: _AnyToday,
         if cand is not None and cand[0] in _MULTI_GROUP_KINDS:
             if at_start and plus:
                 s0 = start
-            found.append((s0, e0, cand, word))
+            found.append(finding_of(s0, e0, cand, word))
             pos = e0
     return found
 
@@ -556,30 +580,46 @@ def _codes(folded: str, start: int, end: int, today: _AnyToday,
     else:
         return None
     word, ctx, neg = ctx_words.at(start)  # the context only scores a code
-    return start, end, (kind, _score(kind, base, ctx, neg), token), word
+    return finding_of(start, end, (kind, _score(kind, base, ctx, neg), token), word)
 
 
-def _resolve(raw: list[_Found], min_confidence: float) -> list[_Found]:
+def _span_key(f: Finding) -> tuple[int, int, str, float, str, str]:
+    return f.start, f.end, f.kind, f.confidence, f.value.reveal(), f.context
+
+
+def _rank_key(f: Finding) -> tuple[float, int, int]:
+    return -f.confidence, f.start - f.end, f.start
+
+
+def _resolve(raw: list[Finding], min_confidence: float) -> list[Finding]:
     """Keep the confident findings; where they overlap, the more confident, then longer, wins."""
-    kept = sorted(r for r in raw if r[2][1] >= min_confidence)
+    kept = [f for f in raw if f.confidence >= min_confidence]
     last_end = -1
-    for r in kept:
-        if r[0] < last_end:
+    for f in kept:
+        if f.start < last_end:
             break
-        last_end = r[1]
+        last_end = f.end
     else:
-        return kept  # nothing overlaps (the common case): all kept, in order
-    ranked = sorted(kept, key=lambda r: (-r[2][1], -(r[1] - r[0]), r[0]))
+        return kept  # in order, nothing overlaps (the common case): all kept
+    kept.sort(key=_span_key)
+    last_end = -1
+    for f in kept:
+        if f.start < last_end:
+            break
+        last_end = f.end
+    else:
+        return kept  # found out of order (a later pass), but no overlap
+    ranked = sorted(kept, key=_rank_key)
     # Greedy by rank; the accepted spans are kept sorted by start, so each new span is
     # checked against its two neighbours only (large texts have many findings).
     starts: list[int] = []
-    taken: list[_Found] = []
-    for r in ranked:
-        i = bisect_right(starts, r[0])
-        if (i and taken[i - 1][1] > r[0]) or (i < len(taken) and taken[i][0] < r[1]):
+    taken: list[Finding] = []
+    for f in ranked:
+        i = bisect_right(starts, f.start)
+        if (i and taken[i - 1].end > f.start) or (i < len(taken) and taken[i].start < f.end):
             continue
-        starts.insert(i, r[0])
-        taken.insert(i, r)
+        starts.insert(i, f.start)
+        taken.insert(i, f)
     return taken
 
 
@@ -596,6 +636,8 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
     raw: list[_Found] = []
     pos = 0
     candidate = _CANDIDATE.search
+    ctx_at: _ContextAt | None = None
+    classify = _classify
     while (m := candidate(folded, pos)) is not None:  # each from the end of the last
         kind = m.lastgroup
         s, e = m.span(kind)  # type: ignore[arg-type]  # one of the three groups matched
@@ -607,8 +649,17 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
                 nxt = folded[e:e + 1]
                 end_ok = (not nxt or (nxt not in _ODD_AFTER and not nxt.isalpha())
                           or _end_ok(folded, e))
-                if start_ok or end_ok:
-                    found = _numbers(folded, s, e, today, ctx_words, start_ok, end_ok)
+                if ctx_at is None:  # found now: a text without context words skips it
+                    ctx_at = ctx_words.at if ctx_words.any() else _no_context
+                if start_ok and end_ok and (token := folded[s:e]).isdigit():
+                    # _numbers' common case, inlined: plain digits with clean ends.
+                    word, ctx, neg = ctx_at(s)
+                    cand = classify(token, (e - s,), False, False, today, ctx, neg,
+                                    False, True)
+                    if cand is not None:
+                        raw.append(finding_of(s, e, cand, word))
+                elif start_ok or end_ok:
+                    found = _numbers(folded, s, e, today, ctx_at, start_ok, end_ok)
                     if found:
                         raw += found
                 if not end_ok and e < len(folded) and folded[e].isalpha():
@@ -633,8 +684,8 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
                 continue
             if walked is not None:
                 word, ctx, neg = ctx_words.at(s)
-                raw.append((s, walked[0], ("iban", _score("iban", 0.97, ctx, neg), walked[1]),
-                            word))
+                raw.append(finding_of(s, walked[0],
+                                      ("iban", _score("iban", 0.97, ctx, neg), walked[1]), word))
                 pos = walked[0]
                 continue
             code = _CODE.match(folded, s)
@@ -653,8 +704,8 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
         s = m.end()
         walked = _iban_end(folded, s)
         if walked is not None and walked[1]:
-            raw.append((s, walked[0], ("iban", _score("iban", 0.97, _IBAN_CTX, False),
-                                       walked[1]), m.group()))
+            raw.append(finding_of(s, walked[0], ("iban", _score("iban", 0.97, _IBAN_CTX, False),
+                                                 walked[1]), m.group()))
     if has_at:
         for m in _EMAIL.finditer(folded):
             # The pattern admits ASCII only, so email.compact() is: lower-case the domain.
@@ -667,16 +718,15 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
                 continue
             value = f"{local}@{domain.lower()}"
             word, ctx, neg = ctx_words.at(m.start())
-            raw.append((m.start(), m.end(), ("email", _score("email", 0.95, ctx, neg), value),
-                        word))
+            raw.append(finding_of(m.start(), m.end(),
+                                  ("email", _score("email", 0.95, ctx, neg), value), word))
     if not raw:
         return []
     if len(raw) > 1:
         raw = _resolve(raw, min_confidence)
-    elif raw[0][2][1] < min_confidence:
+    elif raw[0].confidence < min_confidence:
         return []
     if kinds is None:
-        return [new_finding(c[0], s, e, c[1], Secret(c[2]), word) for s, e, c, word in raw]
+        return raw
     wanted = frozenset(kinds)
-    return [new_finding(c[0], s, e, c[1], Secret(c[2]), word) for s, e, c, word in raw
-            if c[0] in wanted]
+    return [f for f in raw if f.kind in wanted]

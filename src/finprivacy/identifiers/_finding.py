@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ..secret import Secret
 
-__all__ = ["Finding", "new_finding"]
+__all__ = ["Finding", "finding_of", "new_finding"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,5 +49,28 @@ def new_finding(kind: str, start: int, end: int, confidence: float, value: Secre
     _SET_END(finding, end)
     _SET_CONFIDENCE(finding, confidence)
     _SET_VALUE(finding, value)
+    _SET_CONTEXT(finding, context)
+    return finding
+
+
+_SET_SECRET = Secret.__dict__["_Secret__value"].__set__
+
+
+def finding_of(start: int, end: int, candidate: tuple[str, float, str],
+               context: str) -> Finding:
+    """Return the :class:`Finding` for the scanner's ``(kind, confidence, value)``.
+
+    The scanner builds each finding as soon as it validates it (a text full of
+    identifiers makes one per few bytes): the slots of the finding and of its
+    :class:`~finprivacy.Secret` are set directly. ``value`` is a plain string.
+    """
+    secret = _new(Secret)
+    _SET_SECRET(secret, candidate[2])
+    finding = _new(Finding)
+    _SET_KIND(finding, candidate[0])
+    _SET_START(finding, start)
+    _SET_END(finding, end)
+    _SET_CONFIDENCE(finding, candidate[1])
+    _SET_VALUE(finding, secret)
     _SET_CONTEXT(finding, context)
     return finding
