@@ -119,6 +119,9 @@ if TYPE_CHECKING:  # the lazily loaded names, for type checkers and IDEs
     from .crypto import SubjectKeys as SubjectKeys
     from .crypto import plan_blind_index as plan_blind_index
     from .crypto import use_keyring as use_keyring
+    from .identifiers import Recognizer as Recognizer
+    from .identifiers import register_recognizer as register_recognizer
+    from .identifiers import unregister_recognizer as unregister_recognizer
     from .inventory import DataField as DataField
     from .inventory import DataInventory as DataInventory
     from .inventory import load_inventory as load_inventory
@@ -216,6 +219,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "PolicyError",
     "Principal",
     "Purpose",
+    "Recognizer",
     "RequestStateError",
     "RetentionError",
     "RetentionRule",
@@ -245,12 +249,14 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "plan_blind_index",
     "redact",
     "redact_json",
+    "register_recognizer",
     "requires",
     "retention",
     "rights",
     "scan",
     "set_access_control",
     "storage",
+    "unregister_recognizer",
     "use_keyring",
     "verify_checkpoint",
     "verify_consistency",
@@ -335,6 +341,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "DataInventory": (".inventory", "DataInventory"),
     "load_inventory": (".inventory", "load_inventory"),
     "Finding": (".masking", "Finding"),
+    "Recognizer": (".identifiers", "Recognizer"),
+    "register_recognizer": (".identifiers", "register_recognizer"),
+    "unregister_recognizer": (".identifiers", "unregister_recognizer"),
     "mask": (".masking", "mask"),
     "mask_field": (".masking", "mask_field"),
     "redact": (".masking", "redact"),

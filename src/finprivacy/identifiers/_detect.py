@@ -21,42 +21,41 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from ..clock import Clock, SystemClock
-from . import bank_card, cn_id, cn_passport, cn_phone, cn_uscc, iban, phone, us_ssn
+from . import (
+    bank_card,
+    cn_bank_account,
+    cn_id,
+    cn_passport,
+    cn_phone,
+    cn_uscc,
+    email,
+    iban,
+    phone,
+    us_ssn,
+)
 from ._checksums import luhn_valid
 from ._finding import Finding, finding_of
+from ._registry import Recognizer, install_scanner, register_builtin, user_recognizers
 from ._util import fold_width
 
 __all__ = ["DEFAULT_MIN_CONFIDENCE", "KINDS", "detect"]
 
-#: Every kind the scanner reports, in a stable order.
-KINDS: tuple[str, ...] = (
-    "cn_id", "cn_uscc", "bank_card", "iban", "cn_phone", "phone", "email", "us_ssn",
-    "cn_passport", "cn_bank_account",
-)
+# The built-in kinds, in a stable order: each module's recognizer is registered here,
+# and this scanner installed for the modules' find() functions.
+_MODULES = (cn_id, cn_uscc, bank_card, iban, cn_phone, phone, email, us_ssn, cn_passport,
+            cn_bank_account)
+for _module in _MODULES:
+    register_builtin(_module.RECOGNIZER)
+
+#: Every built-in kind the scanner reports, in a stable order (registered kinds follow:
+#: :func:`~finprivacy.identifiers.known_kinds`).
+KINDS: tuple[str, ...] = tuple(m.KIND for m in _MODULES)
 
 #: Findings below this confidence are dropped unless the caller asks for them.
 DEFAULT_MIN_CONFIDENCE = 0.5
 
-_PHONE_WORDS_EN = ("tel", "phone", "telephone", "mobile", "cell", "fax", "whatsapp",
-                   "call", "contact", "ph")
-_POSITIVE: dict[str, tuple[str, ...]] = {
-    "cn_id": ("身份证号码", "身份证号", "身份证", "证件号码", "证件号", "公民身份号码",
-              "id card", "id no", "id number", "identity card", "resident id", "national id"),
-    "bank_card": ("银行卡号", "银行卡", "信用卡", "借记卡", "储蓄卡", "卡号", "银联",
-                  "card no", "card number", "card", "visa", "mastercard", "unionpay", "pan"),
-    "cn_bank_account": ("收款账号", "付款账号", "对公账户", "对公账号", "银行账号", "银行账户",
-                        "账号", "帐号", "账户", "帐户", "开户行", "开户银行", "account no",
-                        "account number", "account", "acct", "a/c"),
-    "cn_phone": ("手机号码", "手机号", "手机", "联系电话", "电话", "联系方式", "座机", "传真",
-                 *_PHONE_WORDS_EN),
-    "phone": ("电话", "手机", "联系方式", *_PHONE_WORDS_EN),
-    "us_ssn": ("ssn", "social security", "social security number"),
-    "iban": ("iban",),
-    "cn_uscc": ("统一社会信用代码", "社会信用代码", "信用代码", "纳税人识别号", "税号",
-                "uscc", "credit code", "tax id"),
-    "cn_passport": ("护照号码", "护照号", "护照", "passport"),
-    "email": ("邮箱", "电子邮件", "email", "e-mail", "mail"),
-}
+# Context words that raise a kind's confidence: each recognizer's own.
+_POSITIVE: dict[str, tuple[str, ...]] = {m.KIND: m.RECOGNIZER.context for m in _MODULES}
 _NEGATIVE = ("订单号", "订单", "单号", "流水号", "流水", "发票号码", "发票代码", "发票",
              "序列号", "编号", "批次", "快递", "运单", "物流", "金额", "客服", "热线",
              "工号", "合同号", "型号", "order", "invoice", "serial", "s/n", "sn", "ref",
@@ -623,17 +622,53 @@ def _resolve(raw: list[Finding], min_confidence: float) -> list[Finding]:
     return taken
 
 
+def _registered(folded: str, users: tuple[Recognizer, ...], kinds: Collection[str] | None,
+                ctx_words: _Context) -> list[Finding]:
+    """Find the application's kinds: each recognizer's pattern, then its validation.
+
+    A candidate that touches a letter or digit on either side is no match (its pattern
+    may say more). Its own context words raise its confidence by 0.1, the negative words
+    (订单号, invoice …) lower it as they lower the built-in kinds'.
+    """
+    found: list[Finding] = []
+    n = len(folded)
+    for rec in users:
+        if kinds is not None and rec.kind not in kinds:
+            continue
+        for m in rec.pattern.finditer(folded):  # type: ignore[union-attr]
+            s, e = m.span()
+            if s == e or (s and folded[s - 1].isalnum() and folded[s].isalnum()) or (
+                    e < n and folded[e].isalnum() and folded[e - 1].isalnum()):
+                continue
+            value = rec.check(m.group())
+            if value is None:
+                continue
+            word, _, neg = ctx_words.at(s)
+            own = rec.context_before(folded, s)
+            if neg and not own:
+                confidence = max(0.05, round(rec.confidence - 0.45, 2))
+            elif own:
+                word, confidence = own, min(0.99, round(rec.confidence + 0.1, 2))
+            else:
+                word, confidence = "", rec.confidence
+            found.append(finding_of(s, e, (rec.kind, confidence, value), word))
+    return found
+
+
 def detect(text: str, *, kinds: Collection[str] | None = None,
            min_confidence: float = DEFAULT_MIN_CONFIDENCE,
            clock: Clock | None = None) -> list[Finding]:
     """Return the non-overlapping findings in ``text``, in order of position."""
+    users = user_recognizers()
     has_at = "@" in text or "＠" in text
-    if not has_at and _HAS_DIGIT.search(text) is None:
+    if not has_at and not users and _HAS_DIGIT.search(text) is None:
         return []
     folded = text if text.isascii() else fold_width(text)
     today = _SYSTEM_TODAY if clock is None else _Today(clock)
     ctx_words = _Context(folded)
     raw: list[_Found] = []
+    if users:
+        raw += _registered(folded, users, kinds, ctx_words)
     pos = 0
     candidate = _CANDIDATE.search
     ctx_at: _ContextAt | None = None
@@ -730,3 +765,6 @@ def detect(text: str, *, kinds: Collection[str] | None = None,
         return raw
     wanted = frozenset(kinds)
     return [f for f in raw if f.kind in wanted]
+
+
+install_scanner(detect)

@@ -9,6 +9,7 @@ the original.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NoReturn
 
 from ..errors import (
@@ -19,7 +20,7 @@ from ..errors import (
     InvalidLengthError,
 )
 
-__all__ = ["clean", "fail", "fold_width", "needs_folding"]
+__all__ = ["clean", "fail", "fold_width", "needs_folding", "validator"]
 
 # Only the characters that can be part of an identifier are folded: full-width digits
 # and letters, ＋ ＠ － ． （ ）, U+3000, NBSP and the Unicode hyphens. Full-width
@@ -75,3 +76,15 @@ def fail(kind: str, check: str, detail: str) -> NoReturn:
     The message names the identifier kind and the failed check, never the value.
     """
     raise _ERRORS[check](f"invalid {kind}: {detail}", kind=kind) from None
+
+
+def validator(validate: Callable[[str], str]) -> Callable[[str], str | None]:
+    """Turn a module's raising ``validate`` into a recognizer's (``None`` when invalid)."""
+    def check(candidate: str) -> str | None:
+        try:
+            return validate(candidate)
+        except InvalidIdentifierError:
+            return None
+
+    check.__doc__ = f"``{validate.__module__}.validate``, ``None`` when it raises."
+    return check

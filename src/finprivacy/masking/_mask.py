@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from ..errors import ConfigurationError, InvalidInputError
 from ..identifiers import KINDS as _SCAN_KINDS
-from ..identifiers import fold_width
+from ..identifiers import Recognizer, fold_width, mask_keep, recognizer
 from ..identifiers import phone as _phone
 from ..secret import Secret
 
@@ -407,12 +407,45 @@ def _key(value: bytes | Secret[bytes] | None, what: str, sizes: tuple[int, ...] 
     return Secret(bytes(raw))
 
 
+_REGISTERED: dict[str, tuple[Recognizer, Mapping[str, Preset]]] = {}
+
+
+def _registered_presets(kind: str) -> tuple[str, Mapping[str, Preset]] | None:
+    """Return the default preset's name and the presets of a kind an application registered.
+
+    Its recognizer's ``mask`` (``lastN``, ``firstM_lastN``, ``stars`` or ``full``) is the
+    default; the keep rule is also offered as ``keep``, beside the generic presets.
+    """
+    rec = recognizer(kind)
+    if rec is None or kind in PRESETS:
+        return None
+    cached = _REGISTERED.get(kind)
+    if cached is None or cached[0] is not rec:  # registered again: rebuild
+        entries = {name: Preset(kind, name, source, fn) for name, source, fn in _GENERIC}
+        keep = mask_keep(rec.mask)
+        if keep is not None:
+            entries["keep"] = entries[rec.mask] = Preset(
+                kind, rec.mask, f"the registered recognizer's rule: first {keep[0]} and "
+                                f"last {keep[1]} characters shown", _keep_fn(*keep))
+        cached = _REGISTERED[kind] = (rec, MappingProxyType(entries))
+    return rec.mask, cached[1]
+
+
 def preset_for(kind: str, preset: str | None = None) -> Preset:
-    """Return the :class:`Preset` for ``kind`` and ``preset`` (default: the kind's default)."""
+    """Return the :class:`Preset` for ``kind`` and ``preset`` (default: the kind's default).
+
+    ``kind`` is a built-in kind (:data:`MASK_KINDS`) or one an application registered
+    with :func:`~finprivacy.register_recognizer`.
+    """
     presets = PRESETS.get(kind)
+    default = DEFAULT_PRESETS.get(kind, "")
     if presets is None:
-        raise ConfigurationError(f"unknown kind {kind!r}; known: {', '.join(MASK_KINDS)}")
-    name = DEFAULT_PRESETS[kind] if preset is None else preset
+        registered = _registered_presets(kind)
+        if registered is None:
+            raise ConfigurationError(f"unknown kind {kind!r}; known: {', '.join(MASK_KINDS)}"
+                                     " and registered kinds")
+        default, presets = registered
+    name = default if preset is None else preset
     found = presets.get(name)
     if found is None:
         raise ConfigurationError(

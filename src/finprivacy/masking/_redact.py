@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from ..clock import Clock
 from ..errors import ConfigurationError, FormatError
-from ..identifiers import DEFAULT_MIN_CONFIDENCE
+from ..identifiers import DEFAULT_MIN_CONFIDENCE, recognizer
 from ..secret import Secret
 from ._mask import DEFAULT_PRESETS, MASK_KINDS, mask, preset_for
 from ._scan import scan
@@ -92,7 +92,7 @@ class _Redactor:
             chosen[kind] = name
         if keys:
             for kind in keys.values():
-                if kind not in MASK_KINDS:
+                if kind not in MASK_KINDS and recognizer(kind) is None:
                     raise ConfigurationError(f"unknown kind {kind!r} in keys")
         self.presets = chosen
         self.kinds = kinds
@@ -106,7 +106,7 @@ class _Redactor:
             folded = value.strip()
             kind = "phone" if folded.startswith(("+", "00")) and not folded.startswith(
                 ("+86", "0086", "＋86")) else "cn_phone"
-        return mask(value, kind, self.presets[kind], **self.secrets)
+        return mask(value, kind, self.presets.get(kind), **self.secrets)
 
     def text(self, text: str) -> str:
         # What a mask keeps visible can join a neighbour into a new finding (the first

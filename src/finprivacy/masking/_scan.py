@@ -6,7 +6,7 @@ from collections.abc import Collection
 
 from ..clock import Clock
 from ..errors import ConfigurationError, InvalidInputError
-from ..identifiers import DEFAULT_MIN_CONFIDENCE, KINDS, Finding
+from ..identifiers import DEFAULT_MIN_CONFIDENCE, Finding, known_kinds
 from ..identifiers._detect import detect
 
 __all__ = ["scan"]
@@ -17,10 +17,11 @@ def _check_kinds(kinds: Collection[str] | None) -> frozenset[str] | None:
         return None
     if isinstance(kinds, str):
         kinds = (kinds,)
-    unknown = sorted(set(kinds) - set(KINDS))
+    known = known_kinds()
+    unknown = sorted(set(kinds) - set(known))
     if unknown:
         raise ConfigurationError(f"unknown kind(s) {', '.join(map(repr, unknown))}; "
-                                 f"known: {', '.join(KINDS)}")
+                                 f"known: {', '.join(known)}")
     return frozenset(kinds)
 
 
@@ -38,7 +39,8 @@ def scan(text: str, *, kinds: Collection[str] | None = None,
     confidence, and words such as 订单号, 发票, 客服 or "order" lower it; account
     numbers (no checksum) are reported only after such a word. Findings never
     overlap: the more confident, then the longer, wins. ``kinds`` restricts the
-    result; ``clock`` says what "today" is for birth-date checks.
+    result; ``clock`` says what "today" is for birth-date checks. Kinds an application
+    registered (:func:`~finprivacy.register_recognizer`) are found too.
     """
     if not isinstance(text, str):
         raise InvalidInputError(f"scan() takes text, not {type(text).__name__}")
