@@ -135,3 +135,112 @@ def test_checker_allows_the_design() -> None:
 def test_relative_imports_resolve() -> None:
     assert any(n == "finprivacy.errors" for n, _ in _imports(SRC / "clock.py"))
     assert any(n == "finprivacy.errors" for n, _ in _imports(SRC / "storage" / "_db.py"))
+
+
+# -------------------------------------------- private names and import circles (issue 21)
+
+_ALL_MODULES = {".".join(["finprivacy", *_dotted(p)]): p for p in sorted(SRC.rglob("*.py"))}
+
+
+def _from_imports(path: Path) -> list[tuple[str, str, int]]:
+    """``(module, name, line)`` for every ``from … import name`` in ``path`` (relative
+    imports resolved; imports inside functions and ``TYPE_CHECKING`` blocks included)."""
+    own = _dotted(path)
+    package = own if path.name == "__init__.py" else own[:-1]
+    found: list[tuple[str, str, int]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+            module = ".".join(["finprivacy", *base, *(node.module.split(".") if node.module
+                                                     else [])])
+        elif node.module and node.module.split(".")[0] == "finprivacy":
+            module = node.module
+        else:
+            continue
+        found.extend((module, alias.name, node.lineno) for alias in node.names)
+    return found
+
+
+def _private_crossings(me: str, imports: list[tuple[str, str, int]]) -> list[str]:
+    """Underscore names a module takes from another package of finprivacy."""
+    mine = me.split(".")[1] if "." in me else ""
+    return [f"line {line}: {me} imports {name} from {module}"
+            for module, name, line in imports
+            if name.startswith("_") and not name.startswith("__")
+            and module.split(".")[1:2] != [mine]]
+
+
+def test_no_module_takes_a_private_name_from_another_package() -> None:
+    problems = [p for me, path in _ALL_MODULES.items()
+                for p in _private_crossings(me, _from_imports(path))]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_private_name_check_can_fail() -> None:
+    bad = [("finprivacy.masking._mask", "_bind", 3), ("finprivacy.access._shape", "Shaper", 4),
+           ("finprivacy.access._control", "_glass", 5)]
+    assert _private_crossings("finprivacy.access._control", bad) == [
+        "line 3: finprivacy.access._control imports _bind from finprivacy.masking._mask"]
+
+
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for me, path in _ALL_MODULES.items():
+        targets = graph.setdefault(me, set())
+        for module, name, _ in _from_imports(path):
+            target = f"{module}.{name}" if f"{module}.{name}" in _ALL_MODULES else module
+            if target in _ALL_MODULES and target != me:
+                targets.add(target)
+    return graph
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_circle_among_modules() -> None:
+    # A package's __init__ re-exports its modules, which import siblings by module
+    # path: edges into an __init__ from its own package are the package, not a circle.
+    graph = {me: {t for t in targets
+                  if not (_ALL_MODULES[t].name == "__init__.py" and me.startswith(t + "."))}
+             for me, targets in _graph().items()}
+    circles = _circles(graph)
+    assert not circles, "\n".join(" -> ".join(c) for c in circles)
+
+
+def test_the_circle_check_can_fail() -> None:
+    assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _circles({"a": {"b"}, "b": set()}) == []

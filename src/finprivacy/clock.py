@@ -6,13 +6,14 @@ tests pin time without monkeypatching. Clocks return timezone-aware UTC datetime
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 import threading
 from typing import Protocol, runtime_checkable
 
 from .errors import InvalidTimeError
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "ensure_aware", "utc"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "add_months", "ensure_aware", "utc"]
 
 UTC = _dt.UTC
 
@@ -85,3 +86,22 @@ def ensure_aware(value: _dt.datetime, name: str = "datetime") -> _dt.datetime:
 def utc(value: _dt.datetime, name: str = "datetime") -> _dt.datetime:
     """Return an aware ``value`` converted to UTC; naive datetimes are refused."""
     return ensure_aware(value, name).astimezone(UTC)
+
+
+def add_months(day: _dt.date, months: int) -> _dt.date:
+    """Return ``day`` moved ``months`` calendar months (back if negative), day clamped.
+
+    When the later month has no such day, the period ends on its last day: the rule
+    of 民法典 Art. 202 ("没有对应日的，月末日为期间的最后一日") and of EU Regulation
+    1182/71 Art. 3(2)(c) (a period from 31 January ends on 28 or 29 February).
+    Retention periods and request deadlines both count months with it. Past the year
+    9999 it raises :class:`OverflowError` (callers turn it into their own error).
+
+    >>> add_months(_dt.date(2024, 1, 31), 1)
+    datetime.date(2024, 2, 29)
+    """
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    if not _dt.MINYEAR <= year <= _dt.MAXYEAR:
+        raise OverflowError("date value out of range")
+    return _dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))

@@ -52,6 +52,7 @@ __all__ = [
     "DataInventory",
     "bookkeeping_inventory",
     "load_inventory",
+    "read_document",
 ]
 
 _LEVELS: Final[frozenset[str]] = frozenset(get_args(Sensitivity))
@@ -291,13 +292,18 @@ def load_inventory(path: PathLike) -> DataInventory:
     does not have the inventory's shape, and :class:`ConfigurationError` for an
     unreadable file or an unknown extension.
     """
-    inventory = DataInventory.from_dict(_read_document(path, "inventory"))
+    inventory = DataInventory.from_dict(read_document(path, "inventory"))
     inventory._source = Path(path).name
     return inventory
 
 
-def _read_document(path: PathLike, what: str) -> Mapping[str, Any]:
-    """Parse a TOML or JSON file into a mapping; errors name the file, not its content."""
+def read_document(path: PathLike, what: str) -> Mapping[str, Any]:
+    """Parse a TOML or JSON file into a mapping; errors name the file, not its content.
+
+    ``what`` names the document in errors (``"policy"``, ``"inventory"``). Used by
+    :func:`load_inventory` and :func:`~finprivacy.load_policy`; deep nesting, bad
+    UTF-8 and syntax errors raise typed errors.
+    """
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in {".toml", ".json"}:

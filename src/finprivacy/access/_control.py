@@ -17,7 +17,6 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import (
-    TYPE_CHECKING,
     Any,
     Final,
     Literal,
@@ -40,7 +39,7 @@ from ..errors import (
     NotFoundError,
 )
 from ..inventory import DataField, DataInventory
-from ..masking._mask import _bind as _bind_mask
+from ..masking import bind_mask
 from ._delegation import DelegationGrant, Delegations, GrantStore
 from ._policy import (
     AttestationRequirement,
@@ -72,8 +71,19 @@ __all__ = [
     "set_access_control",
 ]
 
-if TYPE_CHECKING:
-    from ._requires import SubjectSpec
+SubjectSpec: TypeAlias = "str | Callable[[Mapping[str, Any]], object] | None"
+"""How to find the data subject: a parameter name, a dotted path from a parameter
+(``"client.id"``, through attributes or mapping keys), or a callable given the bound
+arguments (defaults applied)."""
+
+# The @requires implementation (access._requires installs it at import): this module
+# does not import it back, so the two form no import circle.
+_guard: list[Callable[..., Any]] = []
+
+
+def install_guard(requires: Callable[..., Any]) -> None:
+    """Install the ``@requires`` implementation :meth:`AccessControl.requires` uses."""
+    _guard[:] = [requires]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -154,7 +164,7 @@ def _default_mask_fn(kind: str | None) -> Callable[[str], str] | str:
     if kind is None:
         return _FULL_MASK
     try:
-        return _bind_mask(kind)
+        return bind_mask(kind)
     except (FinPrivacyError, ValueError, TypeError, KeyError):
         return _FULL_MASK
 
@@ -872,10 +882,9 @@ class AccessControl:
                  action: str | None = None, returns: str = ""
                  ) -> Callable[[Callable[P, R]], Callable[P, R]]:
         """Guard a function like :func:`finprivacy.requires`, bound to this control."""
-        from ._requires import requires as _requires
-
-        return _requires(purpose, subject=subject, scope=scope, action=action,
-                         returns=returns, control=self)
+        guard: Callable[[Callable[P, R]], Callable[P, R]] = _guard[0](
+            purpose, subject=subject, scope=scope, action=action, returns=returns, control=self)
+        return guard
 
     # -- minimisation ---------------------------------------------------------------------
 

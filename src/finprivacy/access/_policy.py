@@ -17,7 +17,7 @@ from typing import Any, Final, Literal, TypeAlias, cast, get_args
 
 from .._types import PathLike
 from ..errors import ConfigurationError, FinPrivacyError, FormatError
-from ..inventory import _read_document
+from ..inventory import read_document
 
 __all__ = [
     "AttestationRequirement",
@@ -495,5 +495,5 @@ def load_policy(path: PathLike) -> Policy:
     :class:`FormatError` naming the problem; an unreadable file or an unknown
     extension raises :class:`ConfigurationError`.
     """
-    policy: Policy = Policy.from_dict(_read_document(path, "policy"))
+    policy: Policy = Policy.from_dict(read_document(path, "policy"))
     return dataclasses.replace(policy, source=Path(path).name)

@@ -6,11 +6,18 @@ import functools
 import inspect
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, ParamSpec, TypeAlias, TypeVar, cast
+from typing import Any, Final, ParamSpec, TypeVar, cast
 
 from ..errors import ConfigurationError
 from . import _control as _control_module
-from ._control import AccessControl, _glass, get_access_control, require_purpose
+from ._control import (
+    AccessControl,
+    SubjectSpec,
+    _glass,
+    get_access_control,
+    install_guard,
+    require_purpose,
+)
 from ._policy import _SCOPES, Scope
 from ._principal import _current, _nonempty, current_principal
 from ._shape import NotFlat
@@ -20,10 +27,6 @@ __all__ = ["SubjectSpec", "requires"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-SubjectSpec: TypeAlias = "str | Callable[[Mapping[str, Any]], object] | None"
-"""How to find the data subject: a parameter name, a dotted path from a parameter
-(``"client.id"``, through attributes or mapping keys), or a callable given the bound
-arguments (defaults applied)."""
 
 _MISSING: Final = object()
 # What AccessControl._last gives for a purpose with no shortcut: matches no principal.
@@ -263,3 +266,6 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
         return guarded
 
     return decorate
+
+
+install_guard(requires)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from ..errors import FinPrivacyError
-from ..masking._mask import _slice_spec
+from ..masking import slice_spec
 from ..secret import Secret
 
 RAW: Final = 0
@@ -122,7 +122,7 @@ def _compile(raw_keys: tuple[Any, ...], fns: tuple[tuple[Any, Callable[[str], st
         # Call the masker on a str (the full mask if it fails), _other on another scalar.
         call = ["try:", f"    out[{k}] = {f}(v)", "except _errors:", f"    out[{k}] = _full"]
         other = ["    elif v is not None:", f"        out[{k}] = _other(v, {f})"]
-        spec = _slice_spec(fn)
+        spec = slice_spec(fn)
         if spec is None:
             lines += [f"    v = out[{k}]",
                       "    if type(v) is str:",

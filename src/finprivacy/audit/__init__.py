@@ -33,6 +33,7 @@ from ._monitor import OffHoursRule as OffHoursRule
 from ._proofs import Checkpoint as Checkpoint
 from ._proofs import ConsistencyProof as ConsistencyProof
 from ._proofs import InclusionProof as InclusionProof
+from ._proofs import read_public_key as read_public_key
 from ._proofs import verify_checkpoint as verify_checkpoint
 from ._review import AccessReview as AccessReview
 from ._review import AccessReviewRow as AccessReviewRow
@@ -69,6 +70,7 @@ __all__ = [
     "decode_entry",
     "encode_event",
     "leaf_hash",
+    "read_public_key",
     "verify_checkpoint",
     "verify_consistency",
     "verify_export",

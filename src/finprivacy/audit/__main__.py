@@ -10,35 +10,16 @@ for a failure goes to stderr.
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
 import dataclasses
 import json
 import sys
 from collections.abc import Sequence
 
-from ..crypto._signing import Ed25519Verifier
 from ..errors import AuditIntegrityError, FinPrivacyError, FormatError
 from ._export import verify_export
+from ._proofs import read_public_key
 
 __all__ = ["main"]
-
-
-def _read_key(path: str) -> Ed25519Verifier:
-    """Read a public key file: 32 raw bytes, or base64 or hex text of them."""
-    with open(path, "rb") as fh:
-        data = fh.read()
-    if len(data) == 32:
-        return Ed25519Verifier(data)
-    text = data.decode("ascii", errors="strict").strip()
-    try:
-        raw = bytes.fromhex(text)
-    except ValueError:
-        try:
-            raw = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            raise FormatError("the public key file is not 32 bytes, hex or base64") from None
-    return Ed25519Verifier(raw)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verify.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args(argv)
     try:
-        keys = [_read_key(p) for p in args.public_key] or None
+        keys = [read_public_key(p) for p in args.public_key] or None
     except (OSError, UnicodeDecodeError, FinPrivacyError) as exc:
         print(f"error: cannot read public key: {exc}", file=sys.stderr)
         return 2

@@ -31,7 +31,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from ..crypto._signing import Ed25519Verifier, ed25519_key_id
 from ..errors import AuditIntegrityError, FormatError, InvalidInputError
@@ -40,9 +40,50 @@ from ._merkle import GENESIS_CHAIN, CompactRange, chain_hash, leaf_hash
 from ._proofs import Checkpoint, ConsistencyProof, InclusionProof, PublicKeys
 
 if TYPE_CHECKING:
-    from ._log import AuditLog
+    from collections.abc import Mapping
 
-__all__ = ["EXPORT_FORMAT", "ExportReport", "verify_export"]
+    from ._store import AuditStore
+
+
+class ExportSource(Protocol):
+    """What an export reads from a log: its identity, keys, store and proofs.
+
+    :class:`~finprivacy.audit.AuditLog` is one.
+    """
+
+    @property
+    def origin(self) -> str:
+        """The log's origin line."""
+        ...
+
+    @property
+    def public_keys(self) -> Mapping[str, Ed25519Verifier]:
+        """The verifiers of every key the log knows, by key id."""
+        ...
+
+    @property
+    def store(self) -> AuditStore:
+        """The store holding the entries."""
+        ...
+
+    def checkpoint(self) -> Checkpoint:
+        """Sign and return a checkpoint of the current head."""
+        ...
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every stored checkpoint."""
+        ...
+
+    def inclusion_proof(self, seq: int, size: int | None = None) -> InclusionProof:
+        """Prove entry ``seq`` is in the tree of ``size`` entries."""
+        ...
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None
+                          ) -> ConsistencyProof:
+        """Prove the tree of ``old_size`` entries is a prefix of the one of ``new_size``."""
+        ...
+
+__all__ = ["EXPORT_FORMAT", "ExportReport", "ExportSource", "verify_export"]
 
 EXPORT_FORMAT = "finprivacy-audit-export/1"
 """The ``format`` value of an export's header line."""
@@ -61,14 +102,17 @@ def _unb64(text: object, what: str) -> bytes:
         raise FormatError(f"{what} is not valid base64") from None
 
 
-def _lines(log: AuditLog, inclusion_for: Sequence[int]) -> tuple[Checkpoint, Iterator[str]]:
+def _lines(log: ExportSource, inclusion_for: Sequence[int]) -> tuple[Checkpoint, Iterator[str]]:
     final = log.checkpoint()
     state = log.store.state()
     start = state.start
     chain: bytes = GENESIS_CHAIN
     frontier: tuple[bytes, ...] = ()
-    if start:
-        seg = log._segment_ending_at(start)
+    if start:  # entries before start were pruned: the export starts at that segment's head
+        seg = next((g for g in log.store.segments() if g.end == start and g.pruned), None)
+        if seg is None:
+            raise AuditIntegrityError("entries were removed without a pruned segment "
+                                      "accounting for them", position=0)
         chain, frontier = seg.chain, seg.frontier
     cps = [c for c in log.checkpoints() if c.size <= final.size]
     old_sizes = sorted({c.size for c in cps if start <= c.size < final.size and c.size > 0})
@@ -95,7 +139,7 @@ def _lines(log: AuditLog, inclusion_for: Sequence[int]) -> tuple[Checkpoint, Ite
     return final, generate()
 
 
-def write_export(log: AuditLog, dest: str | os.PathLike[str] | IO[str], *,
+def write_export(log: ExportSource, dest: str | os.PathLike[str] | IO[str], *,
                  inclusion_for: Sequence[int] = ()) -> Checkpoint:
     """Write ``log``'s export to ``dest`` (a path, written atomically, or a text stream)."""
     final, lines = _lines(log, inclusion_for)

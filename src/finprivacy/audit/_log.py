@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
-import hashlib
 import itertools
 import os
 import threading
@@ -41,13 +40,17 @@ from ._entry import (
     time_us,
 )
 from ._merkle import (
+    CHAIN_SHA,
     GENESIS_CHAIN,
+    LEAF_SHA,
+    NODE_SHA,
     CompactRange,
     consistency_ranges,
     frontier_keys,
     hashes_for_keys,
     hashes_for_ranges,
     inclusion_keys,
+    leaf_hash,
 )
 from ._monitor import Alert, Monitor
 from ._proofs import Checkpoint, ConsistencyProof, InclusionProof, PublicKeys
@@ -69,16 +72,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AuditLog", "AuditReceipt", "Segment", "VerifyReport"]
 
-_sha256 = hashlib.sha256
 _time_ns = time.time_ns
 _urandom = os.urandom
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
-# Hash objects already holding the RFC 6962 / chain prefix byte. ``copy()`` of one is
-# cheaper than a new ``hashlib.sha256()`` (no digest lookup and initialisation per
-# call) and saves concatenating the prefix: the same SHA-256 of the same bytes.
-_LEAF_SHA = _sha256(b"\x00")
-_NODE_SHA = _sha256(b"\x01")
-_CHAIN_SHA = _sha256(b"\x02")
 _MIN_PER_WORKER = 16_384
 """``verify(workers=N)`` forks only for logs of at least N times this many entries."""
 _new_row = tuple.__new__  # builds a PendingRow without its Python-level __new__ (hot path)
@@ -98,7 +94,7 @@ class AuditReceipt:
     @property
     def leaf_hash(self) -> bytes:
         """RFC 6962 leaf hash of the entry's bytes."""
-        return _sha256(b"\x00" + self.raw).digest()
+        return leaf_hash(self.raw)
 
 
 _new_object = object.__new__
@@ -237,7 +233,7 @@ class Segment:
 
 def _integrate(state: TreeState, pending: Sequence[tuple[object, bytes]]) -> Integration:
     """Assign positions, leaf and chain hashes and new tree nodes to a batch (pure)."""
-    leaf_h, chain_h, node_h = _LEAF_SHA.copy, _CHAIN_SHA.copy, _NODE_SHA.copy
+    leaf_h, chain_h, node_h = LEAF_SHA.copy, CHAIN_SHA.copy, NODE_SHA.copy
     chain = state.chain
     size = state.size
     frontier = list(state.frontier)
@@ -900,7 +896,7 @@ class AuditLog:
         while cp_i < len(pending_cps) and pending_cps[cp_i][0] == start:
             self._check_cp(pending_cps[cp_i][1], start, chain, frontier)
             cp_i += 1
-        leaf_h, chain_h, node_h = _LEAF_SHA.copy, _CHAIN_SHA.copy, _NODE_SHA.copy
+        leaf_h, chain_h, node_h = LEAF_SHA.copy, CHAIN_SHA.copy, NODE_SHA.copy
         next_cp = pending_cps[cp_i][0] if cp_i < len(pending_cps) else -1
         size = state.size
         stop = max(size, store.max_seq() + 1)

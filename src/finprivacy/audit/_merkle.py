@@ -23,8 +23,11 @@ from collections.abc import Callable, Sequence
 from ..errors import AuditIntegrityError, InvalidInputError
 
 __all__ = [
+    "CHAIN_SHA",
     "EMPTY_ROOT",
     "GENESIS_CHAIN",
+    "LEAF_SHA",
+    "NODE_SHA",
     "chain_hash",
     "consistency_ranges",
     "frontier_root",
@@ -43,6 +46,14 @@ EMPTY_ROOT = _sha256(b"").digest()
 """The root of the empty tree (RFC 6962 section 2.1: the hash of an empty string)."""
 GENESIS_CHAIN = bytes(HASH_LEN)
 """The chain value before the first entry: 32 zero bytes."""
+
+# Hash objects already holding the leaf, node and chain prefix byte: every hash of the
+# log starts from one of these. ``copy()`` of one is cheaper than a new
+# ``hashlib.sha256()`` and saves concatenating the prefix (the same SHA-256 of the same
+# bytes): the append path, the verification walk and the parallel verifier use them.
+LEAF_SHA = _sha256(b"\x00")
+NODE_SHA = _sha256(b"\x01")
+CHAIN_SHA = _sha256(b"\x02")
 
 NodeKey = tuple[int, int]
 """``(level, index)`` of a perfect subtree."""

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._stores import open_store
-from ._log import _CHAIN_SHA, _LEAF_SHA, _NODE_SHA
+from ._merkle import CHAIN_SHA, LEAF_SHA, NODE_SHA
 from ._store import entry_rows
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def walk_runs(rows: Iterator[Row], runs: Sequence[Run], chain: bytes) -> list[Ru
     ``rows`` must yield the entries of the runs in order, starting at the first run's
     start; ``chain`` is the chain value before it.
     """
-    leaf_h, chain_h, node_h = _LEAF_SHA.copy, _CHAIN_SHA.copy, _NODE_SHA.copy
+    leaf_h, chain_h, node_h = LEAF_SHA.copy, CHAIN_SHA.copy, NODE_SHA.copy
     results: list[RunResult] = []
     for a, b in runs:
         stack: list[bytes] = []
@@ -108,7 +108,7 @@ def fold_runs(frontier: list[bytes], a: int, b: int, blocks: Sequence[bytes]) ->
 
     Raises ``ValueError`` if ``blocks`` is not one hash per aligned block.
     """
-    node_h = _NODE_SHA.copy
+    node_h = NODE_SHA.copy
     pos = a
     for level, h in zip(aligned_levels(a, b), blocks, strict=True):
         s = pos >> level

@@ -24,6 +24,7 @@ import binascii
 import dataclasses
 import datetime as _dt
 import hmac
+import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -39,6 +40,7 @@ __all__ = [
     "ConsistencyProof",
     "InclusionProof",
     "PublicKeys",
+    "read_public_key",
     "verify_checkpoint",
 ]
 
@@ -329,3 +331,27 @@ class ConsistencyProof:
         return cls(old_size=_int(obj["old_size"], "old_size"),
                    new_size=_int(obj["new_size"], "new_size"),
                    hashes=_hash_list(obj["hashes"], "proof hash"))
+
+
+def read_public_key(path: str | os.PathLike[str]) -> Ed25519Verifier:
+    """Read an Ed25519 public key file: 32 raw bytes, or their hex or base64 text.
+
+    What ``finprivacy audit check --public-key`` and the stand-alone verifier read; a
+    file in none of these forms raises :class:`~finprivacy.errors.FormatError`.
+    """
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if len(data) == 32:
+        return Ed25519Verifier(data)
+    try:
+        text = data.decode("ascii", errors="strict").strip()
+    except UnicodeDecodeError:
+        raise FormatError("the public key file is not 32 bytes, hex or base64") from None
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise FormatError("the public key file is not 32 bytes, hex or base64") from None
+    return Ed25519Verifier(raw)

@@ -12,18 +12,32 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..clock import utc
 from ..errors import InvalidInputError, InvalidTimeError
 from ._monitor import ALERT_ACTION
 
 if TYPE_CHECKING:
-    from ._log import AuditLog
+    from ._entry import AuditEntry
 
-__all__ = ["AccessReview", "AccessReviewRow", "IncidentScope"]
+
+class EntrySource(Protocol):
+    """What reviews and incident scoping read: entries selected by their columns.
+
+    :class:`~finprivacy.audit.AuditLog` is one; so is anything with the same
+    ``iter_query`` (a read replica, a test double).
+    """
+
+    def iter_query(self, *, actor: str | None = None, key_id: str | None = None,
+                   start: _dt.datetime | None = None,
+                   end: _dt.datetime | None = None) -> Iterator[AuditEntry]:
+        """Yield the entries matching every filter given, in order."""
+        ...
+
+__all__ = ["AccessReview", "AccessReviewRow", "EntrySource", "IncidentScope"]
 
 _SEEN = ("allowed", "masked")
 
@@ -127,7 +141,7 @@ class _Acc:
         self.accesses = self.denied = self.break_glass = 0
 
 
-def build_access_review(log: AuditLog, start: _dt.datetime, end: _dt.datetime) -> AccessReview:
+def build_access_review(log: EntrySource, start: _dt.datetime, end: _dt.datetime) -> AccessReview:
     """Compute an :class:`AccessReview` over the log's entries in ``[start, end)``."""
     start, end = _period(start, end)
     acc: dict[tuple[str, str], _Acc] = {}
@@ -153,7 +167,7 @@ def build_access_review(log: AuditLog, start: _dt.datetime, end: _dt.datetime) -
     return AccessReview(start=start, end=end, rows=rows)
 
 
-def build_incident_scope(log: AuditLog, *, actor: str | None, key_id: str | None,
+def build_incident_scope(log: EntrySource, *, actor: str | None, key_id: str | None,
                          start: _dt.datetime | None, end: _dt.datetime | None) -> IncidentScope:
     """Compute an :class:`IncidentScope` for the given filters (at least one)."""
     if actor is None and key_id is None and start is None and end is None:

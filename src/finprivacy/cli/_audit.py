@@ -80,10 +80,10 @@ def register(sub: Any) -> None:
 
 
 def _public_keys(paths: list[str]) -> list[Ed25519Verifier]:
-    from ..audit.__main__ import _read_key
+    from ..audit import read_public_key
 
     try:
-        return [_read_key(p) for p in paths]
+        return [read_public_key(p) for p in paths]
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"cannot read a public key file: {type(exc).__name__}") from None
 

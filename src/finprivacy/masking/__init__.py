@@ -18,9 +18,12 @@ from ._mask import DEFAULT_PRESETS as DEFAULT_PRESETS
 from ._mask import MASK_KINDS as MASK_KINDS
 from ._mask import PRESETS as PRESETS
 from ._mask import Preset as Preset
+from ._mask import SliceSpec as SliceSpec
+from ._mask import bind_mask as bind_mask
 from ._mask import mask as mask
 from ._mask import masker as masker
 from ._mask import preset_for as preset_for
+from ._mask import slice_spec as slice_spec
 from ._mask import unmask_ff1 as unmask_ff1
 from ._redact import FIELD_KINDS as FIELD_KINDS
 from ._redact import kind_for_field as kind_for_field
@@ -40,6 +43,8 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "MASK_KINDS",
     "PRESETS",
     "Preset",
+    "SliceSpec",
+    "bind_mask",
     "kind_for_field",
     "mask",
     "mask_field",
@@ -49,5 +54,6 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "redact_json",
     "redact_text",
     "scan",
+    "slice_spec",
     "unmask_ff1",
 ]

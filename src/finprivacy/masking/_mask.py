@@ -31,8 +31,11 @@ __all__ = [
     "MASK_KINDS",
     "PRESETS",
     "Preset",
+    "SliceSpec",
+    "bind_mask",
     "mask",
     "masker",
+    "slice_spec",
     "unmask_ff1",
 ]
 
@@ -125,8 +128,12 @@ class SliceSpec(NamedTuple):
 _SLICES: weakref.WeakKeyDictionary[Bound, SliceSpec] = weakref.WeakKeyDictionary()
 
 
-def _slice_spec(fn: Bound) -> SliceSpec | None:
-    """Return how ``fn`` (a function from :func:`_bind`) masks the common case, if known."""
+def slice_spec(fn: Callable[[str], str]) -> SliceSpec | None:
+    """Return how ``fn`` (from :func:`bind_mask`) masks the common case, if known.
+
+    Callers that mask many values in a hot loop inline the :class:`SliceSpec`;
+    ``None`` for any other function (it is then simply called).
+    """
     try:
         return _SLICES.get(fn)
     except TypeError:  # not weak-referenceable: not one of ours
@@ -507,12 +514,18 @@ def masker(kind: str, preset: str | None = None, *,
     return mask_one
 
 
-def _bind(kind: str, preset: str | None = None, options: _Options = _NO_OPTIONS) -> Bound:
-    """Return ``preset`` of ``kind`` as a ``str -> str`` function (keys in ``options``).
+def bind_mask(kind: str, preset: str | None = None) -> Callable[[str], str]:
+    """Return ``preset`` of ``kind`` as a plain ``str -> str`` function.
 
     The fastest form, for callers that already hold ``str`` values (access control's
-    row shaping); :func:`masker` is the public form.
+    row shaping); :func:`masker` also takes :class:`~finprivacy.Secret` values and the
+    keyed presets' keys. Errors as :func:`mask`.
     """
+    return _bind(kind, preset)
+
+
+def _bind(kind: str, preset: str | None = None, options: _Options = _NO_OPTIONS) -> Bound:
+    """Return ``preset`` of ``kind`` as a ``str -> str`` function (keys in ``options``)."""
     apply = preset_for(kind, preset).apply
     binder = _BINDERS.get(apply)
     if binder is not None:

@@ -30,6 +30,7 @@ import functools
 import zoneinfo
 from collections.abc import Iterable, Sequence
 
+from ..clock import add_months
 from ..errors import InvalidTimeError, RetentionError
 from ._model import (
     DateLike,
@@ -73,13 +74,8 @@ def add_duration(day: _dt.date, years: int = 0, months: int = 0, days: int = 0) 
     >>> add_duration(_dt.date(2024, 2, 29), years=4)
     datetime.date(2028, 2, 29)
     """
-    total = day.month - 1 + months
-    year = day.year + years + total // 12
-    if year > _dt.MAXYEAR:
-        raise RetentionError("a retention period runs past the year 9999")
-    moved = _clamp(year, total % 12 + 1, day.day)
     try:
-        return moved + _dt.timedelta(days=days)
+        return add_months(day, 12 * years + months) + _dt.timedelta(days=days)
     except OverflowError:
         raise RetentionError("a retention period runs past the year 9999") from None
 

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import datetime as _dt
 import zoneinfo
 
-from ..clock import utc
+from ..clock import add_months, utc
 from ..errors import ConfigurationError, InvalidTimeError
 
 __all__ = ["CCPA", "GDPR", "PIPL", "DeadlinePolicy", "add_months"]
-
-
-def add_months(day: _dt.date, months: int) -> _dt.date:
-    """Return ``day`` moved ``months`` calendar months, clamped to the month's last day.
-
-    This is how EU Regulation 1182/71 Art. 3(2)(c) reads a period in months: it ends
-    on the same date of the later month, or on that month's last day if there is none
-    (a request received on 31 January is due on 28 or 29 February).
-    """
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return _dt.date(year, month + 1, min(day.day, last))
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
