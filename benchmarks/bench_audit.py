@@ -139,7 +139,7 @@ def _durable_best(fresh: Callable[[], contextlib.AbstractContextManager[str | No
                 verify_columns)
     print(f"{'  column check cost: default verify time / hashes-only time':<58} "
           f"{verify_columns / verify:12.2f}x")
-    from finprivacy.audit._log import _MIN_PER_WORKER
+    from finprivacy.audit._verify import _MIN_PER_WORKER
 
     if n >= 2 * _MIN_PER_WORKER:
         report_rate(f"verify(workers=2), {label}, 2 processes", n, verify2)

@@ -17,6 +17,7 @@ import pytest
 import finprivacy as fp
 from finprivacy.audit import AuditEvent, AuditLog
 from finprivacy.audit import _log as log_module
+from finprivacy.audit._verify import Verification
 from finprivacy.errors import AuditIntegrityError
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -305,7 +306,7 @@ def test_bytes_the_database_cannot_parse_are_flagged_not_raised(sql_url: str,
     flagged = [row[0] for row in log.store.column_suspects(0, 3)]  # type: ignore[attr-defined]
     assert 1 in flagged
     with pytest.raises(AuditIntegrityError, match="entry 1 is not canonical"):
-        log._check_columns(0, 3)
+        Verification(log.store, log.origin, {}, [], log._now)._check_columns(0, 3)
 
 
 def test_in_memory_sqlite_checks_columns_in_the_verifying_thread() -> None:

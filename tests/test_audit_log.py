@@ -183,14 +183,14 @@ def _position(log: AuditLog) -> int | None:
     with pytest.raises(fp.AuditIntegrityError) as info:
         log.verify()
     # The same error at the same position with the walk split over 3 processes.
-    from finprivacy.audit import _log as log_module
+    from finprivacy.audit import _verify as verify_module
 
-    old, log_module._MIN_PER_WORKER = log_module._MIN_PER_WORKER, 1
+    old, verify_module._MIN_PER_WORKER = verify_module._MIN_PER_WORKER, 1
     try:
         with pytest.raises(fp.AuditIntegrityError) as split:
             log.verify(workers=3)
     finally:
-        log_module._MIN_PER_WORKER = old
+        verify_module._MIN_PER_WORKER = old
     assert (str(split.value), split.value.position) == (str(info.value), info.value.position)
     return info.value.position
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import finprivacy as fp
 from finprivacy.audit import AuditLog, _parallel
-from finprivacy.audit import _log as log_module
+from finprivacy.audit import _verify as verify_module
 from finprivacy.audit._log import _integrate
 from finprivacy.audit._merkle import GENESIS_CHAIN, CompactRange
 from finprivacy.audit._store import TreeState
@@ -103,7 +103,7 @@ def test_fold_runs_refuses_the_wrong_number_of_blocks() -> None:
 @pytest.fixture
 def split(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """Split even tiny logs; record what every split walk returned."""
-    monkeypatch.setattr(log_module, "_MIN_PER_WORKER", 1)
+    monkeypatch.setattr(verify_module, "_MIN_PER_WORKER", 1)
     seen: list[object] = []
     real = _parallel.verify_in_processes
 
@@ -218,8 +218,8 @@ def test_split_verify_names_the_same_first_bad_entry(tmp_path_factory: pytest.Te
         log.checkpoint()
     _fill(log, n - log.size, start=log.size)
     log.sequence()
-    old = log_module._MIN_PER_WORKER
-    log_module._MIN_PER_WORKER = 1
+    old = verify_module._MIN_PER_WORKER
+    verify_module._MIN_PER_WORKER = 1
     try:
         assert log.verify(workers=workers) == log.verify()
         bad %= n
@@ -234,7 +234,7 @@ def test_split_verify_names_the_same_first_bad_entry(tmp_path_factory: pytest.Te
             errors.append((str(info.value), info.value.position))
         assert errors[0] == errors[1] and errors[0][1] == bad
     finally:
-        log_module._MIN_PER_WORKER = old
+        verify_module._MIN_PER_WORKER = old
         log.close()
 
 

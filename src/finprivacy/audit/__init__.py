@@ -19,7 +19,6 @@ from ._export import verify_export as verify_export
 from ._log import AuditLog as AuditLog
 from ._log import AuditReceipt as AuditReceipt
 from ._log import Segment as Segment
-from ._log import VerifyReport as VerifyReport
 from ._merkle import leaf_hash as leaf_hash
 from ._merkle import verify_consistency as verify_consistency
 from ._merkle import verify_inclusion as verify_inclusion
@@ -39,6 +38,7 @@ from ._review import AccessReview as AccessReview
 from ._review import AccessReviewRow as AccessReviewRow
 from ._review import IncidentScope as IncidentScope
 from ._store import AuditStore as AuditStore
+from ._verify import VerifyReport as VerifyReport
 from .events import AuditEvent as AuditEvent
 from .events import AuditSink as AuditSink
 
