@@ -29,6 +29,8 @@ R = TypeVar("R")
 
 
 _MISSING: Final = object()
+# What a guarded call decided before running: control, principal, subject, time, verdict.
+_Call = tuple[AccessControl, Any, "str | None", Any, Any]
 # What AccessControl._last gives for a purpose with no shortcut: matches no principal.
 _NO_SHORTCUT: Final[tuple[Any, Any, Any, Any]] = (_MISSING, None, None, None)
 Getter = Callable[[tuple[Any, ...], dict[str, Any]], object]
@@ -160,61 +162,8 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                          ac.clock.now())
             return subj
 
-        if inspect.iscoroutinefunction(fn):
-            afn = cast(Callable[..., Awaitable[Any]], fn)
-
-            async def async_guarded(*args: Any, **kwargs: Any) -> Any:
-                ac = control or _control_module._default or get_access_control()
-                if getter is None:
-                    subj = None
-                else:
-                    try:
-                        raw = args[fast_at]
-                    except IndexError:
-                        raw = getter(args, kwargs)
-                    subj = raw if type(raw) is str and raw else resolve(raw, ac)
-                principal = _current.get()
-                now = ac.clock.now()
-                who, start, end, verdict = ac._last.get(purpose, _NO_SHORTCUT)
-                if not (who is principal and start <= now < end
-                        and (not ac._glass_opened or _glass.get() is None)):
-                    decided = ac._authorize(principal, purpose, subj, scope, now)
-                    if isinstance(decided, str) or principal is None:
-                        ac._deny(principal, purpose, subj,
-                                 decided if isinstance(decided, str) else "no_principal", act, now)
-                    verdict = decided
-                try:
-                    result = await afn(*args, **kwargs)
-                except BaseException as exc:
-                    ac._record_access(verdict, principal, purpose, subj, act, now,
-                                      (), (), (), type(exc).__name__)
-                    raise
-                if type(result) is dict and rows:
-                    # AccessControl._finish's flat-row path, inlined (the common case).
-                    flat = verdict.plan._last_flat
-                    if flat is not None and len(result) == flat.size:
-                        try:
-                            shaped = flat.shape(result)
-                        except (KeyError, NotFlat):
-                            pass
-                        else:
-                            queue = ac._queue
-                            if queue is None or verdict.glass is not None:
-                                ac._record_access(verdict, principal, purpose, subj, act, now,
-                                                  flat.returned, flat.masked, flat.hidden, "")
-                            else:
-                                queue._items.append((ac._version, verdict.head, "", principal.id,
-                                                     principal.tenant, purpose, subj, act, now,
-                                                     flat.fields, ""))
-                                if queue._flush_every and len(queue._items) >= queue._flush_every:
-                                    queue.flush()
-                            return shaped
-                return ac._finish(verdict, principal, purpose, subj, act, now, result, returns)
-
-            return cast(Callable[P, R], functools.wraps(fn)(async_guarded))
-
-        @functools.wraps(fn)
-        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call:
+            """Decide before the call: the control, principal, subject, time and verdict."""
             ac = control or _control_module._default or get_access_control()
             if getter is None:
                 subj = None
@@ -234,12 +183,17 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                     ac._deny(principal, purpose, subj,
                              decided if isinstance(decided, str) else "no_principal", act, now)
                 verdict = decided
-            try:
-                result: Any = fn(*args, **kwargs)
-            except BaseException as exc:
-                ac._record_access(verdict, principal, purpose, subj, act, now,
-                                  (), (), (), type(exc).__name__)
-                raise
+            return ac, principal, subj, now, verdict
+
+        def failed(call: _Call, exc: BaseException) -> None:
+            """Record an access whose function raised (nothing was returned)."""
+            ac, principal, subj, now, verdict = call
+            ac._record_access(verdict, principal, purpose, subj, act, now,
+                              (), (), (), type(exc).__name__)
+
+        def finish(call: _Call, result: Any) -> Any:
+            """Shape the result by the verdict and record the access."""
+            ac, principal, subj, now, verdict = call
             if type(result) is dict and rows:
                 # AccessControl._finish's flat-row path, inlined (the common case).
                 flat = verdict.plan._last_flat
@@ -259,8 +213,32 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                                                  flat.fields, ""))
                             if queue._flush_every and len(queue._items) >= queue._flush_every:
                                 queue.flush()
-                        return shaped  # type: ignore[no-any-return]
-            out: R = ac._finish(verdict, principal, purpose, subj, act, now, result, returns)
+                        return shaped
+            return ac._finish(verdict, principal, purpose, subj, act, now, result, returns)
+
+        if inspect.iscoroutinefunction(fn):
+            afn = cast(Callable[..., Awaitable[Any]], fn)
+
+            async def async_guarded(*args: Any, **kwargs: Any) -> Any:
+                call = begin(args, kwargs)
+                try:
+                    result = await afn(*args, **kwargs)
+                except BaseException as exc:
+                    failed(call, exc)
+                    raise
+                return finish(call, result)
+
+            return cast(Callable[P, R], functools.wraps(fn)(async_guarded))
+
+        @functools.wraps(fn)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            call = begin(args, kwargs)
+            try:
+                result: Any = fn(*args, **kwargs)
+            except BaseException as exc:
+                failed(call, exc)
+                raise
+            out: R = finish(call, result)
             return out
 
         return guarded
