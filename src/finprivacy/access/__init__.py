@@ -17,18 +17,18 @@ no principal, no permission, a stale attestation or missing consent the call rai
 
 from __future__ import annotations
 
+from ._breakglass import AuditRecordLike as AuditRecordLike
+from ._breakglass import BreakGlassReview as BreakGlassReview
+from ._breakglass import BreakGlassSession as BreakGlassSession
+from ._breakglass import ReviewQueue as ReviewQueue
 from ._casbin import CasbinImport as CasbinImport
 from ._casbin import import_casbin_csv as import_casbin_csv
 from ._control import AccessControl as AccessControl
 from ._control import AccessDecision as AccessDecision
-from ._control import AuditRecordLike as AuditRecordLike
-from ._control import BreakGlassReview as BreakGlassReview
-from ._control import BreakGlassSession as BreakGlassSession
 from ._control import ConsentChecker as ConsentChecker
 from ._control import DenyReason as DenyReason
 from ._control import FieldTreatment as FieldTreatment
 from ._control import Masker as Masker
-from ._control import ReviewQueue as ReviewQueue
 from ._control import break_glass as break_glass
 from ._control import configure_access as configure_access
 from ._control import get_access_control as get_access_control

@@ -10,10 +10,10 @@ from typing import Any, Final, ParamSpec, TypeVar, cast
 
 from ..errors import ConfigurationError
 from . import _control as _control_module
+from ._breakglass import _glass
 from ._control import (
     AccessControl,
     SubjectSpec,
-    _glass,
     get_access_control,
     install_guard,
     require_purpose,
