@@ -24,10 +24,8 @@ from ._breakglass import ReviewQueue as ReviewQueue
 from ._casbin import CasbinImport as CasbinImport
 from ._casbin import import_casbin_csv as import_casbin_csv
 from ._control import AccessControl as AccessControl
-from ._control import AccessDecision as AccessDecision
 from ._control import ConsentChecker as ConsentChecker
 from ._control import DenyReason as DenyReason
-from ._control import FieldTreatment as FieldTreatment
 from ._control import Masker as Masker
 from ._control import break_glass as break_glass
 from ._control import configure_access as configure_access
@@ -39,6 +37,8 @@ from ._delegation import Delegations as Delegations
 from ._delegation import GrantStatus as GrantStatus
 from ._delegation import GrantStore as GrantStore
 from ._delegation import MemoryGrantStore as MemoryGrantStore
+from ._plans import AccessDecision as AccessDecision
+from ._plans import FieldTreatment as FieldTreatment
 from ._policy import AttestationRequirement as AttestationRequirement
 from ._policy import LegalBasis as LegalBasis
 from ._policy import Permission as Permission
