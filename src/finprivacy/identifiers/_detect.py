@@ -590,23 +590,23 @@ def _rank_key(f: Finding) -> tuple[float, int, int]:
     return -f.confidence, f.start - f.end, f.start
 
 
+def _in_order_apart(findings: list[Finding]) -> bool:
+    """Whether each finding starts at or after the end of the one before."""
+    last_end = -1
+    for f in findings:
+        if f.start < last_end:
+            return False
+        last_end = f.end
+    return True
+
+
 def _resolve(raw: list[Finding], min_confidence: float) -> list[Finding]:
     """Keep the confident findings; where they overlap, the more confident, then longer, wins."""
     kept = [f for f in raw if f.confidence >= min_confidence]
-    last_end = -1
-    for f in kept:
-        if f.start < last_end:
-            break
-        last_end = f.end
-    else:
+    if _in_order_apart(kept):
         return kept  # in order, nothing overlaps (the common case): all kept
     kept.sort(key=_span_key)
-    last_end = -1
-    for f in kept:
-        if f.start < last_end:
-            break
-        last_end = f.end
-    else:
+    if _in_order_apart(kept):
         return kept  # found out of order (a later pass), but no overlap
     ranked = sorted(kept, key=_rank_key)
     # Greedy by rank; the accepted spans are kept sorted by start, so each new span is
