@@ -69,24 +69,35 @@ def test_a_batch_with_one_id_twice_raises(store_url: str, same_ids: None) -> Non
     log.verify()
 
 
-def test_ids_are_fresh_per_entry_unless_the_store_is_private_to_the_process(
+def test_a_process_with_another_pid_never_uses_the_pool_it_did_not_read(
         store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pid is checked on every draw for a store other processes reach: a copy made
+    without Python's fork hooks (another pid, the same pool) reads its own ids."""
     reads: list[int] = []
 
     def counting(n: int) -> bytes:
         reads.append(n)
         return os.urandom(n)
 
+    pid = [1000]
     monkeypatch.setattr(log_module, "_urandom", counting)
+    monkeypatch.setattr(log_module, "_getpid", lambda: pid[0])
     monkeypatch.setattr(log_module, "_ids", iter(()))
+    monkeypatch.setattr(log_module, "_ids_pid", 1000)
     log = _log(store_url, sequence_every=None)
-    for i in range(5):
-        log.append("read", actor="amy", subject=f"c{i}")
-    log.append_many([AuditEvent(action="read", actor="amy", subject="c9")])
+    first = [log.append("read", actor="amy", subject=f"c{i}").entry_id for i in range(3)]
+    assert reads == [16 * log_module._IDS_PER_READ]  # one read for many entries
+    pid[0] = 1001  # as after fork() called from C: the copy holds the same pool
+    second = [log.append("read", actor="amy", subject=f"d{i}").entry_id for i in range(3)]
+    second += [r.entry_id for r in log.append_many(
+        [AuditEvent(action="read", actor="amy", subject="d9")])]
     if store_url.startswith("memory"):
-        assert reads == [16 * log_module._IDS_PER_READ]  # no copy of the process shares it
+        # No other process reaches a memory store: no check, the pool goes on.
+        assert len(reads) == 1
     else:
-        assert reads == [16] * 6  # one read from the operating system per entry
+        assert len(reads) == 2  # the copy read its own ids before handing out any
+    assert not set(first) & set(second)
+    assert len(set(first + second)) == 7
 
 
 def test_a_retry_with_the_same_bytes_stays_idempotent(store_url: str) -> None:

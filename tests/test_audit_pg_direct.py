@@ -270,3 +270,21 @@ def test_migration_3_keeps_the_table_readable_while_it_builds_indexes(
     assert not [name for name in indexes if name.endswith("_new")]
     assert store.db.schema_version("audit") == len(audit_store._MIGRATIONS)
     AuditLog(store).verify()
+
+
+def test_the_small_insert_probes_the_index_even_with_a_plan_made_on_a_young_log(
+        pg_url: str) -> None:
+    """The prepared insert's cached generic plan must not scan the whole log per insert."""
+    import psycopg
+
+    from finprivacy.storage._audit import _PG_SMALL_INSERT
+
+    AuditLog(pg_url, sequence_every=None).close()  # a new, empty, never analysed log
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute("PREPARE small AS " + _PG_SMALL_INSERT.replace("?", "$%d") % tuple(
+            range(1, 12)))
+        args = ", ".join(["ARRAY[]::text[]", "ARRAY[]::bigint[]", *["ARRAY[]::text[]"] * 6,
+                          "ARRAY[]::bigint[]", "ARRAY[]::text[]", "ARRAY[]::bytea[]"])
+        plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN EXECUTE small({args})"))
+    assert "Index" in plan and "Seq Scan on audit_entries" not in plan, plan
