@@ -5,7 +5,8 @@
 * a support-chat transcript is scanned and redacted before it goes to the ticket system;
 * a JSON export for the auditors is redacted by key names and by values;
 * the application log passes through the redacting filter;
-* an analyst's extract uses keyed pseudonyms so rows can still be joined.
+* an analyst's extract uses keyed pseudonyms so rows can still be joined;
+* the firm's own employee numbers become a kind the scanner, redaction and logs know.
 
 Run: ``python examples/masking_and_redaction.py`` (well under a second).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import secrets
 
 import finprivacy as fp
@@ -94,6 +96,25 @@ def analyst_extract() -> None:
         print(f"  {fp.mask(card, 'bank_card', 'pseudonym', pseudonym_key=key)}  {amount:>8.2f}")
 
 
+def employee_numbers() -> None:
+    print("\n== the firm's own kind: employee numbers with a check digit ==")
+
+    def employee_no(value: str) -> str | None:
+        digits = value[4:]  # EMP- and six digits, the last the sum of the others mod 10
+        return value.upper() if sum(map(int, digits[:5])) % 10 == int(digits[5]) else None
+
+    fp.register_recognizer(fp.Recognizer(
+        "employee_no", re.compile(r"EMP-\d{6}", re.IGNORECASE), employee_no,
+        context=("工号", "employee"), mask="last4"))
+    try:
+        note = "报销人 工号 EMP-123455，订单号 EMP-123456，手机13812345678"
+        for f in fp.scan(note):
+            print(f"  {f.kind:<12} {f.confidence:.2f}  at {f.start}-{f.end}")
+        print("  " + fp.redact(note))
+    finally:
+        fp.unregister_recognizer("employee_no")
+
+
 if __name__ == "__main__":
     onboarding()
     staff_screen()
@@ -101,3 +122,4 @@ if __name__ == "__main__":
     export()
     logs()
     analyst_extract()
+    employee_numbers()
