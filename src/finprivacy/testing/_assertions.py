@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -120,6 +121,8 @@ class LeakGuard:
         self._secrets = list(secrets)
         self._handler = _Collector()
         self._old_level = self._logger.level
+        self._events: list[dict[str, Any]] = []
+        self._structlog_processors: list[Any] | None = None
 
     @property
     def lines(self) -> list[str]:
@@ -130,22 +133,53 @@ class LeakGuard:
         self._logger.addHandler(self._handler)
         if self._logger.getEffectiveLevel() > logging.DEBUG:
             self._logger.setLevel(logging.DEBUG)
+        self._watch_structlog()
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         __tracebackhide__ = True
         self._logger.removeHandler(self._handler)
         self._logger.setLevel(self._old_level)
+        self._unwatch_structlog()
         if exc_type is None:
             self.check()
 
+    def _watch_structlog(self) -> None:
+        """Also see structlog events, as they reach the renderer (after any redaction).
+
+        Only when the application has imported structlog. A collecting processor goes
+        in just before the last processor (the renderer) for the block; loggers that
+        structlog cached with ``cache_logger_on_first_use`` keep their old chain.
+        """
+        structlog = sys.modules.get("structlog")
+        if structlog is None:
+            return
+        processors = list(structlog.get_config()["processors"])
+        events = self._events
+
+        def collect(logger: object, method: str, event_dict: Any) -> Any:
+            events.append(dict(event_dict))
+            return event_dict
+
+        at = max(len(processors) - 1, 0)
+        structlog.configure(processors=[*processors[:at], collect, *processors[at:]])
+        self._structlog_processors = processors
+
+    def _unwatch_structlog(self) -> None:
+        structlog = sys.modules.get("structlog")
+        if structlog is not None and self._structlog_processors is not None:
+            structlog.configure(processors=self._structlog_processors)
+        self._structlog_processors = None
+
     def clear(self) -> None:
-        """Forget the lines captured so far."""
+        """Forget the lines (and structlog events) captured so far."""
         self._handler.lines.clear()
+        self._events.clear()
 
     def check(self) -> None:
         """Raise :class:`PIILeakError` if the captured output contains personal data."""
         __tracebackhide__ = True
-        assert_no_pii(self._handler.lines, kinds=self._kinds)
+        assert_no_pii([self._handler.lines, self._events], kinds=self._kinds)
         if self._secrets:
-            assert_not_leaked(self._secrets, self._handler.lines)
+            assert_not_leaked(self._secrets, self._handler.lines,
+                              [repr(e) for e in self._events])
