@@ -27,7 +27,7 @@ import pytest
 from ..clock import FixedClock
 from ._assertions import LeakGuard
 
-__all__ = ["fp_clock", "fp_keyring", "pii_guard", "pytest_configure"]
+__all__ = ["fp_clock", "fp_fake", "fp_keyring", "pii_guard", "pytest_configure"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -59,3 +59,20 @@ def fp_keyring() -> Iterator[Any]:
     kr = Keyring.generate()
     with use_keyring(kr):
         yield kr
+
+
+@pytest.fixture
+def fp_fake() -> Any:
+    """Return a Faker seeded per test with :class:`~finprivacy.faker.FinPrivacyProvider`.
+
+    Its ``cn_resident_id()``, ``cn_uscc()``, ``unionpay_card()``, ``cn_bank_account()``,
+    ``cn_mobile()`` and ``iban()`` make checksum-valid synthetic identifiers; the test is
+    skipped when Faker is not installed (``pip install 'finprivacy[faker]'``).
+    """
+    faker = pytest.importorskip("faker")
+    from ..faker import FinPrivacyProvider
+
+    fake = faker.Faker("zh_CN")
+    fake.add_provider(FinPrivacyProvider)
+    fake.seed_instance(20261207)
+    return fake
