@@ -22,7 +22,7 @@ LAYERS: dict[str, float] = {
     "masking": 2, "audit": 2, "consent": 2, "retention": 2, "inventory": 2,
     "access": 3, "rights": 3,
     "storage": 4,
-    "pydantic": 5, "_pydantic_hashed": 5, "fastapi": 5, "faker": 4.5, "sqlalchemy": 5,
+    "pydantic": 5, "_pydantic_hashed": 5, "fastapi": 5, "faker": 4.5, "otel": 5, "sqlalchemy": 5,
     "logging": 5, "testing": 5,
     "cli": 6, "__main__": 6.5,
 }
