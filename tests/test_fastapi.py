@@ -180,3 +180,29 @@ def test_install_checks_its_arguments() -> None:
         install(FastAPI(), principal="alice")  # type: ignore[arg-type]
     with pytest.raises(fp.ConfigurationError, match="FastAPI or Starlette"):
         install(object(), principal=_principal)
+
+
+def test_acting_as_in_a_yield_dependency_fails_with_advice_not_silently() -> None:
+    """The glue the issue found broken still cannot work; it must say what to do."""
+    app = FastAPI()
+    seen: list[str] = []
+
+    def bind() -> Iterator[None]:
+        with fp.acting_as(USERS["alice"]):
+            yield
+
+    @app.get("/x")
+    def x(_: None = Depends(bind)) -> dict[str, str]:
+        p = current_principal()
+        seen.append(p.id if p else "")
+        return {}
+
+    errors: list[str] = []
+    with TestClient(app, raise_server_exceptions=True) as client:
+        for _ in range(3):
+            try:
+                client.get("/x")
+            except fp.ConfigurationError as exc:
+                errors.append(str(exc))
+    assert errors, "the broken glue must fail loudly"
+    assert all("finprivacy.fastapi.install" in e for e in errors)

@@ -163,7 +163,11 @@ class acting_as:
     def __exit__(self, *exc: object) -> None:
         blocks = _open_blocks.get()
         if not blocks:
-            raise ConfigurationError("acting_as exited without a matching enter")
+            raise ConfigurationError(
+                "acting_as was left in another context than the one it was entered in (or "
+                "never entered): enter and leave it in the same function or coroutine. "
+                "A FastAPI dependency with yield runs its two halves in different worker "
+                "threads; use finprivacy.fastapi.install(app, principal=...) instead")
         _open_blocks.set(blocks[:-1])
         _current.reset(blocks[-1])
 
