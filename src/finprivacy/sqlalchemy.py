@@ -18,14 +18,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.types import Text, TypeDecorator
 
-from .crypto import Keyring, current_keyring
+from .crypto import BlindIndex, Keyring, current_keyring
 from .errors import InvalidInputError
 from .secret import Secret
 
-__all__ = ["EncryptedBytes", "EncryptedString"]
+__all__ = ["EncryptedBytes", "EncryptedString", "blind_indexed"]
 
 
 class _Encrypted(TypeDecorator[Secret[Any]]):
@@ -84,3 +86,82 @@ class EncryptedBytes(_Encrypted):
         if value is None:
             return None
         return Secret(self._kr().decrypt_bytes(value, context=self.context))
+
+
+class _BlindComparator(Comparator[Any]):
+    """``==``, ``!=`` and ``in_()`` on the index column; every other comparison refuses."""
+
+    def __init__(self, index_column: Any, index: BlindIndex) -> None:
+        super().__init__(index_column)
+        self._index = index
+
+    def _matches(self, value: Any) -> ColumnElement[bool]:
+        if value is None:
+            empty: Any = self.expression
+            found: ColumnElement[bool] = empty.is_(None)
+            return found
+        column: Any = self.expression
+        matched: ColumnElement[bool] = column.in_(self._index.lookup_values(value))
+        return matched
+
+    def __eq__(self, other: Any) -> ColumnElement[bool]:  # type: ignore[override]
+        return self._matches(other)
+
+    def __ne__(self, other: Any) -> ColumnElement[bool]:  # type: ignore[override]
+        return ~self._matches(other)
+
+    def in_(self, other: Any) -> Any:
+        values = list(other)
+        if not values:
+            return false()
+        return or_(*(self._matches(v) for v in values))
+
+    def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+        raise InvalidInputError(
+            "an encrypted column can only be compared for equality (==, !=, in_) through "
+            f"its blind index, not with {getattr(op, '__name__', op)}")
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+def blind_indexed(token_attribute: str, index_attribute: str, index: BlindIndex) -> Any:
+    """Return a mapped attribute that reads, writes and searches an encrypted value.
+
+    ``token_attribute`` names the :class:`EncryptedString` attribute holding the value,
+    ``index_attribute`` the string column holding its blind index (``index``, a
+    :class:`~finprivacy.BlindIndex`)::
+
+        class Client(Base):
+            id_no_token: Mapped[Secret[str] | None] = mapped_column(
+                "id_no", EncryptedString("clients.id_no"))
+            id_no_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+            id_no = blind_indexed("id_no_token", "id_no_bidx", ID_INDEX)
+
+        client.id_no = "11010519491231002X"          # token and index written together
+        select(Client).where(Client.id_no == "110105 19491231 002x")
+        select(Client).where(Client.id_no.in_([a, b]))
+
+    Reading returns the :class:`~finprivacy.Secret`. A query compares the index column
+    with the value's index under every usable key version (rows indexed before a
+    rotation are still found, until ``finprivacy reindex``). The index may match other
+    rows by design (it is truncated): compare the decrypted values of the rows found
+    when that matters. Other comparisons (``<``, ``like`` …) raise
+    :class:`~finprivacy.errors.InvalidInputError`.
+    """
+    if not isinstance(index, BlindIndex):
+        raise InvalidInputError("blind_indexed() needs a BlindIndex")
+
+    def get(self: Any) -> Any:
+        return getattr(self, token_attribute)
+
+    def set_(self: Any, value: Any) -> None:
+        setattr(self, token_attribute, value)
+        setattr(self, index_attribute, None if value is None else index.compute(value))
+
+    def compare(cls: Any) -> _BlindComparator:
+        return _BlindComparator(getattr(cls, index_attribute), index)
+
+    prop: Any = hybrid_property(get)
+    prop = prop.setter(set_)
+    return prop.comparator(compare)
