@@ -228,10 +228,10 @@ def test_large_text_with_many_findings() -> None:
 
 
 def test_fast_finding_constructor_equals_dataclass() -> None:
-    from finprivacy.identifiers._finding import Finding, new_finding
+    from finprivacy.identifiers._finding import Finding, finding_of
 
     value = fp.Secret("13812345678")
-    fast = new_finding("cn_phone", 3, 14, 0.9, value, "手机")
+    fast = finding_of(3, 14, ("cn_phone", 0.9, "13812345678"), "手机")
     slow = Finding("cn_phone", 3, 14, 0.9, value, "手机")
     assert fast == slow and repr(fast) == repr(slow) and hash(fast) == hash(slow)
     assert fast.value.reveal() == "13812345678" and fast.context == "手机"

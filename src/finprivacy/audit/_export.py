@@ -38,6 +38,7 @@ from ..errors import AuditIntegrityError, FormatError, InvalidInputError
 from ._entry import decode_entry
 from ._merkle import GENESIS_CHAIN, CompactRange, chain_hash, leaf_hash
 from ._proofs import Checkpoint, ConsistencyProof, InclusionProof, PublicKeys
+from ._verify import segment_ending_at
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -109,10 +110,7 @@ def _lines(log: ExportSource, inclusion_for: Sequence[int]) -> tuple[Checkpoint,
     chain: bytes = GENESIS_CHAIN
     frontier: tuple[bytes, ...] = ()
     if start:  # entries before start were pruned: the export starts at that segment's head
-        seg = next((g for g in log.store.segments() if g.end == start and g.pruned), None)
-        if seg is None:
-            raise AuditIntegrityError("entries were removed without a pruned segment "
-                                      "accounting for them", position=0)
+        seg = segment_ending_at(log.store, start)
         chain, frontier = seg.chain, seg.frontier
     cps = [c for c in log.checkpoints() if c.size <= final.size]
     old_sizes = sorted({c.size for c in cps if start <= c.size < final.size and c.size > 0})

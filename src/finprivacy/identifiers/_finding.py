@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ..secret import Secret
 
-__all__ = ["Finding", "finding_of", "new_finding"]
+__all__ = ["Finding", "finding_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,24 +33,6 @@ _new = object.__new__
 _SET_FIELDS = tuple(Finding.__dict__[name].__set__ for name in (
     "kind", "start", "end", "confidence", "value", "context"))
 _SET_KIND, _SET_START, _SET_END, _SET_CONFIDENCE, _SET_VALUE, _SET_CONTEXT = _SET_FIELDS
-
-
-def new_finding(kind: str, start: int, end: int, confidence: float, value: Secret[str],
-                context: str) -> Finding:
-    """Return ``Finding(kind, start, end, confidence, value, context)``, built faster.
-
-    The scanner's hot path: the frozen dataclass's ``__init__`` goes through
-    ``object.__setattr__`` by name for every field; this sets the slots directly
-    (the class has no ``__post_init__`` and no defaults to apply).
-    """
-    finding = _new(Finding)
-    _SET_KIND(finding, kind)
-    _SET_START(finding, start)
-    _SET_END(finding, end)
-    _SET_CONFIDENCE(finding, confidence)
-    _SET_VALUE(finding, value)
-    _SET_CONTEXT(finding, context)
-    return finding
 
 
 _SET_SECRET = Secret.__dict__["_Secret__value"].__set__

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Recognizer",
-    "builtin_kinds",
     "install_scanner",
     "known_kinds",
     "mask_keep",
@@ -224,11 +223,6 @@ def recognizer(kind: str) -> Recognizer | None:
     return found if found is not None else _users.get(kind)
 
 
-def builtin_kinds() -> tuple[str, ...]:
-    """Return the built-in kinds, in registration order."""
-    return tuple(_builtins)
-
-
 def known_kinds() -> tuple[str, ...]:
     """Return every kind the scanner can report: built in, then registered."""
     with _lock:
@@ -240,7 +234,7 @@ def install_scanner(scan: Callable[..., list[Finding]]) -> None:
     _scanner[:] = [scan]
 
 
-def scan_with(text: str, kinds: Iterable[str] | Collection[str], *,
+def scan_with(text: str, kinds: Iterable[str], *,
               clock: Clock | None = None) -> list[Finding]:
     """Scan ``text`` for ``kinds`` with the installed scanner."""
     if not _scanner:  # pragma: no cover - finprivacy.identifiers installs it at import
