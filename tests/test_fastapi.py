@@ -206,3 +206,172 @@ def test_acting_as_in_a_yield_dependency_fails_with_advice_not_silently() -> Non
                 errors.append(str(exc))
     assert errors, "the broken glue must fail loudly"
     assert all("finprivacy.fastapi.install" in e for e in errors)
+
+
+# -- response shaping (issue 17) ------------------------------------------------------------
+
+from typing import Annotated  # noqa: E402
+
+import pydantic  # noqa: E402
+
+from finprivacy.fastapi import jsonable, respond, shaped  # noqa: E402
+
+PHONE = "13812345678"
+SHAPING_INVENTORY = DataInventory([
+    DataField("client_id", category="internal", sensitivity="C1"),
+    DataField("card_no", category="account", sensitivity="C2", mask="bank_card"),
+    DataField("phone", category="contact", sensitivity="C2", mask="cn_phone"),
+    DataField("opened", category="internal", sensitivity="C1"),
+])
+SHAPING_POLICY = Policy(
+    version="web-2", purposes=POLICY.purposes, roles=POLICY.roles,
+    permissions=(Permission("accountant", "account_verification",
+                            raw=frozenset({"account", "contact"})),
+                 Permission("intern", "account_verification")))
+
+
+class Client(pydantic.BaseModel):
+    client_id: str
+    card_no: Annotated[fp.Secret[str], fp.Encrypted(context="clients.card_no")]
+    phone: Annotated[fp.Secret[str], fp.Encrypted(context="clients.phone")]
+    opened: dt.date
+
+
+@pytest.fixture
+def shaping_app() -> tuple[FastAPI, Sink, fp.Keyring, dict[str, str]]:
+    sink = Sink()
+    control = AccessControl(SHAPING_POLICY, SHAPING_INVENTORY, audit=sink, clock=fp.FixedClock(NOW))
+    keyring = fp.Keyring.generate()
+    with fp.use_keyring(keyring):
+        stored = Client(client_id="c-1", card_no=CARD, phone=PHONE,  # type: ignore[arg-type]
+                        opened=dt.date(2020, 1, 2)).model_dump(mode="json")
+    assert stored["card_no"].startswith("fp1.")  # what the database holds
+    app = FastAPI()
+
+    def load(client_id: str) -> Client:
+        return Client.model_validate({**stored, "client_id": client_id},
+                                     context={"keyring": keyring})
+
+    @app.get("/clients/{client_id}")
+    @shaped("account_verification", subject="client_id", control=control)
+    def get_client(client_id: str) -> Client:
+        return load(client_id)
+
+    @app.get("/aclients/{client_id}")
+    @shaped("account_verification", subject="client_id", control=control)
+    async def get_client_async(client_id: str, extra: str = "") -> Client:
+        await asyncio.sleep(0)
+        return load(client_id)
+
+    @app.get("/listing")
+    def listing() -> Any:
+        rows = [load("c-1"), {"client_id": "c-2", "card_no": stored["card_no"]}]
+        return respond(rows, "account_verification", control=control)
+
+    @app.get("/unshaped/{client_id}")
+    def unshaped(client_id: str) -> Client:  # what the issue saw: token or 500
+        return load(client_id)
+
+    install(app, principal=_principal)
+    return app, sink, keyring, stored
+
+
+def test_shaped_responses_mask_encrypted_fields_by_purpose_and_never_send_a_token(
+        shaping_app: tuple[FastAPI, Sink, fp.Keyring, dict[str, str]]) -> None:
+    web, sink, _keyring, stored = shaping_app
+    with TestClient(web) as client:
+        for path in ("/clients/c-1", "/aclients/c-1?extra=x"):
+            raw = client.get(path, headers={"X-User": "alice"})
+            assert raw.status_code == 200
+            assert raw.json() == {"client_id": "c-1", "card_no": CARD, "phone": PHONE,
+                                  "opened": "2020-01-02"}
+            masked = client.get(path, headers={"X-User": "ivan"})
+            assert masked.status_code == 200
+            body = masked.json()
+            assert body["card_no"] == fp.mask(CARD, kind="bank_card")
+            assert body["phone"] == fp.mask(PHONE, kind="cn_phone")
+            assert CARD not in masked.text and PHONE not in masked.text
+            for r in (raw, masked):
+                assert "fp1." not in r.text
+            denied = client.get(path)
+            assert denied.status_code == 403 and CARD not in denied.text
+        # a raw token in a dict row (no model to decrypt it) never goes out either
+        listing = client.get("/listing", headers={"X-User": "alice"})
+        assert listing.status_code == 200
+        assert listing.json()[1]["card_no"] == "****"
+        assert stored["card_no"] not in listing.text
+    # without shaping, FastAPI dumps the model in JSON mode: a 500 without a keyring
+    with TestClient(web, raise_server_exceptions=False) as client:
+        unshaped = client.get("/unshaped/c-1", headers={"X-User": "alice"})
+        assert unshaped.status_code == 500 and "fp1." not in unshaped.text
+    assert {e.fields_masked for e in sink.events if e.actor == "ivan"} == {
+        ("card_no", "phone")}
+
+
+def test_each_audit_entry_carries_the_request_id_given_or_made(
+        shaping_app: tuple[FastAPI, Sink, fp.Keyring, dict[str, str]]) -> None:
+    web, sink, _, _ = shaping_app
+    with TestClient(web) as client:
+        given = client.get("/clients/c-9", headers={"X-User": "ivan", "X-Request-ID": "rq-77"})
+        made = client.get("/aclients/c-9", headers={"X-User": "alice"})
+        refused = client.get("/clients/c-9", headers={"X-Request-ID": "rq-78"})
+        bogus = client.get("/clients/c-9", headers={"X-User": "alice",
+                                                    "X-Request-ID": "a b<script>"})
+    assert given.headers["x-request-id"] == "rq-77"
+    assert refused.status_code == 403 and refused.json()["request_id"] == "rq-78"
+    assert bogus.headers["x-request-id"] != "a b<script>"
+    ids = [(e.decision, e.request_id) for e in sink.events]
+    assert ids == [("masked", "rq-77"), ("allowed", made.headers["x-request-id"]),
+                   ("denied", "rq-78"), ("allowed", bogus.headers["x-request-id"])]
+    assert len(made.headers["x-request-id"]) == 32
+    assert fp.access.current_request_id() == ""  # nothing leaks out of a request
+
+
+def test_jsonable_walks_without_serialisers_and_masks_what_it_cannot_vouch_for() -> None:
+    import decimal
+    import enum
+    import uuid
+    from typing import NamedTuple
+
+    class Colour(enum.Enum):
+        RED = "red"
+
+    class Pair(NamedTuple):
+        a: int
+        b: fp.Secret[str]
+
+    @dataclasses_dataclass
+    class Row:
+        amount: decimal.Decimal
+        when: dt.datetime
+
+    token = fp.Keyring.generate().encrypt("x", context="c")
+    out = jsonable({"k": [Pair(1, fp.Secret("s")), Row(decimal.Decimal("1.10"),
+                                                          dt.datetime(2026, 1, 1, tzinfo=dt.UTC))],
+                    "t": token, "b": b"\x00\xff", "u": uuid.UUID(int=1), "e": Colour.RED,
+                    "o": object(), "n": None, "f": 1.5, 3: {2}, "fpx": "fp is fine"})
+    assert out == {"k": [{"a": 1, "b": "s"},
+                         {"amount": "1.10", "when": "2026-01-01T00:00:00+00:00"}],
+                   "t": "****", "b": "AP8=", "u": "00000000-0000-0000-0000-000000000001",
+                   "e": "red", "o": "****", "n": None, "f": 1.5, "3": [2],
+                   "fpx": "fp is fine"}
+
+
+def test_in_request_rejects_bad_ids_and_misuse() -> None:
+    with pytest.raises(fp.InvalidInputError):
+        fp.access.in_request("")
+    with pytest.raises(fp.InvalidInputError):
+        fp.access.in_request("x" * 65)
+    with pytest.raises(fp.InvalidInputError):
+        fp.access.in_request("a\nb")
+    block = fp.access.in_request("r-1")
+    with block:
+        assert fp.access.current_request_id() == "r-1"
+        with pytest.raises(fp.ConfigurationError):
+            block.__enter__()
+    assert fp.access.current_request_id() == ""
+    with pytest.raises(fp.ConfigurationError):
+        block.__exit__(None, None, None)
+
+
+from dataclasses import dataclass as dataclasses_dataclass  # noqa: E402

@@ -22,21 +22,52 @@ request has an id, taken from the ``X-Request-ID`` header when it is a plausible
 (1 to 64 letters, digits, ``-``, ``_`` or ``.``) or made up, and set on the response;
 :func:`request_id` returns it inside the request.
 
+Each request's id is also bound with :class:`~finprivacy.access.in_request`, so every
+audit entry made while serving it carries it in ``AuditEvent.request_id``.
+
+Responses are shaped with :func:`shaped` (a decorator for endpoints) or
+:func:`respond` (a call inside one): the result is checked and masked for a purpose,
+exactly as :func:`~finprivacy.requires` does, then turned into JSON by a walk that
+never calls a model's serialisers. An ``fp.Encrypted`` field therefore reaches the
+client masked, or raw where the principal's permission allows it, and never as a
+token; any string that still has the shape of a finprivacy token becomes ``"****"``.
+Returning such a model from a plain endpoint instead would make FastAPI dump it in
+JSON mode, which encrypts the field (a token on the wire) or fails without a
+keyring.
+
 Requires the ``fastapi`` extra (``pip install 'finprivacy[fastapi]'``); only
 Starlette is imported.
 """
 
 from __future__ import annotations
 
-import contextvars
+import base64
+import dataclasses
+import datetime as _dt
+import decimal
+import enum
+import functools
 import inspect
+import os
 import re
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any, ParamSpec, TypeVar
 
-from .access import Principal, acting_as
+from .access import (
+    AccessControl,
+    Principal,
+    SubjectSpec,
+    acting_as,
+    current_request_id,
+    get_access_control,
+    in_request,
+    requires,
+)
+from .access import Scope as AccessScope
+from .crypto import is_token
 from .errors import AccessDeniedError, ConfigurationError
+from .secret import Secret
 
 try:
     from starlette.requests import Request
@@ -45,7 +76,11 @@ except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("finprivacy.fastapi needs Starlette: pip install 'finprivacy[fastapi]'"
                       ) from None
 
-__all__ = ["PrincipalResolver", "install", "problem_response", "request_id"]
+__all__ = ["PrincipalResolver", "install", "jsonable", "problem_response", "request_id",
+           "respond", "shaped"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 PrincipalResolver = Callable[[Request], "Principal | Awaitable[Principal | None] | None"]
 """``principal(request)``: the acting principal of a request, or ``None``."""
@@ -57,21 +92,19 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "finprivacy_request_id", default="")
 _PROBLEM = "application/problem+json"
 
 
 def request_id() -> str:
     """Return the id of the request being served (empty outside one)."""
-    return _request_id.get()
+    return current_request_id()
 
 
 def problem_response(status: int, title: str, detail: str, **extra: str) -> JSONResponse:
     """Return an RFC 9457 problem response; ``detail`` must not hold personal data."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
             **extra}
-    rid = _request_id.get()
+    rid = current_request_id()
     if rid:
         body["request_id"] = rid
     return JSONResponse(body, status_code=status, media_type=_PROBLEM)
@@ -100,30 +133,31 @@ class _BindPrincipal:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        header = self.header
         given = ""
         for name, value in scope.get("headers", ()):
-            if name == self.header:
+            if name == header:
                 given = value.decode("latin-1")
                 break
-        rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        header = self.header
+        rid = given if given and _REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
+        ours = (header, rid.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", ()) if k != header]
-                message["headers"] = [*headers, (header, rid.encode("latin-1"))]
+                message["headers"] = [*(h for h in message.get("headers", ())
+                                        if h[0] != header), ours]
             await send(message)
 
-        rid_token = _request_id.set(rid)
-        try:
+        with in_request(rid):  # entered and left in this coroutine
             try:
                 found = self.resolve(Request(scope))
-                if inspect.isawaitable(found):
-                    found = await found
-                if found is not None and not isinstance(found, Principal):
-                    raise ConfigurationError(
-                        "the principal resolver must return a Principal or None, not "
-                        f"{type(found).__name__}")
+                if found is not None and type(found) is not Principal:
+                    if inspect.isawaitable(found):
+                        found = await found
+                    if found is not None and not isinstance(found, Principal):
+                        raise ConfigurationError(
+                            "the principal resolver must return a Principal or None, not "
+                            f"{type(found).__name__}")
             except AccessDeniedError as exc:  # the resolver refused the credentials
                 await (await _denied(Request(scope), exc))(scope, receive, send_with_id)
                 return
@@ -134,10 +168,8 @@ class _BindPrincipal:
             if found is None:
                 await self.app(scope, receive, send_with_id)
                 return
-            with acting_as(found):  # entered and left in this coroutine
+            with acting_as(found):
                 await self.app(scope, receive, send_with_id)
-        finally:
-            _request_id.reset(rid_token)
 
 
 def install(app: Any, *, principal: PrincipalResolver,
@@ -155,3 +187,117 @@ def install(app: Any, *, principal: PrincipalResolver,
     app.add_middleware(_BindPrincipal, resolve=principal, header=request_id_header)
     app.add_exception_handler(AccessDeniedError, _denied)
     app.add_exception_handler(ConfigurationError, _misconfigured)
+
+
+# -- responses ---------------------------------------------------------------------------
+
+_FULL_MASK = "****"
+_SCALARS = (bool, int, float, type(None))
+
+
+def _json_scalar(value: object) -> object:
+    if isinstance(value, str):
+        # A token would tell the client which key sealed what, and it is not the
+        # client's to hold: never send one.
+        return _FULL_MASK if value[:2] == "fp" and is_token(value) else value
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, Secret):
+        return _json_scalar(value.reveal())
+    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, enum.Enum):
+        return _json_scalar(value.value)
+    return _FULL_MASK  # something this walk cannot vouch for is not sent
+
+
+def jsonable(value: Any) -> Any:
+    """Turn a shaped result into JSON-ready values without calling any serialiser.
+
+    Pydantic models (by field name), dataclasses, named tuples and mappings become
+    dicts; lists, tuples and sets lists; a :class:`~finprivacy.secret.Secret` its
+    value (shaping has already masked what must be masked); dates ISO 8601,
+    decimals and UUIDs strings, bytes base64. A string shaped like a finprivacy
+    token, and any value of a type not listed, becomes ``"****"``.
+    """
+    tp = type(value)
+    if tp is str:
+        return _FULL_MASK if value[:2] == "fp" and is_token(value) else value
+    if tp is dict:  # the common case: a row
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
+    if tp is int or tp is float or tp is bool or value is None:
+        return value
+    if tp is list:
+        return [jsonable(item) for item in value]
+    fields = getattr(tp, "model_fields", None)
+    if isinstance(fields, Mapping) and hasattr(value, "model_copy"):
+        return {name: jsonable(getattr(value, name, None)) for name in fields}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return {name: jsonable(item) for name, item in zip(value._fields, value, strict=True)}
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(item) for item in value]
+    return _json_scalar(value)
+
+
+def respond(value: Any, purpose: str, subject: str | None = None, *,
+            scope: AccessScope | None = None, action: str = "read", field: str = "",
+            status_code: int = 200, control: AccessControl | None = None) -> JSONResponse:
+    """Check, shape and record access to ``value``, and answer it as JSON.
+
+    The same decision as :meth:`AccessControl.protect` (an access refused raises
+    :class:`~finprivacy.errors.AccessDeniedError`, a 403 under :func:`install`),
+    then :func:`jsonable`. ``control`` defaults to the one from
+    :func:`~finprivacy.access.configure_access`.
+    """
+    ac = control if control is not None else get_access_control()
+    shaped_value = ac.protect(value, purpose, subject, scope=scope, action=action, field=field)
+    return JSONResponse(jsonable(shaped_value), status_code=status_code)
+
+
+def shaped(purpose: str, *, subject: SubjectSpec = None, scope: AccessScope | None = None,
+           action: str | None = None, returns: str = "", status_code: int = 200,
+           control: AccessControl | None = None
+           ) -> Callable[[Callable[P, Any]], Callable[P, Any]]:
+    """Guard an endpoint with :func:`~finprivacy.requires` and answer its result as JSON.
+
+    Put it under the route decorator::
+
+        @app.get("/clients/{client_id}")
+        @shaped("account_verification", subject="client_id")
+        def get_client(client_id: str) -> Client: ...
+
+    The arguments are those of :func:`~finprivacy.requires`; the endpoint keeps its
+    signature (FastAPI still sees its parameters and dependencies), ``def`` stays
+    ``def`` and ``async def`` stays ``async def``. The response is a
+    :class:`~starlette.responses.JSONResponse` of :func:`jsonable` of the shaped
+    result, so FastAPI's own serialisation (which would encrypt ``fp.Encrypted``
+    fields into tokens) never runs on it.
+    """
+    guard = requires(purpose, subject=subject, scope=scope, action=action, returns=returns,
+                     control=control)
+
+    def decorate(fn: Callable[P, Any]) -> Callable[P, Any]:
+        guarded = guard(fn)
+        if inspect.iscoroutinefunction(fn):
+            async def async_endpoint(*args: P.args, **kwargs: P.kwargs) -> JSONResponse:
+                result = await guarded(*args, **kwargs)
+                return JSONResponse(jsonable(result), status_code=status_code)
+
+            return functools.wraps(fn)(async_endpoint)
+
+        def endpoint(*args: P.args, **kwargs: P.kwargs) -> JSONResponse:
+            return JSONResponse(jsonable(guarded(*args, **kwargs)), status_code=status_code)
+
+        return functools.wraps(fn)(endpoint)
+
+    return decorate

@@ -51,6 +51,8 @@ from ._principal import Attestation as Attestation
 from ._principal import Principal as Principal
 from ._principal import acting_as as acting_as
 from ._principal import current_principal as current_principal
+from ._principal import current_request_id as current_request_id
+from ._principal import in_request as in_request
 from ._principal import require_principal as require_principal
 from ._queue import AuditQueue as AuditQueue
 from ._requires import SubjectSpec as SubjectSpec
@@ -90,8 +92,10 @@ __all__ = [
     "break_glass",
     "configure_access",
     "current_principal",
+    "current_request_id",
     "get_access_control",
     "import_casbin_csv",
+    "in_request",
     "load_policy",
     "minimize",
     "require_principal",

@@ -61,7 +61,7 @@ from ._policy import (
     Scope,
     _positive_duration,
 )
-from ._principal import Principal, _nonempty, current_principal
+from ._principal import Principal, _nonempty, _request, current_principal
 from ._queue import AuditQueue, _access_event
 from ._shape import HIDE, RAW, FlatPlan, NotFlat, Rule, Shaper
 
@@ -414,7 +414,7 @@ class AccessControl:
             purpose=purpose, decision="denied", reason=reason, time=now,
             tenant=principal.tenant if principal else "", break_glass=in_glass,
             grant_id=grant_id, on_behalf_of=(subject or "") if grant_id else "",
-            policy_version=self._version)
+            request_id=_request.get(), policy_version=self._version)
         if self._queue is not None:
             self._queue.record(event)
         elif self._audit is not None:
@@ -487,7 +487,7 @@ class AccessControl:
                     # without its break-glass and error branches.
                     queue._items.append((self._version, verdict.head, "", principal.id,
                                          principal.tenant, purpose, subject, action, now,
-                                         flat.fields, ""))
+                                         flat.fields, "", _request.get()))
                     if queue._flush_every and len(queue._items) >= queue._flush_every:
                         queue.flush()
                 else:
@@ -511,7 +511,7 @@ class AccessControl:
             glass.accesses += 1
         item = (self._version, verdict.head, glass.session.id if glass is not None else "",
                 principal.id, principal.tenant, purpose, subject, action, now,
-                (returned, masked, hidden), error)
+                (returned, masked, hidden), error, _request.get())
         queue = self._queue
         if queue is not None:
             queue._push(item)
@@ -608,6 +608,7 @@ class AccessControl:
         self._durable_record(AuditEvent(
             action="break_glass.start", actor=principal.id, decision="alert", reason=reason,
             time=now, tenant=principal.tenant, break_glass=True, policy_version=self._version,
+            request_id=_request.get(),
             details={"break_glass_session": session.id, "expires": session.expires.isoformat()}))
         state = _GlassState(session, self)
         self._glass_opened = True
@@ -637,6 +638,7 @@ class AccessControl:
         self._durable_record(AuditEvent(
             action="break_glass.end", actor=s.principal, decision="info", time=self.clock.now(),
             tenant=s.tenant, break_glass=True, policy_version=self._version,
+            request_id=_request.get(),
             details={"break_glass_session": s.id, "accesses": str(state.accesses)}))
 
     def review_break_glass(self, session_id: str, *, reviewer: str,
@@ -660,6 +662,7 @@ class AccessControl:
                 action="break_glass.review", actor=reviewer, decision=(
                     "alert" if outcome == "unjustified" else "info"), reason=outcome, time=now,
                 tenant=session.tenant, break_glass=True, policy_version=self._version,
+            request_id=_request.get(),
                 details={"break_glass_session": session_id, "opened_by": session.principal,
                          "accesses": str(review.accesses), "note": note}))
         return review

@@ -22,6 +22,7 @@ from ..audit.events import AuditEvent, AuditSink
 from ..clock import Clock, SystemClock, utc
 from ..errors import ConfigurationError, ConflictError, InvalidTimeError, NotFoundError
 from ._policy import _SCOPES, Scope
+from ._principal import _request
 
 __all__ = ["DelegationGrant", "Delegations", "GrantStatus", "GrantStore", "MemoryGrantStore"]
 
@@ -232,7 +233,7 @@ class Delegations:
             return
         self._audit.record(AuditEvent(
             action=action, actor=grant.subject, subject=grant.subject, on_behalf_of="",
-            grant_id=grant.id, time=at, decision="info",
+            grant_id=grant.id, time=at, decision="info", request_id=_request.get(),
             details={"grantee": grant.grantee, "scopes": ",".join(sorted(grant.scopes)),
                      "fields": ",".join(sorted(grant.fields)),
                      "relationship": grant.relationship}))

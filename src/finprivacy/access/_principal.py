@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ..clock import utc
-from ..errors import AccessDeniedError, ConfigurationError
+from ..errors import AccessDeniedError, ConfigurationError, InvalidInputError
 
-__all__ = ["Attestation", "Principal", "acting_as", "current_principal", "require_principal"]
+__all__ = ["Attestation", "Principal", "acting_as", "current_principal", "current_request_id",
+           "in_request", "require_principal"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -195,3 +196,54 @@ class acting_as:
 
     def __repr__(self) -> str:
         return f"acting_as({self._principal.id!r})"
+
+
+_request: contextvars.ContextVar[str] = contextvars.ContextVar("finprivacy_request_id", default="")
+_REQUEST_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def current_request_id() -> str:
+    """Return the request id bound by :class:`in_request` (empty outside a request)."""
+    return _request.get()
+
+
+class in_request:
+    """Tag every audit entry made inside the block with a request id.
+
+    Web integrations (:func:`finprivacy.fastapi.install`, the Django middleware) bind
+    it for each request, so an access decision in the audit log can be matched with
+    the web server's own logs (``AuditEvent.request_id``). The id is 1 to 64
+    letters, digits, ``.``, ``_`` or ``-`` (it goes into logs and headers as is).
+    Enter and leave it in the same context, as :class:`acting_as`.
+    """
+
+    __slots__ = ("_id", "_token")
+
+    def __init__(self, request_id: str) -> None:
+        given: object = request_id
+        if not isinstance(given, str) or not 0 < len(given) <= 64 or not (
+                _REQUEST_ID_CHARS.issuperset(given)):
+            raise InvalidInputError(
+                "a request id is 1 to 64 letters, digits, '.', '_' or '-'")
+        self._id = request_id
+        self._token: contextvars.Token[str] | None = None
+
+    def __enter__(self) -> str:
+        if self._token is not None:
+            raise ConfigurationError("in_request is not re-entrant; make one per request")
+        self._token = _request.set(self._id)
+        return self._id
+
+    def __exit__(self, *exc: object) -> None:
+        token, self._token = self._token, None
+        if token is None:
+            raise ConfigurationError("in_request exited without being entered")
+        try:
+            _request.reset(token)
+        except ValueError:
+            raise ConfigurationError(
+                "in_request was left in another context than the one it was entered in"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"in_request({self._id!r})"

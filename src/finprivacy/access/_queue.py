@@ -123,11 +123,12 @@ def _access_event(version: str, head: tuple[str, str, str], session: str, actor:
                   tenant: str, purpose: str, subject: str | None, action: str,
                   now: _dt.datetime,
                   fields: tuple[Iterable[str], Iterable[str], Iterable[str]],
-                  error: str) -> AuditEvent:
+                  error: str, request_id: str = "") -> AuditEvent:
     """Build the audit event of an allowed access (possibly late, from an AuditQueue).
 
     ``head`` is the verdict's (basis, grant id, on behalf of) and ``fields`` the
-    (returned, masked, hidden) field paths: tuples made once, shared by records.
+    (returned, masked, hidden) field paths: tuples made once, shared by records;
+    ``request_id`` the web request's (:class:`~finprivacy.access.in_request`).
     """
     via, grant_id, on_behalf_of = head
     returned, masked, hidden = fields
@@ -144,4 +145,5 @@ def _access_event(version: str, head: tuple[str, str, str], session: str, actor:
         decision="masked" if fields_masked else "allowed", reason=via, time=now,
         tenant=tenant, on_behalf_of=on_behalf_of, grant_id=grant_id,
         fields_returned=tuple(returned), fields_masked=fields_masked,
-        break_glass=bool(session), policy_version=version, details=details)
+        break_glass=bool(session), request_id=request_id, policy_version=version,
+        details=details)

@@ -19,7 +19,7 @@ from ._control import (
     require_purpose,
 )
 from ._policy import _SCOPES, Scope
-from ._principal import _current, _nonempty, current_principal
+from ._principal import _current, _nonempty, _request, current_principal
 from ._shape import NotFlat
 
 __all__ = ["SubjectSpec", "requires"]
@@ -210,7 +210,7 @@ def requires(purpose: str, *, subject: SubjectSpec = None, scope: Scope | None =
                         else:
                             queue._items.append((ac._version, verdict.head, "", principal.id,
                                                  principal.tenant, purpose, subj, act, now,
-                                                 flat.fields, ""))
+                                                 flat.fields, "", _request.get()))
                             if queue._flush_every and len(queue._items) >= queue._flush_every:
                                 queue.flush()
                         return shaped
