@@ -160,3 +160,67 @@ def store_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(scope="session")
+def django_project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[list[str]]:
+    """Django configured once per session with the test app, on SQLite and PostgreSQL.
+
+    The test databases are made by Django's own test runner machinery
+    (``DiscoverRunner.setup_databases``); returns the database aliases available.
+    """
+    pytest.importorskip("django")
+    import django
+    from django.conf import settings
+    from django.test.runner import DiscoverRunner
+    from django.test.utils import setup_test_environment, teardown_test_environment
+
+    import finprivacy as fp
+
+    base = tmp_path_factory.mktemp("django")
+    databases: dict[str, dict[str, object]] = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(base / "books.db"),
+                    "TEST": {"NAME": str(base / "test_books.db")}}}
+    try:
+        dsn = request.getfixturevalue("pg_server_dsn")
+    except pytest.skip.Exception:
+        dsn = ""
+    if dsn:
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(dsn)
+        query = parse_qs(parts.query)
+        databases["pg"] = {"ENGINE": "django.db.backends.postgresql", "NAME": "books",
+                           "USER": parts.username or "postgres",
+                           "HOST": query.get("host", [""])[0],
+                           "PORT": query.get("port", [""])[0]}
+    settings.configure(
+        DEBUG=False, SECRET_KEY="tests-only", USE_TZ=True, ROOT_URLCONF="tests.django_project.urls",
+        ALLOWED_HOSTS=["testserver"], DATABASES=databases,
+        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes",
+                        "django.contrib.sessions", "django.contrib.messages",
+                        "django.contrib.admin", "finprivacy.django",
+                        "tests.django_project.books"],
+        MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware",
+                    "django.contrib.auth.middleware.AuthenticationMiddleware",
+                    "django.contrib.messages.middleware.MessageMiddleware",
+                    "finprivacy.django.middleware.FinPrivacyMiddleware"],
+        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates",
+                    "APP_DIRS": True, "OPTIONS": {"context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages"]}}],
+        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+        FINPRIVACY={"KEYRING": fp.Keyring.generate(), "BLIND_INDEX_BITS": 32},
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    )
+    django.setup()
+    setup_test_environment()
+    runner = DiscoverRunner(verbosity=0, interactive=False)
+    old = runner.setup_databases()
+    try:
+        yield list(databases)
+    finally:
+        runner.teardown_databases(old)
+        teardown_test_environment()

@@ -23,6 +23,7 @@ LAYERS: dict[str, float] = {
     "access": 3, "rights": 3,
     "storage": 4,
     "pydantic": 5, "_pydantic_hashed": 5, "fastapi": 5, "faker": 4.5, "otel": 5, "sqlalchemy": 5,
+    "django": 5,
     "logging": 5, "testing": 5,
     "cli": 6, "__main__": 6.5,
 }
@@ -30,7 +31,7 @@ SIDEWAYS = {("masking", "audit.events"), ("consent", "audit.events"),
             ("retention", "audit.events"), ("inventory", "audit.events")}
 THIRD_PARTY_OWNERS = {"cryptography": {"crypto"}, "argon2": {"crypto"}, "fastpybase64": {"crypto"},
                       "psycopg": {"storage"}, "sqlalchemy": {"sqlalchemy"},
-                      "starlette": {"fastapi"}}
+                      "starlette": {"fastapi"}, "django": {"django"}}
 
 
 def _modules() -> list[Path]:

@@ -34,9 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as _dt
-import decimal
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -50,7 +47,8 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.schema import Table
 from sqlalchemy.types import Text, TypeDecorator
 
-from .crypto import BlindIndex, Keyring, current_keyring, is_token, record_context
+from .crypto import BlindIndex, Keyring, ValueCodec, current_keyring, is_token, record_context
+from .crypto._codecs import BYTES, DATE, DECIMAL, INTEGER, JSON, TEXT
 from .errors import InvalidInputError
 from .secret import Secret
 
@@ -103,9 +101,7 @@ _ALLOWED_OPS = frozenset({operators.is_, operators.is_not})
 class _Encrypted(TypeDecorator[Secret[Any]]):
     impl = Text
     cache_ok = True
-    _python_type: type | tuple[type, ...] = str
-    _takes_bool = False
-    _what = "str"
+    _codec: ValueCodec = TEXT
 
     class comparator_factory(TypeDecorator.Comparator[Any]):
         """Only ``IS NULL`` checks: tokens are randomised, SQL comparisons mean nothing."""
@@ -134,38 +130,17 @@ class _Encrypted(TypeDecorator[Secret[Any]]):
     def _kr(self) -> Keyring:
         return self.keyring if self.keyring is not None else current_keyring()
 
-    # -- value <-> sealed text (the typed columns override these two) --------------------
-
-    def _encode(self, value: Any) -> str | bytes:
-        return value  # type: ignore[no-any-return]
-
-    def _decode(self, text: str | bytes) -> Any:
-        return text
-
-    def _check(self, value: Any) -> Any:
-        if isinstance(value, Secret):
-            value = value.reveal()
-        if not isinstance(value, self._python_type) or (isinstance(value, bool) and (
-                bool not in (self._python_type if isinstance(self._python_type, tuple)
-                             else (self._python_type,)))):
-            raise InvalidInputError(
-                f"column with context {self.context!r} takes {self._what}, "
-                f"not {type(value).__name__}")
-        return value
-
     def _seal(self, value: Any, context: str) -> str:
-        return self._kr().encrypt(self._encode(self._check(value)), context=context)
+        return self._kr().encrypt(self._codec.text(value, self.context), context=context)
 
     def _open(self, token: str, context: str) -> Secret[Any]:
-        return Secret(self._decode(self._kr().decrypt_str(token, context=context)))
+        kr = self._kr()
+        if self._codec is BYTES:
+            return Secret(kr.decrypt_bytes(token, context=context))
+        return Secret(self._codec.parse(kr.decrypt_str(token, context=context), self.context))
 
     def _plaintext(self, stored: str) -> Secret[Any]:
-        try:
-            return Secret(self._decode(stored))
-        except (ValueError, TypeError):
-            raise InvalidInputError(
-                f"column with context {self.context!r} holds plaintext that is not "
-                f"{self._what}") from None
+        return Secret(self._codec.parse(stored, self.context))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         """Encrypt a value on its way into the database."""
@@ -200,42 +175,21 @@ class EncryptedString(_Encrypted):
     """A text column holding an ``fp1`` token of a ``str``; loads as ``Secret[str]``."""
 
     cache_ok = True
-    _python_type = str
+    _codec = TEXT
 
 
 class EncryptedBytes(_Encrypted):
     """A text column holding an ``fp1`` token of ``bytes``; loads as ``Secret[bytes]``."""
 
     cache_ok = True
-    _python_type = bytes
-    _what = "bytes"
-
-    def _open(self, token: str, context: str) -> Secret[Any]:
-        return Secret(self._kr().decrypt_bytes(token, context=context))
-
-    def _plaintext(self, stored: str) -> Secret[Any]:
-        return Secret(stored.encode("utf-8"))
+    _codec = BYTES
 
 
 class EncryptedDate(_Encrypted):
     """An encrypted ``datetime.date`` (a date of birth, an ID's expiry); ``Secret[date]``."""
 
     cache_ok = True
-    _python_type = _dt.date
-    _what = "a date (not a datetime)"
-
-    def _check(self, value: Any) -> Any:
-        value = super()._check(value)
-        if isinstance(value, _dt.datetime):
-            raise InvalidInputError(
-                f"column with context {self.context!r} takes a date, not a datetime")
-        return value
-
-    def _encode(self, value: Any) -> str:
-        return str(value.isoformat())
-
-    def _decode(self, text: str | bytes) -> Any:
-        return _dt.date.fromisoformat(str(text))
+    _codec = DATE
 
 
 class EncryptedNumeric(_Encrypted):
@@ -247,38 +201,14 @@ class EncryptedNumeric(_Encrypted):
     """
 
     cache_ok = True
-    _python_type = (decimal.Decimal, int)
-    _what = "a Decimal or an int"
-
-    def _check(self, value: Any) -> Any:
-        value = super()._check(value)
-        if isinstance(value, decimal.Decimal) and not value.is_finite():
-            raise InvalidInputError(
-                f"column with context {self.context!r} takes a finite amount")
-        return value
-
-    def _encode(self, value: Any) -> str:
-        return str(value)
-
-    def _decode(self, text: str | bytes) -> Any:
-        try:
-            return decimal.Decimal(str(text))
-        except decimal.InvalidOperation:
-            raise ValueError("not a decimal") from None
+    _codec = DECIMAL
 
 
 class EncryptedInteger(_Encrypted):
     """An encrypted ``int`` (``bool`` refused); loads as ``Secret[int]``."""
 
     cache_ok = True
-    _python_type = int
-    _what = "an int"
-
-    def _encode(self, value: Any) -> str:
-        return str(value)
-
-    def _decode(self, text: str | bytes) -> Any:
-        return int(str(text))
+    _codec = INTEGER
 
 
 class EncryptedJSON(_Encrypted):
@@ -289,21 +219,7 @@ class EncryptedJSON(_Encrypted):
     """
 
     cache_ok = True
-    _python_type = (dict, list, str, int, float, bool)
-    _takes_bool = True
-    _what = "a JSON value"
-
-    def _encode(self, value: Any) -> str:
-        try:
-            return json.dumps(value, ensure_ascii=False, sort_keys=True,
-                              separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(
-                f"column with context {self.context!r} takes a JSON value: "
-                f"{type(exc).__name__}") from None
-
-    def _decode(self, text: str | bytes) -> Any:
-        return json.loads(text)
+    _codec = JSON
 
 
 # -- row binding through the ORM -------------------------------------------------------

@@ -13,6 +13,7 @@ from ._blind_index import BlindIndexSet as BlindIndexSet
 from ._blind_index import CompoundBlindIndex as CompoundBlindIndex
 from ._blind_index import Normalizer as Normalizer
 from ._blind_index import plan_blind_index as plan_blind_index
+from ._codecs import ValueCodec as ValueCodec
 from ._context import current_keyring as current_keyring
 from ._context import use_keyring as use_keyring
 from ._deterministic import DeterministicCipher as DeterministicCipher
@@ -83,6 +84,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "SubjectKeyStore",
     "SubjectKeys",
     "SubjectTombstone",
+    "ValueCodec",
     "current_keyring",
     "ed25519_key_id",
     "is_token",

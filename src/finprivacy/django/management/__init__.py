@@ -1,0 +1,3 @@
+"""Management commands of finprivacy.django."""
+
+__all__: list[str] = []

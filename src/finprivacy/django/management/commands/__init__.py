@@ -1,0 +1,3 @@
+"""``finprivacy_reencrypt`` and ``finprivacy_reindex``."""
+
+__all__: list[str] = []
