@@ -261,3 +261,35 @@ def test_dumpdata_writes_tokens_not_plaintext(django_project: list[str]) -> None
         assert ID_A not in text and CARD not in text and '"fp1.' in text
     finally:
         c.delete()
+
+
+def test_views_respond_and_shaped_mask_by_purpose(django_project: list[str]) -> None:
+    from django.test import RequestFactory
+
+    from finprivacy.access import AccessControl, Permission, Policy, Principal, Purpose, Role
+    from finprivacy.django.views import respond, shaped
+    from finprivacy.inventory import DataField, DataInventory
+
+    control = AccessControl(
+        Policy(version="d", purposes=(Purpose("verify", legal_basis="contract"),),
+               roles=(Role("intern"), Role("accountant")),
+               permissions=(Permission("intern", "verify"),
+                            Permission("accountant", "verify", raw=frozenset({"account"})))),
+        DataInventory([DataField("card_no", category="account", sensitivity="C2",
+                                 mask="bank_card")]))
+
+    @shaped("verify", subject="client_no", control=control)
+    def view(request: object, client_no: str) -> dict[str, object]:
+        return {"client_no": client_no, "card_no": fp.Secret(CARD)}
+
+    request = RequestFactory().get("/x")
+    with fp.acting_as(Principal("ivan", roles={"intern"})):
+        masked = view(request, client_no="c-1")
+        listing = respond([{"card_no": CARD}], "verify", control=control)
+    with fp.acting_as(Principal("amy", roles={"accountant"})):
+        raw = view(request, client_no="c-1")
+    assert CARD not in masked.content.decode() and CARD not in listing.content.decode()
+    assert fp.mask(CARD, kind="bank_card") in masked.content.decode()
+    assert CARD in raw.content.decode()
+    with pytest.raises(fp.AccessDeniedError):
+        view(request, client_no="c-1")

@@ -298,8 +298,10 @@ def test_validators_never_raise_untyped(text: str) -> None:
         except errors.InvalidIdentifierError as exc:
             message, err_kind = str(exc), exc.kind
         assert err_kind == kind
-        if len(text) >= 6 and text.strip() == text:
-            assert text not in message
+        # A leak is the value echoed back: text with a digit, as every identifier has
+        # (template words such as the kind's own name, "cn_bank_account", are not one).
+        if len(text) >= 6 and text.strip() == text and any(c.isdigit() for c in text):
+            assert text not in message.replace(kind, "")
 
 
 @pytest.mark.parametrize("module", [

@@ -37,6 +37,7 @@ from ._delegation import Delegations as Delegations
 from ._delegation import GrantStatus as GrantStatus
 from ._delegation import GrantStore as GrantStore
 from ._delegation import MemoryGrantStore as MemoryGrantStore
+from ._jsonable import jsonable as jsonable
 from ._plans import AccessDecision as AccessDecision
 from ._plans import FieldTreatment as FieldTreatment
 from ._policy import AttestationRequirement as AttestationRequirement
@@ -96,6 +97,7 @@ __all__ = [
     "get_access_control",
     "import_casbin_csv",
     "in_request",
+    "jsonable",
     "load_policy",
     "minimize",
     "require_principal",

@@ -117,7 +117,8 @@ class EncryptedField(models.Field):
         super().contribute_to_class(cls, name, private_only)
         if not self.given_context:
             self.context = f"{cls._meta.app_label}.{cls._meta.model_name}.{name}"
-        if self.blind_index and not cls._meta.abstract:
+        # Migration states ("__fake__" models) list the companion field themselves.
+        if self.blind_index and not cls._meta.abstract and cls.__module__ != "__fake__":
             companion = f"{name}_bidx"
             if companion not in {f.name for f in cls._meta.local_fields}:
                 cls.add_to_class(companion, BlindIndexField(source=name, editable=False))
