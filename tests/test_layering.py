@@ -23,7 +23,7 @@ LAYERS: dict[str, float] = {
     "access": 3, "rights": 3,
     "storage": 4,
     "pydantic": 5, "_pydantic_hashed": 5, "fastapi": 5, "faker": 4.5, "otel": 5, "sqlalchemy": 5,
-    "django": 5,
+    "django": 5, "presidio": 5,
     "logging": 5, "testing": 5,
     "cli": 6, "__main__": 6.5,
 }
@@ -31,7 +31,8 @@ SIDEWAYS = {("masking", "audit.events"), ("consent", "audit.events"),
             ("retention", "audit.events"), ("inventory", "audit.events")}
 THIRD_PARTY_OWNERS = {"cryptography": {"crypto"}, "argon2": {"crypto"}, "fastpybase64": {"crypto"},
                       "psycopg": {"storage"}, "sqlalchemy": {"sqlalchemy"},
-                      "starlette": {"fastapi"}, "django": {"django"}}
+                      "starlette": {"fastapi"}, "django": {"django"},
+                      "presidio_analyzer": {"presidio"}}
 
 
 def _modules() -> list[Path]:

@@ -182,3 +182,17 @@ def test_a_validator_that_raises_value_error_means_no_match() -> None:
 def test_scan_without_registered_kinds_is_unchanged() -> None:
     assert identifiers.recognizers()[-1].kind == "cn_bank_account"
     assert fp.scan("no digits here") == []
+
+
+def test_an_own_kind_right_after_chinese_text_is_found() -> None:
+    import finprivacy as fp
+
+    rec = fp.Recognizer(kind="staff_no2", pattern=r"EMP-\d{6}",
+                        validate=lambda text: text.upper(), context=("工号",))
+    fp.register_recognizer(rec)
+    try:
+        assert [(f.kind, f.start) for f in fp.scan("工号EMP-004211。")] == [("staff_no2", 2)]
+        assert [f.start for f in fp.scan("经办人EMP-004211")] == [3]
+        assert fp.scan("xEMP-004211") == [] and fp.scan("éEMP-004211") == []
+    finally:
+        fp.unregister_recognizer("staff_no2")

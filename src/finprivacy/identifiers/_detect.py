@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import time
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Collection
 from typing import Any
@@ -622,12 +623,19 @@ def _resolve(raw: list[Finding], min_confidence: float) -> list[Finding]:
     return taken
 
 
+def _joins(c: str) -> bool:
+    """Whether ``c`` continues a word: a letter or digit of a spaced script."""
+    return c.isalnum() and (c.isascii() or unicodedata.category(c) != "Lo")
+
+
 def _registered(folded: str, users: tuple[Recognizer, ...], kinds: Collection[str] | None,
                 ctx_words: _Context) -> list[Finding]:
     """Find the application's kinds: each recognizer's pattern, then its validation.
 
     A candidate that touches a letter or digit on either side is no match (its pattern
-    may say more). Its own context words raise its confidence by 0.1, the negative words
+    may say more); Chinese (and other unspaced scripts') characters are not such
+    letters, so ``工号EMP-004211`` is found as the built-in kinds are after 卡号.
+    Its own context words raise its confidence by 0.1, the negative words
     (订单号, invoice …) lower it as they lower the built-in kinds'.
     """
     found: list[Finding] = []
@@ -637,8 +645,8 @@ def _registered(folded: str, users: tuple[Recognizer, ...], kinds: Collection[st
             continue
         for m in rec.pattern.finditer(folded):  # type: ignore[union-attr]
             s, e = m.span()
-            if s == e or (s and folded[s - 1].isalnum() and folded[s].isalnum()) or (
-                    e < n and folded[e].isalnum() and folded[e - 1].isalnum()):
+            if s == e or (s and _joins(folded[s - 1]) and folded[s].isalnum()) or (
+                    e < n and _joins(folded[e]) and folded[e - 1].isalnum()):
                 continue
             value = rec.check(m.group())
             if value is None:
