@@ -11,7 +11,16 @@ from django.core.management.base import CommandError
 
 from ...fields import EncryptedField
 
-__all__ = ["encrypted_fields", "stored_token", "walk"]
+__all__ = ["add_walk_arguments", "encrypted_fields", "stored_token", "walk"]
+
+
+def add_walk_arguments(parser: Any) -> None:
+    """Add the arguments both commands take."""
+    parser.add_argument("target", nargs="?", help="app_label.Model or app_label.Model.field")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--after", default=None, help="resume after this primary key")
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--database", default="default", help="the database alias")
 
 
 def encrypted_fields(label: str | None) -> Iterator[tuple[Any, EncryptedField]]:

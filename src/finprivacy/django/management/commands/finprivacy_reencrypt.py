@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ._common import encrypted_fields, stored_token, walk
+from ._common import add_walk_arguments, encrypted_fields, stored_token, walk
 
 __all__ = ["Command"]
 
@@ -18,12 +18,8 @@ class Command(BaseCommand):
             "batches; resumable (rows already done are skipped)")
 
     def add_arguments(self, parser: Any) -> None:
-        """``target``, ``--batch-size``, ``--after``, ``--quiet``."""
-        parser.add_argument("target", nargs="?", help="app_label.Model or app_label.Model.field")
-        parser.add_argument("--batch-size", type=int, default=500)
-        parser.add_argument("--after", default=None, help="resume after this primary key")
-        parser.add_argument("--quiet", action="store_true")
-        parser.add_argument("--database", default="default", help="the database alias")
+        """``target``, ``--batch-size``, ``--after``, ``--quiet``, ``--database``."""
+        add_walk_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Walk each field; print how many rows were rewritten."""
