@@ -117,6 +117,9 @@ if TYPE_CHECKING:  # the lazily loaded names, for type checkers and IDEs
     from .crypto import Pkcs11Provider as Pkcs11Provider
     from .crypto import SecretHasher as SecretHasher
     from .crypto import SubjectKeys as SubjectKeys
+    from .crypto import decrypt_file as decrypt_file
+    from .crypto import encrypt_file as encrypt_file
+    from .crypto import open_encrypted as open_encrypted
     from .crypto import plan_blind_index as plan_blind_index
     from .crypto import use_keyring as use_keyring
     from .identifiers import Recognizer as Recognizer
@@ -239,12 +242,15 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "configure_access",
     "consent",
     "current_principal",
+    "decrypt_file",
+    "encrypt_file",
     "load_inventory",
     "load_policy",
     "mask",
     "mask_field",
     "minimize",
     "needs_resave",
+    "open_encrypted",
     "parse_receipt",
     "plan_blind_index",
     "redact",
@@ -335,6 +341,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Pkcs11Provider": (".crypto", "Pkcs11Provider"),
     "SecretHasher": (".crypto", "SecretHasher"),
     "SubjectKeys": (".crypto", "SubjectKeys"),
+    "decrypt_file": (".crypto", "decrypt_file"),
+    "encrypt_file": (".crypto", "encrypt_file"),
+    "open_encrypted": (".crypto", "open_encrypted"),
     "plan_blind_index": (".crypto", "plan_blind_index"),
     "use_keyring": (".crypto", "use_keyring"),
     "DataField": (".inventory", "DataField"),

@@ -18,6 +18,15 @@ from ._context import current_keyring as current_keyring
 from ._context import use_keyring as use_keyring
 from ._deterministic import DeterministicCipher as DeterministicCipher
 from ._ff1 import FF1 as FF1
+from ._files import DEFAULT_SEGMENT_SIZE as DEFAULT_SEGMENT_SIZE
+from ._files import EncryptedReader as EncryptedReader
+from ._files import EncryptedWriter as EncryptedWriter
+from ._files import FileKeyWrapper as FileKeyWrapper
+from ._files import decrypt_file as decrypt_file
+from ._files import encrypt_file as encrypt_file
+from ._files import file_key_id as file_key_id
+from ._files import open_encrypted as open_encrypted
+from ._files import rewrap_file as rewrap_file
 from ._fpe_card import CardTokenizer as CardTokenizer
 from ._fpe_card import luhn_valid as luhn_valid
 from ._hashing import PROFILE_FINANCE as PROFILE_FINANCE
@@ -60,11 +69,15 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "BlindIndexSet",
     "CardTokenizer",
     "CompoundBlindIndex",
+    "DEFAULT_SEGMENT_SIZE",
     "DeterministicCipher",
     "Ed25519Signer",
     "Ed25519Verifier",
+    "EncryptedReader",
+    "EncryptedWriter",
     "EnvironmentProvider",
     "FF1",
+    "FileKeyWrapper",
     "HashProfile",
     "KeyInfo",
     "KeyProvider",
@@ -86,10 +99,15 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "SubjectTombstone",
     "ValueCodec",
     "current_keyring",
+    "decrypt_file",
     "ed25519_key_id",
+    "encrypt_file",
+    "file_key_id",
     "is_token",
     "luhn_valid",
+    "open_encrypted",
     "plan_blind_index",
     "record_context",
+    "rewrap_file",
     "use_keyring",
 ]
