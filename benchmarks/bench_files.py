@@ -69,14 +69,14 @@ def _tink(src: Path, dst: Path, back: Path) -> tuple[float, float] | None:
     streaming_aead.register()
     handle = tink.new_keyset_handle(streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_1MB)
     primitive = handle.primitive(streaming_aead.StreamingAead)
-    with Timer() as enc, open(src, "rb") as i, open(dst, "wb") as raw:
-        with primitive.new_encrypting_stream(raw, b"vouchers") as o:
-            while chunk := i.read(MIB):
-                o.write(chunk)
-    with Timer() as dec, open(dst, "rb") as raw, open(back, "wb") as o:
-        with primitive.new_decrypting_stream(raw, b"vouchers") as i:
-            while chunk := i.read(MIB):
-                o.write(chunk)
+    with Timer() as enc, open(src, "rb") as i, open(dst, "wb") as raw, \
+            primitive.new_encrypting_stream(raw, b"vouchers") as o:
+        while chunk := i.read(MIB):
+            o.write(chunk)
+    with Timer() as dec, open(dst, "rb") as raw, open(back, "wb") as o, \
+            primitive.new_decrypting_stream(raw, b"vouchers") as i:
+        while chunk := i.read(MIB):
+            o.write(chunk)
     return enc.seconds, dec.seconds
 
 

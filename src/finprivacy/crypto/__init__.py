@@ -57,6 +57,8 @@ from ._subject_keys import SubjectKeys as SubjectKeys
 from ._subject_keys import SubjectKeyStore as SubjectKeyStore
 from ._subject_keys import SubjectTombstone as SubjectTombstone
 from ._token import is_token as is_token
+from ._x509 import CertificateFacts as CertificateFacts
+from ._x509 import certificate_facts as certificate_facts
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "AES256_GCM",
@@ -68,6 +70,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "BlindIndexPlan",
     "BlindIndexSet",
     "CardTokenizer",
+    "CertificateFacts",
     "CompoundBlindIndex",
     "DEFAULT_SEGMENT_SIZE",
     "DeterministicCipher",
@@ -98,6 +101,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "SubjectKeys",
     "SubjectTombstone",
     "ValueCodec",
+    "certificate_facts",
     "current_keyring",
     "decrypt_file",
     "ed25519_key_id",
