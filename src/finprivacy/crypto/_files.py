@@ -36,7 +36,7 @@ import os
 import struct
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -401,6 +401,16 @@ class EncryptedReader(io.RawIOBase):
             if self._owns:
                 self._raw.close()
             super().close()
+
+
+@overload
+def open_encrypted(path: str | os.PathLike[str], mode: Literal["rb"] = "rb", *, context: str,
+                   keyring: Any = None, subject_keys: Any = None, subject: str | None = None,
+                   segment_size: int = DEFAULT_SEGMENT_SIZE) -> EncryptedReader: ...
+@overload
+def open_encrypted(path: str | os.PathLike[str], mode: Literal["wb"], *, context: str,
+                   keyring: Any = None, subject_keys: Any = None, subject: str | None = None,
+                   segment_size: int = DEFAULT_SEGMENT_SIZE) -> EncryptedWriter: ...
 
 
 def open_encrypted(path: str | os.PathLike[str], mode: Literal["rb", "wb"] = "rb", *,
