@@ -164,3 +164,23 @@ def test_cli_backup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert main(["backup", "verify", str(folder / file), *kr]) == 1
     assert main(["backup", "verify", str(folder / "missing.fpbk"), *kr]) == 3
     assert main(["backup", "prune", str(folder), "--keep-last", "1"]) == 0
+
+
+def test_an_age_copy_opens_with_the_recipients_identity(tmp_path: Path) -> None:
+    pyrage = pytest.importorskip("pyrage")
+    ident = pyrage.x25519.Identity.generate()
+    kr = fp.Keyring.generate()
+    src = _books(tmp_path / "books.db", rows=30)
+    m = create_backup(src, tmp_path / "b", keyring=kr, name="offsite",
+                      age_recipients=[str(ident.to_public())])
+    assert m.age_file.endswith(".age")
+    plain = pyrage.decrypt((tmp_path / "b" / m.age_file).read_bytes(), [ident])
+    assert plain[:16] == b"SQLite format 3\x00"
+    import hashlib
+
+    assert hashlib.sha256(plain).hexdigest() == m.plaintext_sha256
+    assert verify_backup(tmp_path / "b" / m.file, keyring=kr).age_file == m.age_file
+    with pytest.raises(fp.InvalidInputError):
+        create_backup(src, tmp_path / "b", keyring=kr, name="bad", age_recipients=["nope"])
+    assert not list((tmp_path / "b").glob("*.part"))
+    assert not list((tmp_path / "b").glob("bad-*"))

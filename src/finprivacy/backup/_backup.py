@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import tempfile
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,8 @@ class BackupManifest:
     """Row count per table at backup time."""
     signer: str = ""
     """Id of the Ed25519 key that signed the manifest (derived from the keyring)."""
+    age_file: str = ""
+    """The off-site copy for age recipients, if one was made (opens with ``age -d``)."""
     signature: str = ""
     format: int = FORMAT
 
@@ -188,23 +190,32 @@ def _pg_counts(url: str) -> dict[str, int]:
         db.close()
 
 
+def _sqlite_snapshot(path: str) -> Iterator[bytes]:
+    """Yield the database through the online backup API into memory, in chunks.
+
+    (An anonymous memory file was tried: SQLite resolves ``/proc/self/fd/N`` to its
+    link target and would create a real file there; it must never touch the disk.)
+    """
+    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    mem = sqlite3.connect(":memory:")
+    try:
+        src.backup(mem)
+        data = mem.serialize()
+    finally:
+        src.close()
+        mem.close()
+    view = memoryview(data)
+    for i in range(0, len(view), _CHUNK):
+        yield bytes(view[i:i + _CHUNK])
+
+
 def _snapshot(kind: str, source: str) -> Iterator[bytes]:
     """Yield the snapshot's plaintext in chunks; nothing touches the disk."""
     if kind == "sqlite":
         path = _sqlite_path(source)
         if not os.path.isfile(path):
             raise NotFoundError(f"no SQLite database at {path}")
-        src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        mem = sqlite3.connect(":memory:")
-        try:
-            src.backup(mem)
-            data = mem.serialize()
-        finally:
-            src.close()
-            mem.close()
-        view = memoryview(data)
-        for i in range(0, len(view), _CHUNK):
-            yield bytes(view[i:i + _CHUNK])
+        yield from _sqlite_snapshot(path)
         return
     args, env = _pg_env(source)
     proc = subprocess.Popen(  # noqa: S603 - our arguments, no shell
@@ -226,8 +237,17 @@ def _snapshot(kind: str, source: str) -> Iterator[bytes]:
 
 
 def create_backup(source: str, directory: str | os.PathLike[str], *, keyring: Keyring,
-                  name: str = "books", clock: Clock | None = None) -> BackupManifest:
-    """Back up ``source`` (``sqlite:///…`` or ``postgresql://…``) into ``directory``."""
+                  name: str = "books", clock: Clock | None = None,
+                  age_recipients: Sequence[str] = ()) -> BackupManifest:
+    """Back up ``source`` (``sqlite:///…`` or ``postgresql://…``) into ``directory``.
+
+    ``age_recipients`` (``age1…`` X25519 public keys; extra ``age``) also writes
+    ``<stem>.age``, the same snapshot encrypted to those recipients with age, so a
+    disaster copy opens with the standard ``age`` tool and the recipient's identity
+    even without finprivacy or the keyring. The trade-off: whoever holds one of those
+    identities can read every such backup, and key rotation or crypto-shredding in the
+    keyring does not reach it; keep the identities offline, like a safe's key.
+    """
     if not name or not name.replace("-", "").replace("_", "").isalnum():
         raise InvalidInputError("a backup name is letters, digits, '-' and '_'")
     kind = _kind(source)
@@ -265,16 +285,51 @@ def create_backup(source: str, directory: str | os.PathLike[str], *, keyring: Ke
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    age_name = ""
+    if age_recipients:
+        try:
+            age_name = _age_copy(folder, stem, target, keyring, f"backup:{name}",
+                                 age_recipients)
+        except BaseException:
+            target.unlink(missing_ok=True)  # no snapshot without its manifest
+            raise
     signer = _signer(keyring)
     manifest = BackupManifest(
         file=target.name, name=name, kind=kind, source=redact_url(source), created=now,
         plaintext_size=size, plaintext_sha256=digest.hexdigest(),
         size=target.stat().st_size, key_id=key_id, tables=tables or {},
-        signer=signer.key_id)
+        signer=signer.key_id, age_file=age_name)
     signed = dataclasses.replace(manifest, signature=signer.sign(manifest.body()).hex())
     _atomic_write(folder / f"{stem}.manifest.json",
                   json.dumps(signed.as_dict(), indent=2, sort_keys=True).encode())
     return signed
+
+
+def _age_copy(folder: Path, stem: str, snapshot: Path, keyring: Keyring, context: str,
+              recipients: Sequence[str]) -> str:
+    """Write ``<stem>.age`` from the encrypted snapshot, streaming (no plaintext file)."""
+    try:
+        import pyrage
+    except ImportError:
+        raise ConfigurationError("age recipients need pyrage: pip install "
+                                 "'finprivacy[age]'") from None
+    try:
+        parsed = [pyrage.x25519.Recipient.from_str(r) for r in recipients]
+    except Exception:
+        raise InvalidInputError("an age recipient is an 'age1…' X25519 public key") from None
+    target = folder / f"{stem}.age"
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".age.part", dir=folder)
+    try:
+        with open_encrypted(snapshot, keyring=keyring, context=context) as reader, \
+                os.fdopen(fd, "wb") as out:
+            pyrage.encrypt_io(reader, out, parsed)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target.name
 
 
 def _manifest_path(path: str | os.PathLike[str]) -> Path:
@@ -443,6 +498,8 @@ def prune_backups(directory: str | os.PathLike[str], *, keep_last: int = 7,
                                                  "created": m.created.isoformat()}))
             folder = Path(directory)
             (folder / m.file).unlink(missing_ok=True)
+            if m.age_file:
+                (folder / m.age_file).unlink(missing_ok=True)
             (folder / m.file.replace(".fpbk", ".manifest.json")).unlink(missing_ok=True)
     return removed
 
