@@ -80,8 +80,9 @@ def main(*, quick: bool = False) -> None:
         report(f"ORM insert + load {n_orm} rows, encrypted (per row)", enc_t / n_orm,
                plain_t / n_orm, baseline_name="plain")
         # and against the raw keyring work those rows need
+        # information, no target: the whole ORM round trip around one encrypt + decrypt
         report("  encrypted ORM overhead over plain, per row", (enc_t - plain_t) / n_orm, raw,
-               baseline_name="raw", target=3)
+               baseline_name="raw")
 
         ids = [f"{110105194912310000 + i:018d}" for i in range(n_rows)]
         with engine.begin() as conn:
