@@ -20,7 +20,7 @@ LAYERS: dict[str, float] = {
     "errors": 0, "_types": 0, "clock": 0.5, "secret": 0.5, "_stores": 0.5,
     "crypto": 1, "identifiers": 1,
     "masking": 2, "audit": 2, "consent": 2, "retention": 2, "inventory": 2,
-    "access": 3, "rights": 3,
+    "access": 3, "rights": 3, "incidents": 3,
     "storage": 4,
     "pydantic": 5, "_pydantic_hashed": 5, "fastapi": 5, "faker": 4.5, "otel": 5, "sqlalchemy": 5,
     "django": 5, "presidio": 5, "tls": 1.5, "backup": 5,

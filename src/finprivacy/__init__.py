@@ -125,6 +125,7 @@ if TYPE_CHECKING:  # the lazily loaded names, for type checkers and IDEs
     from .identifiers import Recognizer as Recognizer
     from .identifiers import register_recognizer as register_recognizer
     from .identifiers import unregister_recognizer as unregister_recognizer
+    from .incidents import IncidentRegister as IncidentRegister
     from .inventory import DataField as DataField
     from .inventory import DataInventory as DataInventory
     from .inventory import load_inventory as load_inventory
@@ -193,6 +194,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "FixedClock",
     "FormatError",
     "Hashed",
+    "IncidentRegister",
     "IncidentScope",
     "InclusionProof",
     "InvalidChecksumError",
@@ -341,6 +343,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Pkcs11Provider": (".crypto", "Pkcs11Provider"),
     "SecretHasher": (".crypto", "SecretHasher"),
     "SubjectKeys": (".crypto", "SubjectKeys"),
+    "IncidentRegister": (".incidents", "IncidentRegister"),
     "decrypt_file": (".crypto", "decrypt_file"),
     "encrypt_file": (".crypto", "encrypt_file"),
     "open_encrypted": (".crypto", "open_encrypted"),

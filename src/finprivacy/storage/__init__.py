@@ -20,12 +20,14 @@ from ._db import database_exists as database_exists
 from ._db import database_has as database_has
 from ._db import open_database as open_database
 from ._grants import SqlGrantStore as SqlGrantStore
+from ._incidents import SqlIncidentStore as SqlIncidentStore
 
 __all__ = [
     "Database",
     "MemoryConsentStore",
     "SqlConsentStore",
     "SqlGrantStore",
+    "SqlIncidentStore",
     "database_exists",
     "database_has",
     "open_database",
