@@ -12,12 +12,20 @@
 
 Every change is an event on the incident's timeline, chained by hash and mirrored to
 the audit log. The clocks (:func:`obligations`) run from the moment of awareness and
-cite their rule. Not here yet (issue 20 continues): drafts of reports and notices,
-alert sinks, and the grading guide's thresholds (their official text is needed).
+cite their rule; :class:`AlertDispatcher` takes monitor alerts to people. Not here
+yet (issue 20 continues): drafts of reports and notices, and the grading guide's
+thresholds (their official text is needed).
 """
 
 from __future__ import annotations
 
+from ._alerts import AlertDispatcher as AlertDispatcher
+from ._alerts import AlertSink as AlertSink
+from ._alerts import DeadLetter as DeadLetter
+from ._alerts import EmailSink as EmailSink
+from ._alerts import LoggingSink as LoggingSink
+from ._alerts import WebhookSink as WebhookSink
+from ._alerts import alert_payload as alert_payload
 from ._clocks import CITATIONS as CITATIONS
 from ._clocks import Obligation as Obligation
 from ._clocks import obligations as obligations
@@ -31,15 +39,22 @@ from ._register import IncidentRegister as IncidentRegister
 from ._register import MemoryIncidentStore as MemoryIncidentStore
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
+    "AlertDispatcher",
+    "AlertSink",
     "CITATIONS",
+    "DeadLetter",
     "EVENT_KINDS",
+    "EmailSink",
     "GRADES",
     "Incident",
     "IncidentEvent",
     "IncidentRegister",
     "IncidentStore",
+    "LoggingSink",
     "MemoryIncidentStore",
     "OPERATOR_CLASSES",
     "Obligation",
+    "WebhookSink",
+    "alert_payload",
     "obligations",
 ]
