@@ -12,9 +12,9 @@
 
 Every change is an event on the incident's timeline, chained by hash and mirrored to
 the audit log. The clocks (:func:`obligations`) run from the moment of awareness and
-cite their rule; :class:`AlertDispatcher` takes monitor alerts to people. Not here
-yet (issue 20 continues): drafts of reports and notices, and the grading guide's
-thresholds (their official text is needed).
+cite their rule; :class:`AlertDispatcher` takes monitor alerts to people; drafts of the
+regulator report, the summary and notices (:func:`subject_notice`) come from the
+register. Not here: the grading guide's thresholds (their official text is needed).
 """
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ from ._alerts import alert_payload as alert_payload
 from ._clocks import CITATIONS as CITATIONS
 from ._clocks import Obligation as Obligation
 from ._clocks import obligations as obligations
+from ._drafts import Notice as Notice
+from ._drafts import notify_subjects as notify_subjects
+from ._drafts import post_incident_summary as post_incident_summary
+from ._drafts import regulator_report as regulator_report
+from ._drafts import sms_parts as sms_parts
+from ._drafts import subject_notice as subject_notice
 from ._model import EVENT_KINDS as EVENT_KINDS
 from ._model import GRADES as GRADES
 from ._model import OPERATOR_CLASSES as OPERATOR_CLASSES
@@ -52,9 +58,15 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "IncidentStore",
     "LoggingSink",
     "MemoryIncidentStore",
+    "Notice",
     "OPERATOR_CLASSES",
     "Obligation",
     "WebhookSink",
     "alert_payload",
+    "notify_subjects",
     "obligations",
+    "post_incident_summary",
+    "regulator_report",
+    "sms_parts",
+    "subject_notice",
 ]
