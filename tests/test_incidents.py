@@ -186,4 +186,12 @@ def test_cli_incident(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["incident", "show", iid, "--store", sqlite_url]) == 0
     assert "第四条" in capsys.readouterr().out
     assert main(["incident", "list", "--open", "--store", sqlite_url]) == 0
+    assert main(["incident", "report", iid, "--draft", "--firm", "莲花记账",
+                 "--store", sqlite_url]) == 0
+    assert "重大" in capsys.readouterr().out
+    assert main(["incident", "report", iid, "--to", "cn_cac.initial", "--actor", "dpo",
+                 "--at", "2026-12-07T12:00+08:00", "--store", sqlite_url]) == 0
+    assert main(["incident", "due", "--now", "2026-12-07T13:30+08:00",
+                 "--store", sqlite_url]) == 0  # met in time: nothing overdue
+    assert main(["incident", "report", iid, "--store", sqlite_url]) == 3
     assert main(["incident", "due", "--now", "yesterday", "--store", sqlite_url]) == 3

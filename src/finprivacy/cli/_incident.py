@@ -34,6 +34,20 @@ def register(sub: Any) -> None:
     sh.add_argument("incident_id")
     store(sh)
     sh.set_defaults(handler=_show)
+    rp = isub.add_parser("report", help="record a report made (to an obligation key such as "
+                         "cn_cac.initial, pipl.authority, gdpr.authority), or print a draft")
+    rp.add_argument("incident_id")
+    rp.add_argument("--to", help="the obligation met: record the report")
+    rp.add_argument("--actor", help="who sent it (with --to)")
+    rp.add_argument("--at", help="when it was sent, ISO 8601 with offset (default: now)")
+    rp.add_argument("--reference", default="", help="the regulator's reference, if any")
+    rp.add_argument("--delay-reasons", default="", help="GDPR Art. 33(1): why it was late")
+    rp.add_argument("--draft", action="store_true",
+                    help="print the regulator report drafted from the register")
+    rp.add_argument("--firm", default="", help="the reporting entity (for --draft)")
+    rp.add_argument("--contact", default="", help="the contact person (for --draft)")
+    store(rp)
+    rp.set_defaults(handler=_report)
     du = isub.add_parser("due", help="what is overdue and what falls due next (exit 1 if "
                          "anything is overdue)")
     du.add_argument("--now", help="ISO 8601 time (default: now)")
@@ -102,3 +116,23 @@ def _due(args: argparse.Namespace) -> int:
               for o in coming]
     emit(args, data, "\n".join(lines) or "nothing due")
     return 1 if overdue else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ..incidents import regulator_report
+
+    reg = IncidentRegister(args.store)
+    if args.to:
+        if not args.actor:
+            raise InvalidInputError("--to needs --actor (who sent the report)")
+        reg.reported(args.incident_id, args.to, actor=args.actor, at=_time(args.at),
+                     reference=args.reference, delay_reasons=args.delay_reasons)
+    inc = reg.get(args.incident_id)
+    if args.draft:
+        print(regulator_report(inc, firm=args.firm or "-", contact=args.contact or "-",
+                               systems="-", cause="-", impact="-", measures="-"), end="")
+        return 0
+    if not args.to:
+        raise InvalidInputError("give --to KEY to record a report, or --draft")
+    emit(args, {"id": inc.id, "recorded": args.to}, f"recorded the report to {args.to}")
+    return 0
