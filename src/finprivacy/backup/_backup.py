@@ -20,7 +20,7 @@ from typing import Any
 from .._stores import redact_url
 from ..audit.events import AuditEvent, AuditSink
 from ..clock import Clock, SystemClock
-from ..crypto import Ed25519Signer, Ed25519Verifier, Keyring, open_encrypted
+from ..crypto import Ed25519Signer, Ed25519Verifier, Keyring, atomic_output, open_encrypted
 from ..errors import (
     ConfigurationError,
     InvalidInputError,
@@ -116,16 +116,8 @@ def _signer(keyring: Keyring, key_id: str | None = None) -> Ed25519Signer:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as f:
+        f.write(data)
 
 
 def _kind(source: str) -> str:
@@ -318,17 +310,9 @@ def _age_copy(folder: Path, stem: str, snapshot: Path, keyring: Keyring, context
     except Exception:
         raise InvalidInputError("an age recipient is an 'age1…' X25519 public key") from None
     target = folder / f"{stem}.age"
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".age.part", dir=folder)
-    try:
-        with open_encrypted(snapshot, keyring=keyring, context=context) as reader, \
-                os.fdopen(fd, "wb") as out:
-            pyrage.encrypt_io(reader, out, parsed)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open_encrypted(snapshot, keyring=keyring, context=context) as reader, \
+            atomic_output(target) as out:
+        pyrage.encrypt_io(reader, out, parsed)
     return target.name
 
 

@@ -22,6 +22,7 @@ from ._files import DEFAULT_SEGMENT_SIZE as DEFAULT_SEGMENT_SIZE
 from ._files import EncryptedReader as EncryptedReader
 from ._files import EncryptedWriter as EncryptedWriter
 from ._files import FileKeyWrapper as FileKeyWrapper
+from ._files import atomic_output as atomic_output
 from ._files import decrypt_file as decrypt_file
 from ._files import encrypt_file as encrypt_file
 from ._files import file_key_id as file_key_id
@@ -101,6 +102,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "SubjectKeys",
     "SubjectTombstone",
     "ValueCodec",
+    "atomic_output",
     "certificate_facts",
     "current_keyring",
     "decrypt_file",

@@ -31,12 +31,14 @@ rotation rewraps the header without touching the body (:func:`rewrap_file`).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol, overload
+from typing import IO, Any, BinaryIO, Literal, Protocol, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -49,6 +51,7 @@ __all__ = [
     "EncryptedReader",
     "EncryptedWriter",
     "FileKeyWrapper",
+    "atomic_output",
     "decrypt_file",
     "encrypt_file",
     "file_key_id",
@@ -440,8 +443,24 @@ def open_encrypted(path: str | os.PathLike[str], mode: Literal["rb", "wb"] = "rb
         raise
 
 
-def _atomic_target(dst: Path) -> tuple[int, str]:
-    return tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Write a file atomically: a temporary file beside ``path``, fsync, rename.
+
+    Until the block ends without an error nothing exists at ``path`` (an existing file
+    is replaced only then); on any error the temporary file is removed.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def encrypt_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, context: str,
@@ -455,27 +474,14 @@ def encrypt_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, co
     wrapper = _wrapper(keyring, subject_keys, subject)
     _wrap_context(context)
     _check_segment_size(segment_size)
-    target = Path(dst)
-    fd, tmp = _atomic_target(target)
-    try:
-        with open(src, "rb") as inp, os.fdopen(fd, "wb") as raw:
-            writer = EncryptedWriter(raw, wrapper, context, segment_size, owns=False)
-            buf = bytearray(segment_size * 4)
-            view = memoryview(buf)
-            while True:
-                n = inp.readinto(buf)
-                if not n:
-                    break
-                writer.write(view[:n])
-            writer.close()
-            size = writer.plaintext_size
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return size
+    with open(src, "rb") as inp, atomic_output(dst) as raw:
+        writer = EncryptedWriter(raw, wrapper, context, segment_size, owns=False)
+        buf = bytearray(segment_size * 4)
+        view = memoryview(buf)
+        while n := inp.readinto(buf):
+            writer.write(view[:n])
+        writer.close()
+    return writer.plaintext_size
 
 
 def decrypt_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, context: str,
@@ -488,25 +494,12 @@ def decrypt_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, co
     """
     wrapper = _wrapper(keyring, subject_keys, subject)
     _wrap_context(context)
-    target = Path(dst)
-    fd, tmp = _atomic_target(target)
-    try:
-        with EncryptedReader(open(src, "rb"), wrapper, context) as reader, \
-                os.fdopen(fd, "wb") as out:
+    with EncryptedReader(open(src, "rb"), wrapper, context) as reader:
+        with atomic_output(dst) as out:
             buf = bytearray(reader._header.seg_size)
-            while True:
-                n = reader.readinto(buf)
-                if not n:
-                    break
+            while n := reader.readinto(buf):
                 out.write(memoryview(buf)[:n])
-            out.flush()
-            os.fsync(out.fileno())
-            size = reader.size
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return size
+        return reader.size
 
 
 def file_key_id(path: str | os.PathLike[str]) -> str:
@@ -536,17 +529,9 @@ def rewrap_file(path: str | os.PathLike[str], *, context: str, keyring: Any = No
         wctx = _wrap_context(context)
         key = wrapper.unwrap(header.wrapped, wctx)
         new = _Header(header.seg_size, wrapper.wrap(key, wctx), header.prefix)
-        fd, tmp = _atomic_target(target)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(new.raw)
-                while chunk := f.read(1 << 20):
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(target) as out:
+            out.write(new.raw)
+            while chunk := f.read(1 << 20):
+                out.write(chunk)
     return True
 
