@@ -23,7 +23,7 @@ LAYERS: dict[str, float] = {
     "access": 3, "rights": 3, "incidents": 3,
     "storage": 4,
     "pydantic": 5, "_pydantic_hashed": 5, "fastapi": 5, "faker": 4.5, "otel": 5, "sqlalchemy": 5,
-    "django": 5, "presidio": 5, "tls": 1.5, "backup": 5,
+    "django": 5, "presidio": 5, "tls": 1.5, "backup": 5, "discovery": 5,
     "logging": 5, "testing": 5,
     "cli": 6, "__main__": 6.5,
 }
@@ -33,6 +33,7 @@ THIRD_PARTY_OWNERS = {"cryptography": {"crypto"}, "argon2": {"crypto"}, "fastpyb
                       "psycopg": {"storage"}, "sqlalchemy": {"sqlalchemy"},
                       "starlette": {"fastapi"}, "django": {"django"},
                       "presidio_analyzer": {"presidio"}}
+THIRD_PARTY_OWNERS["sqlalchemy"] = {"sqlalchemy", "discovery"}
 
 
 def _modules() -> list[Path]:

@@ -122,6 +122,7 @@ if TYPE_CHECKING:  # the lazily loaded names, for type checkers and IDEs
     from .crypto import open_encrypted as open_encrypted
     from .crypto import plan_blind_index as plan_blind_index
     from .crypto import use_keyring as use_keyring
+    from .discovery import discover as discover
     from .identifiers import Recognizer as Recognizer
     from .identifiers import register_recognizer as register_recognizer
     from .identifiers import unregister_recognizer as unregister_recognizer
@@ -245,6 +246,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "consent",
     "current_principal",
     "decrypt_file",
+    "discover",
     "encrypt_file",
     "load_inventory",
     "load_policy",
@@ -344,6 +346,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "SecretHasher": (".crypto", "SecretHasher"),
     "SubjectKeys": (".crypto", "SubjectKeys"),
     "IncidentRegister": (".incidents", "IncidentRegister"),
+    "discover": (".discovery", "discover"),
     "decrypt_file": (".crypto", "decrypt_file"),
     "encrypt_file": (".crypto", "encrypt_file"),
     "open_encrypted": (".crypto", "open_encrypted"),

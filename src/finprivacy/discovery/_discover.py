@@ -1,0 +1,241 @@
+"""``fp.discover(source)``: find personal data in databases and export files.
+
+Sources: a SQLAlchemy URL (``sqlite:///…``, ``postgresql://…``; extra ``sqlalchemy``),
+or a CSV / TSV / JSON Lines file or a folder of them. Each column is sampled (``sample``
+non-empty rows; ``full=True`` reads every row) and judged by :func:`analyse_column`.
+Held against a :class:`~finprivacy.inventory.DataInventory`, the report also lists
+personal-data columns the inventory does not declare, plaintext in columns the
+inventory classifies C2/C3 (which must be encrypted at rest), and declared columns no
+purpose uses — candidates to stop collecting (PIPL Art. 6, the minimum necessary).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import html
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError, NotFoundError
+from ..inventory import DataInventory
+from ._columns import ColumnFinding, analyse_column
+
+__all__ = ["DiscoveryReport", "InventoryGap", "discover"]
+
+FORMAT = 1
+_TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".jsonl": None, ".ndjson": None}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InventoryGap:
+    """A disagreement between what was found and what the inventory says."""
+
+    table: str
+    column: str
+    problem: str
+    """``undeclared``, ``plaintext_sensitive`` or ``no_purpose``."""
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the JSON form."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DiscoveryReport:
+    """The outcome of :func:`discover`: every column looked at, and the gaps."""
+
+    source: str
+    columns: tuple[ColumnFinding, ...]
+    gaps: tuple[InventoryGap, ...]
+    problems: tuple[str, ...]
+    """Things that could not be read (a file with invalid UTF-8 rows, an unreadable table)."""
+
+    @property
+    def personal(self) -> tuple[ColumnFinding, ...]:
+        """The columns that hold personal data."""
+        return tuple(c for c in self.columns if c.personal)
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the JSON report (``format`` 1; documented in docs/reference/discover.md)."""
+        return {"format": FORMAT, "source": self.source,
+                "columns": [c.as_dict() for c in self.columns],
+                "personal": len(self.personal),
+                "gaps": [g.as_dict() for g in self.gaps], "problems": list(self.problems)}
+
+    def to_json(self) -> str:
+        """Return :meth:`as_dict` as JSON text."""
+        return json.dumps(self.as_dict(), ensure_ascii=False, indent=2, sort_keys=True)
+
+    def to_text(self) -> str:
+        """Return a short human report."""
+        lines = [f"{self.source}: {len(self.columns)} columns, {len(self.personal)} with "
+                 "personal data"]
+        for c in self.personal:
+            what = c.kind or "encrypted (" + ", ".join(sorted(c.tokens)) + ")"
+            lines.append(f"  {c.table}.{c.column}: {what}  {c.matched}/{c.sampled} "
+                         f"({c.confidence:.0%})  e.g. {c.example or '-'}")
+        lines += [f"  GAP {g.problem}: {g.table}.{g.column} — {g.detail}" for g in self.gaps]
+        lines += [f"  PROBLEM: {p}" for p in self.problems]
+        return "\n".join(lines)
+
+    def to_html(self) -> str:
+        """Return one self-contained HTML page (no scripts, no external files, values masked)."""
+        rows = "".join(
+            f"<tr><td>{html.escape(c.table)}</td><td>{html.escape(c.column)}</td>"
+            f"<td>{html.escape(c.kind or ('encrypted' if c.tokens else '-'))}</td>"
+            f"<td>{c.matched}/{c.sampled}</td><td>{c.confidence:.0%}</td>"
+            f"<td>{html.escape(c.name_hint or '')}</td><td>{html.escape(c.example)}</td></tr>"
+            for c in self.columns)
+        gaps = "".join(f"<li><b>{html.escape(g.problem)}</b> {html.escape(g.table)}."
+                       f"{html.escape(g.column)}: {html.escape(g.detail)}</li>"
+                       for g in self.gaps) or "<li>none</li>"
+        return ("<!doctype html><html><head><meta charset='utf-8'><title>finprivacy "
+                "discovery</title><style>body{font-family:sans-serif}table{border-collapse:"
+                "collapse}td,th{border:1px solid #999;padding:2px 6px}</style></head><body>"
+                f"<h1>Personal data in {html.escape(self.source)}</h1>"
+                f"<p>{len(self.columns)} columns, {len(self.personal)} with personal data.</p>"
+                "<table><tr><th>table</th><th>column</th><th>kind</th><th>matched</th>"
+                "<th>confidence</th><th>name hint</th><th>example (masked)</th></tr>"
+                f"{rows}</table><h2>Inventory gaps</h2><ul>{gaps}</ul></body></html>")
+
+
+def _sql_columns(url: str, sample: int | None) -> Iterator[tuple[str, str, list[Any]]]:
+    try:
+        import sqlalchemy as sa
+    except ImportError:
+        raise InvalidInputError("discovering a database needs SQLAlchemy: "
+                                "pip install 'finprivacy[sqlalchemy]'") from None
+    if url.startswith("sqlite:///") and not os.path.exists(url.removeprefix("sqlite:///")):
+        raise NotFoundError(f"no SQLite database at {url.removeprefix('sqlite:///')}")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = sa.create_engine(url, hide_parameters=True)
+    try:
+        insp = sa.inspect(engine)
+        with engine.connect() as conn:
+            for table in sorted(insp.get_table_names()):
+                tbl = sa.Table(table, sa.MetaData(), autoload_with=conn)
+                for col in tbl.columns:
+                    q = sa.select(sa.cast(col, sa.Text)).where(col.is_not(None))
+                    if sample is not None:
+                        q = q.limit(sample)
+                    yield table, col.name, list(conn.execute(q).scalars())
+    finally:
+        engine.dispose()
+
+
+def _file_columns(path: Path, sample: int | None,
+                  problems: list[str]) -> Iterator[tuple[str, str, list[Any]]]:
+    sep = _TEXT_SUFFIXES.get(path.suffix.lower(), "missing")
+    if sep == "missing":
+        return
+    columns: dict[str, list[Any]] = {}
+    bad = 0
+    with open(path, "rb") as raw:
+        lines = (line.decode("utf-8", "strict") for line in raw)
+        try:
+            if sep is None:
+                for n, line in enumerate(_safe(lines, problems, path)):
+                    if sample is not None and n >= sample:
+                        break
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        bad += 1
+                        continue
+                    if isinstance(record, dict):
+                        for k, v in record.items():
+                            if not isinstance(v, dict | list):
+                                columns.setdefault(str(k), []).append(v)
+            else:
+                reader = csv.DictReader(_safe(lines, problems, path), delimiter=sep)
+                for n, row in enumerate(reader):
+                    if sample is not None and n >= sample:
+                        break
+                    for k, v in row.items():
+                        if k is not None:
+                            columns.setdefault(k, []).append(v)
+        except csv.Error as exc:
+            problems.append(f"{path.name}: not valid CSV ({exc})")
+    if bad:
+        problems.append(f"{path.name}: {bad} lines are not JSON objects")
+    for name, values in columns.items():
+        yield path.name, name, values
+
+
+def _safe(lines: Iterator[str], problems: list[str], path: Path) -> Iterator[str]:
+    """Skip lines that are not UTF-8, counting them (one problem line per file)."""
+    skipped = 0
+    while True:
+        try:
+            yield next(lines)
+        except StopIteration:
+            break
+        except UnicodeDecodeError:
+            skipped += 1
+    if skipped:
+        problems.append(f"{path.name}: {skipped} lines are not valid UTF-8 (skipped)")
+
+
+def _gaps(columns: Sequence[ColumnFinding], inventory: DataInventory) -> list[InventoryGap]:
+    gaps: list[InventoryGap] = []
+    seen: set[str] = set()
+    for c in columns:
+        field = inventory.get(f"{c.table}.{c.column}") or inventory.get(c.column)
+        if field is not None:
+            seen.add(field.name)
+        if not c.personal:
+            continue
+        if field is None:
+            gaps.append(InventoryGap(c.table, c.column, "undeclared",
+                                     f"holds {c.kind or 'encrypted values'}, not in the "
+                                     "inventory"))
+        elif c.kind is not None and field.sensitivity in ("C2", "C3"):
+            gaps.append(InventoryGap(c.table, c.column, "plaintext_sensitive",
+                                     f"{field.sensitivity} field holds {c.kind} in "
+                                     "plaintext; encrypt it at rest"))
+    for c in columns:
+        field = inventory.get(f"{c.table}.{c.column}") or inventory.get(c.column)
+        if field is not None and not field.purposes:
+            gaps.append(InventoryGap(c.table, c.column, "no_purpose",
+                                     "no purpose uses it: a candidate to stop collecting"))
+    return gaps
+
+
+def discover(source: str | os.PathLike[str], *, inventory: DataInventory | None = None,
+             sample: int = 1000, full: bool = False, min_share: float = 0.5,
+             progress: Callable[[str], None] | None = None) -> DiscoveryReport:
+    """Find personal data in ``source`` (a database URL, a file or a folder)."""
+    if sample < 1:
+        raise InvalidInputError("sample must be at least 1")
+    limit = None if full else sample
+    text = os.fspath(source)
+    problems: list[str] = []
+    found: list[ColumnFinding] = []
+    if "://" in text:
+        columns: Iterator[tuple[str, str, list[Any]]] = _sql_columns(text, limit)
+    else:
+        path = Path(text)
+        if not path.exists():
+            raise NotFoundError(f"nothing to discover at {path}")
+        files = sorted(p for p in (path.rglob("*") if path.is_dir() else [path])
+                       if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES)
+        columns = (c for f in files for c in _file_columns(f, limit, problems))
+    for table, column, values in columns:
+        if progress is not None:
+            progress(f"{table}.{column}")
+        found.append(analyse_column(table, column, values, min_share=min_share))
+    gaps = _gaps(found, inventory) if inventory is not None else []
+    return DiscoveryReport(text if "://" not in text else _redact(text), tuple(found),
+                           tuple(gaps), tuple(problems))
+
+
+def _redact(url: str) -> str:
+    from .._stores import redact_url
+
+    return redact_url(url)
