@@ -184,6 +184,9 @@ def test_inventory_gaps_and_the_command(tmp_path: Path,
                  "-o", str(tmp_path / "r.html")]) == 0
     assert (tmp_path / "r.html").read_text().startswith("<!doctype html>")
     assert main(["discover", str(tmp_path / "missing.csv"), "--quiet"]) == 3
+    assert main(["discover", url, "--quiet", "--fail-on", "never", "--state",
+                 str(tmp_path / "st.json")]) == 0
+    assert (tmp_path / "st.json").exists()
 
 
 def test_name_hints() -> None:
@@ -191,3 +194,49 @@ def test_name_hints() -> None:
     assert name_hint("客户身份证号码") == "cn_id" and name_hint("yhkh") == "bank_card"
     assert name_hint("idx") is None and name_hint("phonetic") is None
     assert name_hint("order_no") is None
+
+
+def test_parquet_with_a_nested_struct(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    tables, _ = _schema()
+    k = tables["khxx"]
+    table = pa.table({
+        "id": k["id"],
+        "holder": pa.array([{"sfzh": a, "sjhm": b} for a, b in zip(k["sfzh"], k["sjhm"],
+                                                                       strict=True)]),
+        "tags": pa.array([["vip"]] * ROWS),
+        "yhkh": k["yhkh"],
+    })
+    pq.write_table(table, tmp_path / "clients.parquet")
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    report = discover(tmp_path, sample=100)
+    kinds = {c.column: c.kind for c in report.columns}
+    assert kinds["holder.sfzh"] == "cn_id" and kinds["holder.sjhm"] == "cn_phone"
+    assert kinds["yhkh"] == "bank_card" and kinds["id"] is None
+    assert any("tags is a list" in p for p in report.problems)
+    assert any("broken.parquet: not a readable Parquet file" in p for p in report.problems)
+
+
+def test_incremental_runs_rescan_only_what_changed(tmp_path: Path) -> None:
+    url = _sqlite(tmp_path / "legacy.db")
+    state = tmp_path / "state.json"
+    first = discover(url, sample=50, state=state)
+    assert first.reused == 0 and state.exists()
+    again = discover(url, sample=50, state=state)
+    assert again.reused == 3
+    assert [c.as_dict() for c in again.columns] == [c.as_dict() for c in first.columns]
+    conn = sqlite3.connect(tmp_path / "legacy.db")
+    conn.execute("insert into customers values (9999, 'x', '13812345678', 'a@b.cn', 'z')")
+    conn.commit()
+    conn.close()
+    third = discover(url, sample=50, state=state)
+    assert third.reused == 2  # only customers was read again
+    assert discover(url, sample=60, state=state).reused == 0  # another sample size
+    state.write_text("{broken")
+    with pytest.raises(fp.InvalidInputError, match="state"):
+        discover(url, state=state)
+    export = tmp_path / "x.csv"
+    export.write_text("phone\n13812345678\n")
+    s2 = tmp_path / "s2.json"
+    assert discover(export, state=s2).reused == 0 and discover(export, state=s2).reused == 1

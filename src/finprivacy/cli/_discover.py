@@ -19,6 +19,8 @@ def register(sub: Any) -> None:
     p.add_argument("--inventory", help="data inventory (TOML) to hold the findings against")
     p.add_argument("--sample", type=int, default=1000, help="rows per column (default 1000)")
     p.add_argument("--full", action="store_true", help="read every row")
+    p.add_argument("--state", help="state file for incremental runs: unchanged tables and "
+                   "files keep their last verdict")
     p.add_argument("--fail-on", choices=("gaps", "personal", "never"), default=None,
                    help="exit 1 on inventory gaps (default with --inventory), on any "
                    "plaintext personal data (default without), or never")
@@ -36,7 +38,7 @@ def _discover(args: argparse.Namespace) -> int:
             sys.stderr.write(f"\rdiscover: {where[:70]:<70}")
 
     report = discover(args.source, inventory=inventory, sample=args.sample, full=args.full,
-                      progress=progress)
+                      state=args.state, progress=progress)
     if not args.quiet:
         sys.stderr.write("\n")
     text = {"text": report.to_text, "json": report.to_json,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import html
 import json
 import os
@@ -28,6 +29,7 @@ __all__ = ["DiscoveryReport", "InventoryGap", "discover"]
 
 FORMAT = 1
 _TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".jsonl": None, ".ndjson": None}
+_SUFFIXES = {*_TEXT_SUFFIXES, ".parquet"}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class DiscoveryReport:
     gaps: tuple[InventoryGap, ...]
     problems: tuple[str, ...]
     """Things that could not be read (a file with invalid UTF-8 rows, an unreadable table)."""
+    reused: int = 0
+    """Tables or files unchanged since the last run (``state=``), not read again."""
 
     @property
     def personal(self) -> tuple[ColumnFinding, ...]:
@@ -65,7 +69,8 @@ class DiscoveryReport:
         return {"format": FORMAT, "source": self.source,
                 "columns": [c.as_dict() for c in self.columns],
                 "personal": len(self.personal),
-                "gaps": [g.as_dict() for g in self.gaps], "problems": list(self.problems)}
+                "gaps": [g.as_dict() for g in self.gaps], "problems": list(self.problems),
+                "reused": self.reused}
 
     def to_json(self) -> str:
         """Return :meth:`as_dict` as JSON text."""
@@ -104,7 +109,13 @@ class DiscoveryReport:
                 f"{rows}</table><h2>Inventory gaps</h2><ul>{gaps}</ul></body></html>")
 
 
-def _sql_columns(url: str, sample: int | None) -> Iterator[tuple[str, str, list[Any]]]:
+Scan = Callable[[], Iterator[tuple[str, str, list[Any]]]]
+"""Reads one unit's columns: (table, column, sampled values)."""
+Unit = tuple[str, str, Scan]
+"""(unit name, fingerprint, scan): a table or a file, and how to tell it changed."""
+
+
+def _sql_units(url: str, sample: int | None) -> Iterator[Unit]:
     try:
         import sqlalchemy as sa
     except ImportError:
@@ -115,22 +126,67 @@ def _sql_columns(url: str, sample: int | None) -> Iterator[tuple[str, str, list[
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = sa.create_engine(url, hide_parameters=True)
+    sqlite = engine.dialect.name == "sqlite"
     try:
         insp = sa.inspect(engine)
         with engine.connect() as conn:
             for table in sorted(insp.get_table_names()):
                 tbl = sa.Table(table, sa.MetaData(), autoload_with=conn)
-                for col in tbl.columns:
-                    q = sa.select(sa.cast(col, sa.Text)).where(col.is_not(None))
-                    if sample is not None:
-                        q = q.limit(sample)
-                    yield table, col.name, list(conn.execute(q).scalars())
+                # Row count and the newest row: SQLite's max(rowid) (in-place updates are
+                # not seen: run --full now and then), PostgreSQL's max(xmin) (updates too).
+                newest = (sa.text("max(rowid)") if sqlite
+                          else sa.text("max(xmin::text::bigint)"))
+                row = conn.execute(sa.select(sa.func.count(), newest).select_from(tbl)).one()
+                fingerprint = f"{row[0]}:{row[1]}"
+
+                def scan(tbl: Any = tbl) -> Iterator[tuple[str, str, list[Any]]]:
+                    for col in tbl.columns:
+                        q = sa.select(sa.cast(col, sa.Text)).where(col.is_not(None))
+                        if sample is not None:
+                            q = q.limit(sample)
+                        yield tbl.name, col.name, list(conn.execute(q).scalars())
+
+                yield table, fingerprint, scan
     finally:
         engine.dispose()
 
 
+def _parquet_columns(path: Path, sample: int | None,
+                     problems: list[str]) -> Iterator[tuple[str, str, list[Any]]]:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        problems.append(f"{path.name}: Parquet needs pyarrow (pip install pyarrow); skipped")
+        return
+    try:
+        pf = pq.ParquetFile(path)
+        batches = []
+        got = 0
+        for batch in pf.iter_batches(batch_size=min(sample or 65536, 65536)):
+            batches.append(batch)
+            got += batch.num_rows
+            if sample is not None and got >= sample:
+                break
+        table = pa.Table.from_batches(batches, schema=pf.schema_arrow)
+    except (OSError, pa.ArrowException) as exc:
+        problems.append(f"{path.name}: not a readable Parquet file ({type(exc).__name__})")
+        return
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()  # a nested struct's fields become "outer.inner" columns
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_nested(column.type):
+            problems.append(f"{path.name}: column {name} is a list or map; skipped")
+            continue
+        values = column.to_pylist()
+        yield path.name, name, values[:sample] if sample is not None else values
+
+
 def _file_columns(path: Path, sample: int | None,
                   problems: list[str]) -> Iterator[tuple[str, str, list[Any]]]:
+    if path.suffix.lower() == ".parquet":
+        yield from _parquet_columns(path, sample, problems)
+        return
     sep = _TEXT_SUFFIXES.get(path.suffix.lower(), "missing")
     if sep == "missing":
         return
@@ -209,8 +265,14 @@ def _gaps(columns: Sequence[ColumnFinding], inventory: DataInventory) -> list[In
 
 def discover(source: str | os.PathLike[str], *, inventory: DataInventory | None = None,
              sample: int = 1000, full: bool = False, min_share: float = 0.5,
+             state: str | os.PathLike[str] | None = None,
              progress: Callable[[str], None] | None = None) -> DiscoveryReport:
-    """Find personal data in ``source`` (a database URL, a file or a folder)."""
+    """Find personal data in ``source`` (a database URL, a file or a folder).
+
+    ``state`` names a small JSON file that makes runs incremental: a table whose row
+    count and newest row, or a file whose size and modification time, are unchanged
+    since the last run keeps its previous verdict without being read again.
+    """
     if sample < 1:
         raise InvalidInputError("sample must be at least 1")
     limit = None if full else sample
@@ -218,21 +280,75 @@ def discover(source: str | os.PathLike[str], *, inventory: DataInventory | None 
     problems: list[str] = []
     found: list[ColumnFinding] = []
     if "://" in text:
-        columns: Iterator[tuple[str, str, list[Any]]] = _sql_columns(text, limit)
+        units: Iterator[Unit] = _sql_units(text, limit)
     else:
         path = Path(text)
         if not path.exists():
             raise NotFoundError(f"nothing to discover at {path}")
         files = sorted(p for p in (path.rglob("*") if path.is_dir() else [path])
-                       if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES)
-        columns = (c for f in files for c in _file_columns(f, limit, problems))
-    for table, column, values in columns:
-        if progress is not None:
-            progress(f"{table}.{column}")
-        found.append(analyse_column(table, column, values, min_share=min_share))
+                       if p.is_file() and p.suffix.lower() in _SUFFIXES)
+        units = ((f.name, f"{f.stat().st_size}:{f.stat().st_mtime_ns}",
+                  functools.partial(_file_columns, f, limit, problems)) for f in files)
+    previous = _load_state(state, text) if state is not None else {}
+    kept: dict[str, object] = {}
+    reused = 0
+    for name, fingerprint, scan in units:
+        old = previous.get(name)
+        if isinstance(old, dict) and old.get("fingerprint") == fingerprint and (
+                old.get("sample") == limit):
+            cols = [_finding(c) for c in old.get("columns", [])]
+            reused += 1
+        else:
+            cols = []
+            for table, column, values in scan():
+                if progress is not None:
+                    progress(f"{table}.{column}")
+                cols.append(analyse_column(table, column, values, min_share=min_share))
+        found.extend(cols)
+        kept[name] = {"fingerprint": fingerprint, "sample": limit,
+                      "columns": [c.as_dict() for c in cols]}
+    if state is not None:
+        _save_state(state, text, kept)
     gaps = _gaps(found, inventory) if inventory is not None else []
     return DiscoveryReport(text if "://" not in text else _redact(text), tuple(found),
-                           tuple(gaps), tuple(problems))
+                           tuple(gaps), tuple(problems), reused)
+
+
+def _finding(data: Any) -> ColumnFinding:
+    try:
+        return ColumnFinding(table=str(data["table"]), column=str(data["column"]),
+                             kind=data["kind"], confidence=float(data["confidence"]),
+                             sampled=int(data["sampled"]), matched=int(data["matched"]),
+                             name_hint=data["name_hint"], tokens=dict(data["tokens"]),
+                             example=str(data["example"]))
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInputError("the discovery state file is damaged; delete it to start "
+                                "again") from None
+
+
+def _load_state(path: str | os.PathLike[str], source: str) -> dict[str, Any]:
+    p = Path(path)
+    if not p.exists():
+        return {}
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInputError(f"{p.name} is not a discovery state file; delete it to "
+                                "start again") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get(
+            "source") != source or not isinstance(data.get("units"), dict):
+        return {}  # another source or format: start afresh
+    units: dict[str, Any] = data["units"]
+    return units
+
+
+def _save_state(path: str | os.PathLike[str], source: str, units: dict[str, object]) -> None:
+    from ..crypto import atomic_output
+
+    body = json.dumps({"format": FORMAT, "source": source, "units": units},
+                      ensure_ascii=False, sort_keys=True).encode()
+    with atomic_output(path) as f:
+        f.write(body)
 
 
 def _redact(url: str) -> str:
