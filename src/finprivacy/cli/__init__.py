@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     _demo.register(sub)
     _keys.register(sub)
     _text.register(sub)
-    for name in ("_audit", "_retention", "_files", "_tls", "_backup", "_incident", "_discover"):
+    for name in ("_audit", "_retention", "_files", "_tls", "_backup", "_incident",
+                 "_discover", "_bulk"):
         try:
             module = __import__(f"finprivacy.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

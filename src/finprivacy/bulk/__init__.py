@@ -1,0 +1,33 @@
+"""Bulk jobs over Arrow batches (issue 18, first part): ``finprivacy.bulk``.
+
+Per-batch, per-column actions — mask, redact free text, encrypt, re-encrypt under the
+primary key, decrypt for an authorised export, blind-index, tokenize cards, keep, drop
+— chosen by a declarative job file, and a local runner over Parquet/CSV partitions with
+a process pool, manifests and resume (extra ``parquet``)::
+
+    job = load_job("encrypt-exports.toml")
+    run_job(job, sorted(Path("exports").glob("*.parquet")), "encrypted/",
+            keyring_file="keyring.json", provider=EnvironmentProvider(), workers=2)
+"""
+
+from __future__ import annotations
+
+from ._actions import ACTIONS as ACTIONS
+from ._actions import BatchResult as BatchResult
+from ._actions import ColumnAction as ColumnAction
+from ._actions import apply_batch as apply_batch
+from ._runner import Job as Job
+from ._runner import PartitionResult as PartitionResult
+from ._runner import load_job as load_job
+from ._runner import run_job as run_job
+
+__all__ = [
+    "ACTIONS",
+    "BatchResult",
+    "ColumnAction",
+    "Job",
+    "PartitionResult",
+    "apply_batch",
+    "load_job",
+    "run_job",
+]

@@ -1,0 +1,167 @@
+"""Bulk jobs (issue 18, first part): per-batch actions on Arrow, the job file, and the
+local runner over Parquet and CSV partitions — manifests, resume after a kill, a
+process pool whose workers load the keyring through a provider, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+import finprivacy as fp  # noqa: E402
+from finprivacy.bulk import ColumnAction, apply_batch, load_job, run_job  # noqa: E402
+from finprivacy.crypto import EnvironmentProvider, is_token  # noqa: E402
+
+IDS = ["11010519491231002X", "440306199001011236", None, "not an id"]
+PHONES = ["13812345678", None, "13912345678", "13700000000"]
+
+
+def _batch() -> object:
+    return pa.RecordBatch.from_pydict({"id": [1, 2, 3, 4], "sfzh": IDS, "sjhm": PHONES,
+                                       "memo": ["卡号6222020200112233446", "ok", None, "x"]})
+
+
+def test_actions_on_a_batch() -> None:
+    kr = fp.Keyring.generate()
+    out = apply_batch(_batch(), [
+        ColumnAction("sfzh", "encrypt", context="clients.sfzh"),
+        ColumnAction("sjhm", "mask", kind="cn_phone"),
+        ColumnAction("memo", "redact"),
+    ], keyring=kr)
+    cols = out.batch.to_pydict()
+    assert cols["id"] == [1, 2, 3, 4]
+    assert all(is_token(v) for v in cols["sfzh"] if v is not None) and cols["sfzh"][2] is None
+    assert kr.decrypt(cols["sfzh"][0], context="clients.sfzh") == IDS[0]
+    assert cols["sjhm"][0] == "138****5678"
+    assert "6222020200112233446" not in (cols["memo"][0] or "")
+    back = apply_batch(out.batch, [ColumnAction("sfzh", "decrypt", context="clients.sfzh"),
+                                   ColumnAction("id", "keep")], keyring=kr)
+    assert back.batch.to_pydict()["sfzh"] == IDS
+    indexed = apply_batch(_batch(), [ColumnAction("sfzh", "blind_index",
+                                                  context="clients.sfzh")], keyring=kr)
+    assert indexed.batch.schema.names[-1] == "sfzh_bidx"
+    assert indexed.batch.to_pydict()["sfzh"] == IDS  # the value column is kept
+
+
+def test_row_failures_are_counted_not_fatal() -> None:
+    kr = fp.Keyring.generate()
+    other = fp.Keyring.generate()
+    sealed = apply_batch(_batch(), [ColumnAction("sfzh", "encrypt", context="c")],
+                         keyring=other).batch
+    out = apply_batch(sealed, [ColumnAction("sfzh", "decrypt", context="c")], keyring=kr)
+    assert out.failures == {"sfzh": 3} and out.batch.to_pydict()["sfzh"] == [None] * 4
+    masked = apply_batch(_batch(), [ColumnAction("sfzh", "mask", kind="cn_id")])
+    assert masked.failures.get("sfzh", 0) <= 1  # "not an id" cannot be masked as one
+    with pytest.raises(fp.InvalidInputError, match="nope"):
+        apply_batch(_batch(), [ColumnAction("nope", "mask", kind="cn_id")])
+    with pytest.raises(fp.ConfigurationError):
+        ColumnAction("x", "shred")
+    with pytest.raises(fp.ConfigurationError):
+        apply_batch(_batch(), [ColumnAction("sfzh", "encrypt", context="c")])  # no keyring
+
+
+def _partitions(folder: Path, n: int) -> list[Path]:
+    folder.mkdir()
+    paths = []
+    for i in range(n):
+        table = pa.table({"id": list(range(i * 100, i * 100 + 100)),
+                          "sfzh": [IDS[j % 2] for j in range(100)],
+                          "sjhm": [PHONES[0]] * 100})
+        path = folder / f"part-{i}.parquet"
+        pq.write_table(table, path)
+        paths.append(path)
+    csv = folder / "part-csv.csv"
+    csv.write_text("id,sfzh,sjhm\n1,11010519491231002X,13812345678\n2,,13912345678\n")
+    return [*paths, csv]
+
+
+def test_runner_manifests_resume_and_audit(tmp_path: Path) -> None:
+    job_file = tmp_path / "job.toml"
+    job_file.write_text('name = "seal"\n[[columns]]\ncolumn = "sfzh"\naction = "encrypt"\n'
+                        'context = "clients.sfzh"\n[[columns]]\ncolumn = "sjhm"\n'
+                        'action = "mask"\nkind = "cn_phone"\n')
+    job = load_job(job_file)
+    kr = fp.Keyring.generate()
+    parts = _partitions(tmp_path / "in", 3)
+    log = fp.AuditLog("memory:")
+    first = run_job(job, parts, tmp_path / "out", keyring=kr, audit=log)
+    assert [r.rows for r in first] == [100, 100, 100, 2] and not any(r.skipped for r in first)
+    table = pq.read_table(tmp_path / "out" / "part-0.parquet").to_pydict()
+    assert kr.decrypt(table["sfzh"][0], context="clients.sfzh") == IDS[0]
+    assert set(table["sjhm"]) == {"138****5678"}
+    again = run_job(job, parts, tmp_path / "out", keyring=kr, audit=log)
+    assert all(r.skipped for r in again)  # resumed: nothing processed twice
+    (tmp_path / "out" / "_manifests" / "part-1.parquet.json").unlink()  # killed mid-way
+    third = run_job(job, parts, tmp_path / "out", keyring=kr)
+    assert [r.skipped for r in third] == [True, False, True, True]
+    events = [e for e in log.query() if e.action == "bulk.job"]
+    assert [e.details["rows"] for e in events] == ["302", "302"]
+    log.close()
+
+
+def test_a_process_pool_loads_the_keyring_through_a_provider(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kek = EnvironmentProvider.generate_kek()
+    monkeypatch.setenv("BULK_KEK", kek.reveal() if isinstance(kek, fp.Secret) else kek)
+    kr = fp.Keyring.generate()
+    kr.save(tmp_path / "kr.json", provider=EnvironmentProvider("BULK_KEK"))
+    job = load_job_from_text(tmp_path, 'name = "seal"\n[[columns]]\ncolumn = "sfzh"\n'
+                                       'action = "encrypt"\ncontext = "c"\n')
+    parts = _partitions(tmp_path / "in", 2)
+    results = run_job(job, parts, tmp_path / "out", keyring_file=tmp_path / "kr.json",
+                      provider=EnvironmentProvider("BULK_KEK"), workers=2)
+    assert sum(r.rows for r in results) == 202
+    token = pq.read_table(tmp_path / "out" / "part-1.parquet").to_pydict()["sfzh"][0]
+    assert kr.decrypt(token, context="c") == IDS[0]
+    with pytest.raises(fp.ConfigurationError):
+        run_job(job, parts, tmp_path / "o2", keyring=kr, workers=2)
+
+
+def load_job_from_text(tmp: Path, text: str) -> object:
+    path = tmp / "j.toml"
+    path.write_text(text)
+    return load_job(path)
+
+
+def test_bad_jobs_and_inputs(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[[columns]]\ncolumn = "a"\naction = "mask"\nkind = "cn_id"\n'
+                   'colour = "red"\n')
+    with pytest.raises(fp.ConfigurationError, match="takes only"):
+        load_job(bad)
+    bad.write_text("name = \n")
+    with pytest.raises(fp.ConfigurationError):
+        load_job(bad)
+    with pytest.raises(fp.NotFoundError):
+        load_job(tmp_path / "none.toml")
+    job = load_job_from_text(tmp_path, 'name = "m"\n[[columns]]\ncolumn = "missing"\n'
+                                       'action = "mask"\nkind = "cn_id"\n')
+    parts = _partitions(tmp_path / "in", 1)
+    with pytest.raises(fp.InvalidInputError, match="missing"):
+        run_job(job, parts[:1], tmp_path / "out")  # type: ignore[arg-type]
+    assert not (tmp_path / "out" / "part-0.parquet").exists()  # nothing half-written
+
+
+def test_cli_bulk_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      capsys: pytest.CaptureFixture[str]) -> None:
+    from finprivacy.cli import main
+
+    monkeypatch.setenv("KR_PASS", "correct horse battery staple 2026")
+    keyfile = tmp_path / "kr.json"
+    assert main(["keys", "generate", str(keyfile), "--passphrase-env", "KR_PASS"]) == 0
+    job = tmp_path / "job.toml"
+    job.write_text('name = "seal"\n[[columns]]\ncolumn = "sfzh"\naction = "encrypt"\n'
+                   'context = "c"\n')
+    parts = _partitions(tmp_path / "in", 2)
+    capsys.readouterr()
+    assert main(["bulk", "run", str(job), *map(str, parts), "--out", str(tmp_path / "out"),
+                 "--keyring", str(keyfile), "--passphrase-env", "KR_PASS",
+                 "--format", "json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)["rows"] == 202
+    assert main(["bulk", "run", str(tmp_path / "none.toml"), str(parts[0]), "--out",
+                 str(tmp_path / "o")]) == 3
