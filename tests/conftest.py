@@ -224,3 +224,34 @@ def django_project(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     finally:
         runner.teardown_databases(old)
         teardown_test_environment()
+
+
+SPARK_KEK_VAR = "FINPRIVACY_TEST_SPARK_KEK"
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One local Spark session for the whole test session (skipped without Java/PySpark).
+
+    The executors' key-encryption key is set before the JVM starts (and through
+    ``spark.executorEnv``), as a cluster would set it on its executors.
+    """
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime (the CI installs one from Debian)")
+    from pyspark.sql import SparkSession
+
+    from finprivacy.crypto import EnvironmentProvider
+
+    kek = EnvironmentProvider.generate_kek()
+    os.environ[SPARK_KEK_VAR] = kek.reveal() if hasattr(kek, "reveal") else str(kek)
+    session = (SparkSession.builder.master("local[2]").appName("finprivacy-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config(f"spark.executorEnv.{SPARK_KEK_VAR}", os.environ[SPARK_KEK_VAR])
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        session.stop()

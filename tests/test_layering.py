@@ -23,7 +23,7 @@ LAYERS: dict[str, float] = {
     "access": 3, "rights": 3, "incidents": 3,
     "storage": 4,
     "pydantic": 5, "_pydantic_hashed": 5, "fastapi": 5, "faker": 4.5, "otel": 5, "sqlalchemy": 5,
-    "django": 5, "presidio": 5, "tls": 1.5, "backup": 5, "discovery": 5, "bulk": 5,
+    "django": 5, "presidio": 5, "tls": 1.5, "backup": 5, "discovery": 5, "bulk": 5, "spark": 5.5,
     "logging": 5, "testing": 5,
     "cli": 6, "__main__": 6.5,
 }
