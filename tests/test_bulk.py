@@ -165,3 +165,19 @@ def test_cli_bulk_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert json.loads(capsys.readouterr().out)["rows"] == 202
     assert main(["bulk", "run", str(tmp_path / "none.toml"), str(parts[0]), "--out",
                  str(tmp_path / "o")]) == 3
+
+
+def test_tokenize_is_deterministic_per_context_and_keeps_the_format() -> None:
+    kr = fp.Keyring.generate()
+    batch = pa.RecordBatch.from_pydict({"card": ["6222020200112233446", None, "12"]})
+    one = apply_batch(batch, [ColumnAction("card", "tokenize", context="cards")], keyring=kr)
+    two = apply_batch(batch, [ColumnAction("card", "tokenize", context="cards")], keyring=kr)
+    other = apply_batch(batch, [ColumnAction("card", "tokenize", context="cards2")],
+                        keyring=kr)
+    token = one.batch.to_pydict()["card"][0]
+    assert token == two.batch.to_pydict()["card"][0] != "6222020200112233446"
+    assert token != other.batch.to_pydict()["card"][0]
+    assert token[:6] == "622202" and token[-4:] == "3446" and len(token) == 19
+    assert one.failures == {"card": 1}  # "12" is no card number
+    with pytest.raises(fp.ConfigurationError):
+        ColumnAction("card", "tokenize")

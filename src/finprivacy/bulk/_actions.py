@@ -33,7 +33,8 @@ class ColumnAction:
     kind: str = ""
     """The masking kind (``mask``), e.g. ``cn_id``."""
     context: str = ""
-    """The encryption context (``encrypt``, ``reencrypt``, ``decrypt``, ``blind_index``)."""
+    """The context (``encrypt``, ``reencrypt``, ``decrypt``, ``blind_index``, ``tokenize``:
+    the card token key is derived from the keyring for it)."""
     output: str = ""
     """For ``blind_index``: the column to write the index into (default ``<column>_bidx``)."""
 
@@ -43,7 +44,7 @@ class ColumnAction:
                                      f"{self.action!r} (one of {', '.join(ACTIONS)})")
         if self.action == "mask" and not self.kind:
             raise ConfigurationError(f"column {self.column!r}: mask needs kind=")
-        if self.action in ("encrypt", "reencrypt", "decrypt", "blind_index") and (
+        if self.action in ("encrypt", "reencrypt", "decrypt", "blind_index", "tokenize") and (
                 not self.context):
             raise ConfigurationError(f"column {self.column!r}: {self.action} needs context=")
 
@@ -84,8 +85,10 @@ def _mapper(action: ColumnAction, keyring: Keyring | None,
         return index.compute
     if action.action == "tokenize":
         if tokenizer is None:
-            raise ConfigurationError(f"column {action.column!r}: tokenize needs a card "
-                                     "tokenizer key")
+            # A format-preserving card token key of its own, derived for this context.
+            _, key = need_keyring().derive_key(
+                b"finprivacy/bulk/card-tokenizer/" + action.context.encode())
+            tokenizer = CardTokenizer(key)
         return tokenizer.tokenize
     raise ConfigurationError(f"no mapper for {action.action}")  # pragma: no cover
 
