@@ -131,13 +131,10 @@ class _Encrypted(TypeDecorator[Secret[Any]]):
         return self.keyring if self.keyring is not None else current_keyring()
 
     def _seal(self, value: Any, context: str) -> str:
-        return self._kr().encrypt(self._codec.text(value, self.context), context=context)
+        return self._codec.seal(self._kr(), value, column=self.context, context=context)
 
     def _open(self, token: str, context: str) -> Secret[Any]:
-        kr = self._kr()
-        if self._codec is BYTES:
-            return Secret(kr.decrypt_bytes(token, context=context))
-        return Secret(self._codec.parse(kr.decrypt_str(token, context=context), self.context))
+        return self._codec.open(self._kr(), token, column=self.context, context=context)
 
     def _plaintext(self, stored: str) -> Secret[Any]:
         return Secret(self._codec.parse(stored, self.context))

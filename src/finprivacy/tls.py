@@ -240,7 +240,7 @@ def check(host: str, port: int = 443, *, context: ssl.SSLContext | None = None,
                             f"{pol.min_days_left})")
         if pol.pins and facts.spki_sha256 not in pol.pins:
             problems.append("certificate key is not one of the pinned keys")
-    if protocol is not None and protocol not in _VERSIONS and protocol != "TLSv1.3":
+    if protocol is not None and protocol not in _VERSIONS:
         problems.append(f"protocol {protocol} is below {pol.minimum}")
     elif protocol is not None and pol.minimum == "TLSv1.3" and protocol != "TLSv1.3":
         problems.append(f"protocol {protocol} is below TLSv1.3")

@@ -61,6 +61,20 @@ class ValueCodec:
                 f"column with context {context!r} takes {self.name} "
                 f"({type(exc).__name__})") from None
 
+    def seal(self, keyring: Any, value: Any, *, column: str, context: str) -> str:
+        """Check ``value`` for the column named ``column`` and encrypt it under ``context``.
+
+        ``column`` is the column's own context (for messages); ``context`` may add the
+        row (:func:`~finprivacy.crypto.record_context`).
+        """
+        return str(keyring.encrypt(self.text(value, column), context=context))
+
+    def open(self, keyring: Any, token: str, *, column: str, context: str) -> Secret[Any]:
+        """Decrypt ``token`` (made by :meth:`seal`) into a :class:`Secret` of the value."""
+        if self is BYTES:
+            return Secret(keyring.decrypt_bytes(token, context=context))
+        return Secret(self.parse(keyring.decrypt_str(token, context=context), column))
+
     def parse(self, text: str | bytes, context: str) -> Any:
         """Decode stored text, or raise :class:`InvalidInputError` naming the column."""
         try:

@@ -239,28 +239,24 @@ def _safe(lines: Iterator[str], problems: list[str], path: Path) -> Iterator[str
 
 
 def _gaps(columns: Sequence[ColumnFinding], inventory: DataInventory) -> list[InventoryGap]:
-    gaps: list[InventoryGap] = []
-    seen: set[str] = set()
-    for c in columns:
-        field = inventory.get(f"{c.table}.{c.column}") or inventory.get(c.column)
-        if field is not None:
-            seen.add(field.name)
-        if not c.personal:
-            continue
-        if field is None:
-            gaps.append(InventoryGap(c.table, c.column, "undeclared",
-                                     f"holds {c.kind or 'encrypted values'}, not in the "
-                                     "inventory"))
-        elif c.kind is not None and field.sensitivity in ("C2", "C3"):
-            gaps.append(InventoryGap(c.table, c.column, "plaintext_sensitive",
-                                     f"{field.sensitivity} field holds {c.kind} in "
-                                     "plaintext; encrypt it at rest"))
+    personal: list[InventoryGap] = []
+    unused: list[InventoryGap] = []
     for c in columns:
         field = inventory.get(f"{c.table}.{c.column}") or inventory.get(c.column)
         if field is not None and not field.purposes:
-            gaps.append(InventoryGap(c.table, c.column, "no_purpose",
-                                     "no purpose uses it: a candidate to stop collecting"))
-    return gaps
+            unused.append(InventoryGap(c.table, c.column, "no_purpose",
+                                       "no purpose uses it: a candidate to stop collecting"))
+        if not c.personal:
+            continue
+        if field is None:
+            personal.append(InventoryGap(c.table, c.column, "undeclared",
+                                         f"holds {c.kind or 'encrypted values'}, not in the "
+                                         "inventory"))
+        elif c.kind is not None and field.sensitivity in ("C2", "C3"):
+            personal.append(InventoryGap(c.table, c.column, "plaintext_sensitive",
+                                         f"{field.sensitivity} field holds {c.kind} in "
+                                         "plaintext; encrypt it at rest"))
+    return personal + unused
 
 
 def discover(source: str | os.PathLike[str], *, inventory: DataInventory | None = None,

@@ -144,13 +144,10 @@ class EncryptedField(models.Field):
         return get_keyring()
 
     def _seal(self, value: Any, context: str) -> str:
-        return self.keyring().encrypt(self.codec.text(value, self.context), context=context)
+        return self.codec.seal(self.keyring(), value, column=self.context, context=context)
 
     def _open(self, token: str, context: str) -> Secret[Any]:
-        kr = self.keyring()
-        if self.codec is BYTES:
-            return Secret(kr.decrypt_bytes(token, context=context))
-        return Secret(self.codec.parse(kr.decrypt_str(token, context=context), self.context))
+        return self.codec.open(self.keyring(), token, column=self.context, context=context)
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         """Decrypt a stored token (a row-bound one when first read)."""
