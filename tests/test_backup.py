@@ -184,3 +184,10 @@ def test_an_age_copy_opens_with_the_recipients_identity(tmp_path: Path) -> None:
         create_backup(src, tmp_path / "b", keyring=kr, name="bad", age_recipients=["nope"])
     assert not list((tmp_path / "b").glob("*.part"))
     assert not list((tmp_path / "b").glob("bad-*"))
+
+
+def test_listing_a_missing_folder_is_an_error_not_an_empty_list(tmp_path: Path) -> None:
+    with pytest.raises(fp.NotFoundError):
+        list_backups(tmp_path / "nofolder")
+    assert main(["backup", "list", str(tmp_path / "nofolder")]) == 3
+    assert not (tmp_path / "nofolder").exists()

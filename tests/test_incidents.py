@@ -195,3 +195,16 @@ def test_cli_incident(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> No
                  "--store", sqlite_url]) == 0  # met in time: nothing overdue
     assert main(["incident", "report", iid, "--store", sqlite_url]) == 3
     assert main(["incident", "due", "--now", "yesterday", "--store", sqlite_url]) == 3
+
+
+def test_readers_never_create_the_store(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from finprivacy.cli import main
+
+    typo = Path(str(tmp_path)) / "typo.db"
+    for args in (["list"], ["due"], ["show", "inc-x"], ["report", "inc-x", "--draft"]):
+        assert main(["incident", *args, "--store", f"sqlite:///{typo}"]) == 3
+    assert not typo.exists()
+    with pytest.raises(fp.NotFoundError):
+        IncidentRegister(f"sqlite:///{typo}", create=False)

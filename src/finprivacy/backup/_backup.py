@@ -439,10 +439,14 @@ def restore_backup(path: str | os.PathLike[str], target: str, *,
 def list_backups(directory: str | os.PathLike[str]) -> list[BackupManifest]:
     """Return the backups in ``directory``, oldest first (manifests read, not verified).
 
-    A snapshot without its manifest (an interrupted backup) is not listed.
+    A snapshot without its manifest (an interrupted backup) is not listed; a missing
+    folder raises :class:`~finprivacy.errors.NotFoundError`.
     """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise NotFoundError(f"no backup folder at {folder}")
     found = []
-    for p in sorted(Path(directory).glob("*.manifest.json")):
+    for p in sorted(folder.glob("*.manifest.json")):
         try:
             found.append(read_manifest(p))
         except VerificationError:

@@ -78,7 +78,7 @@ def _open(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     rows = [{"id": i.id, "title": i.title, "opened_at": i.opened_at.isoformat(),
              "grade": i.grade, "open": i.open}
-            for i in IncidentRegister(args.store).incidents(open_only=args.open)]
+            for i in IncidentRegister(args.store, create=False).incidents(open_only=args.open)]
     emit(args, rows, "\n".join(f"{r['id']}  {r['opened_at']}  {'open' if r['open'] else 'closed'}"
                                f"  {r['grade'] or '-'}  {r['title']}" for r in rows)
          or "no incidents")
@@ -86,7 +86,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    inc = IncidentRegister(args.store).get(args.incident_id)
+    inc = IncidentRegister(args.store, create=False).get(args.incident_id)
     events = [{"seq": e.seq, "kind": e.kind, "at": e.at.isoformat(), "actor": e.actor,
                "data": dict(e.data)} for e in inc.events]
     obs: list[dict[str, Any]] = [
@@ -103,7 +103,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _due(args: argparse.Namespace) -> int:
-    overdue, coming = IncidentRegister(args.store).due(_time(args.now))
+    overdue, coming = IncidentRegister(args.store, create=False).due(_time(args.now))
 
     def row(o: Any) -> dict[str, Any]:
         return {"incident": o.incident_id, "key": o.key, "due": o.due.isoformat(),
@@ -121,7 +121,7 @@ def _due(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from ..incidents import regulator_report
 
-    reg = IncidentRegister(args.store)
+    reg = IncidentRegister(args.store, create=False)
     if args.to:
         if not args.actor:
             raise InvalidInputError("--to needs --actor (who sent the report)")

@@ -55,14 +55,17 @@ class IncidentRegister:
 
     Every change is a new event on the incident's timeline (nothing is edited), chained
     by hash, and mirrored to ``audit`` (an ``AuditLog``) as ``incident.<kind>``, so the
-    register is tamper-evident twice over. Decisions — the grade, whether a risk is
+    register is tamper-evident twice over. ``create=False`` (readers) raises
+    :class:`~finprivacy.errors.NotFoundError` for a store that does not exist instead
+    of creating it. Decisions — the grade, whether a risk is
     unlikely, whether the data was safely encrypted — are recorded with who made them
     and their evidence; the register never decides on its own.
     """
 
     def __init__(self, store: IncidentStore | str = "memory:", *,
-                 audit: AuditSink | None = None, clock: Clock | None = None) -> None:
-        self._store: IncidentStore = (open_store("incidents", store)
+                 audit: AuditSink | None = None, clock: Clock | None = None,
+                 create: bool = True) -> None:
+        self._store: IncidentStore = (open_store("incidents", store, create=create)
                                       if isinstance(store, str) else store)
         self._audit = audit
         self._clock = clock or SystemClock()

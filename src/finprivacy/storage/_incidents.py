@@ -46,7 +46,7 @@ class SqlIncidentStore:
 
     def __init__(self, db: Database | str) -> None:
         self._db = open_database(db) if isinstance(db, str) else db
-        self._db.migrate("incident_events", MIGRATIONS)
+        self._db.migrate("incidents", MIGRATIONS)
 
     def __repr__(self) -> str:
         return f"SqlIncidentStore({self._db!r})"
