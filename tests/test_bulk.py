@@ -12,7 +12,7 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 import finprivacy as fp  # noqa: E402
-from finprivacy.bulk import ColumnAction, apply_batch, load_job, run_job  # noqa: E402
+from finprivacy.bulk import ColumnAction, Progress, apply_batch, load_job, run_job  # noqa: E402
 from finprivacy.crypto import EnvironmentProvider, is_token  # noqa: E402
 
 IDS = ["11010519491231002X", "440306199001011236", None, "not an id"]
@@ -111,9 +111,13 @@ def test_a_process_pool_loads_the_keyring_through_a_provider(
     job = load_job_from_text(tmp_path, 'name = "seal"\n[[columns]]\ncolumn = "sfzh"\n'
                                        'action = "encrypt"\ncontext = "c"\n')
     parts = _partitions(tmp_path / "in", 2)
+    seen: list[Progress] = []
     results = run_job(job, parts, tmp_path / "out", keyring_file=tmp_path / "kr.json",
-                      provider=EnvironmentProvider("BULK_KEK"), workers=2)
+                      provider=EnvironmentProvider("BULK_KEK"), workers=2,
+                      progress=seen.append)
     assert sum(r.rows for r in results) == 202
+    # Batch sizes come back from the workers; a CSV partition leaves the total open.
+    assert seen[-1].rows == 202 and seen[-1].total is None
     token = pq.read_table(tmp_path / "out" / "part-1.parquet").to_pydict()["sfzh"][0]
     assert kr.decrypt(token, context="c") == IDS[0]
     with pytest.raises(fp.ConfigurationError):

@@ -155,3 +155,56 @@ def test_detokenize_is_a_permutation(body: str) -> None:
     assert card[:6] == token[:6]
     assert card[-4:] == token[-4:]
     assert tok.tokenize(card, context="c") == token
+
+
+def test_many_pins_the_same_fixed_tokens() -> None:
+    tok = CardTokenizer(bytes(range(32)))
+    assert tok.tokenize_many([UNIONPAY], context="legacy.export") == ["6222021369997093446"]
+    assert tok.tokenize_many([None, VISA, "4111-1111-1111-1111"]) == [
+        None, "4111110116001111", "4111110116001111"]
+    raw = CardTokenizer(bytes(range(32)), bin_length=8, luhn=False)
+    assert raw.tokenize_many([UNIONPAY], context="x") == ["6222020234183443446"]
+    assert raw.detokenize_many(["6222020234183443446"], context="x") == [UNIONPAY]
+
+
+def _one(tok: CardTokenizer, value: str | None, context: str, *, encrypt: bool) -> str | None:
+    if value is None:
+        return None
+    try:
+        if encrypt:
+            return tok.tokenize(value, context=context)
+        return tok.detokenize(value, context=context)
+    except (fp.InvalidIdentifierError, fp.InvalidInputError):
+        return None
+
+
+@given(values=st.lists(st.one_of(
+           st.none(),
+           st.text(alphabet="0123456789", min_size=15, max_size=18).map(_with_check_digit),
+           st.text(alphabet="0123456789", min_size=12, max_size=20),
+           st.text(alphabet="0123456789 -x９", max_size=22)), max_size=40),
+       bin_length=st.sampled_from([6, 8]), luhn=st.booleans(),
+       context=st.text(max_size=20))
+def test_many_is_the_loop_over_one(values: list[str | None], bin_length: int, luhn: bool,
+                                   context: str) -> None:
+    # The batch path (NumPy rounds, vectorised cycle walk) must give exactly the
+    # per-number results, None where the single call refuses; and invert itself.
+    tok = CardTokenizer(KEY, bin_length=bin_length, luhn=luhn)  # type: ignore[arg-type]
+    many = tok.tokenize_many(values, context=context)
+    assert many == [_one(tok, v, context, encrypt=True) for v in values]
+    back = tok.detokenize_many(many, context=context)
+    assert back == [_one(tok, t, context, encrypt=False) for t in many]
+    for value, token, card in zip(values, many, back, strict=True):
+        if token is not None:
+            assert value is not None
+            assert card == value.replace(" ", "").replace("-", "")
+
+
+def test_many_on_a_large_batch_matches_and_refuses_bad_context() -> None:
+    tok = CardTokenizer(KEY)
+    cards = [_with_check_digit(f"622202{i:09d}") for i in range(3000)]
+    many = tok.tokenize_many(cards, context="big")
+    assert many == [tok.tokenize(c, context="big") for c in cards]
+    assert len(set(many)) == len(cards)  # a permutation: no two cards share a token
+    with pytest.raises(fp.InvalidInputError):
+        tok.tokenize_many(cards, context=1)  # type: ignore[arg-type]

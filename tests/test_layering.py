@@ -33,7 +33,7 @@ THIRD_PARTY_OWNERS = {"cryptography": {"crypto"}, "argon2": {"crypto"}, "fastpyb
                       "psycopg": {"storage"}, "sqlalchemy": {"sqlalchemy"},
                       "starlette": {"fastapi"}, "django": {"django"},
                       "presidio_analyzer": {"presidio"}}
-THIRD_PARTY_OWNERS["sqlalchemy"] = {"sqlalchemy", "discovery"}
+THIRD_PARTY_OWNERS["sqlalchemy"] = {"sqlalchemy", "discovery", "bulk", "_stores"}
 
 
 def _modules() -> list[Path]:

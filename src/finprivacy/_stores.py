@@ -15,7 +15,8 @@ from typing import Any
 
 from .errors import ConfigurationError, NotFoundError
 
-__all__ = ["open_store", "redact_url", "register_exists", "register_store", "scheme_of"]
+__all__ = ["open_store", "redact_url", "register_exists", "register_store", "scheme_of",
+           "sql_engine"]
 
 _FACTORIES: dict[tuple[str, str], Callable[[str], Any]] = {}
 _EXISTS: dict[str, Callable[[str, str], bool]] = {}
@@ -84,3 +85,24 @@ def redact_url(url: str) -> str:
         return urllib.parse.urlunsplit(
             parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
     return url
+
+
+def sql_engine(url: str, *, what: str) -> Any:
+    """Return a SQLAlchemy engine for ``url`` (SQLite or PostgreSQL through psycopg 3).
+
+    ``what`` names the task in the error when SQLAlchemy is missing. A ``sqlite:///``
+    path that does not exist is :class:`NotFoundError` rather than a new, empty database;
+    a plain ``postgresql://`` URL uses psycopg 3.
+    """
+    import os
+
+    try:
+        import sqlalchemy as sa
+    except ImportError:
+        raise ConfigurationError(f"{what} needs SQLAlchemy: "
+                                 "pip install 'finprivacy[sqlalchemy]'") from None
+    if url.startswith("sqlite:///") and not os.path.exists(url.removeprefix("sqlite:///")):
+        raise NotFoundError(f"no SQLite database at {url.removeprefix('sqlite:///')}")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return sa.create_engine(url, hide_parameters=True)

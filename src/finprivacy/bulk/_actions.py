@@ -58,13 +58,26 @@ class BatchResult:
     failures: Mapping[str, int]
 
 
-def _mapper(action: ColumnAction, keyring: Keyring | None,
-            tokenizer: CardTokenizer | None) -> Callable[[str], str | None]:
+def _need_keyring(action: ColumnAction, keyring: Keyring | None) -> Keyring:
+    if keyring is None:
+        raise ConfigurationError(f"column {action.column!r}: {action.action} needs a "
+                                 "keyring")
+    return keyring
+
+
+def _card_tokenizer(action: ColumnAction, keyring: Keyring | None,
+                    tokenizer: CardTokenizer | None) -> CardTokenizer:
+    if tokenizer is not None:
+        return tokenizer
+    # A format-preserving card token key of its own, derived for this context.
+    _, key = _need_keyring(action, keyring).derive_key(
+        b"finprivacy/bulk/card-tokenizer/" + action.context.encode())
+    return CardTokenizer(key)
+
+
+def _mapper(action: ColumnAction, keyring: Keyring | None) -> Callable[[str], str | None]:
     def need_keyring() -> Keyring:
-        if keyring is None:
-            raise ConfigurationError(f"column {action.column!r}: {action.action} needs a "
-                                     "keyring")
-        return keyring
+        return _need_keyring(action, keyring)
 
     if action.action == "mask":
         return lambda v: mask(v, kind=action.kind)
@@ -83,13 +96,6 @@ def _mapper(action: ColumnAction, keyring: Keyring | None,
         index = BlindIndex(need_keyring(), action.context, bits=32,
                            normalize=("nfkc", "strip_spaces", "upper"))
         return index.compute
-    if action.action == "tokenize":
-        if tokenizer is None:
-            # A format-preserving card token key of its own, derived for this context.
-            _, key = need_keyring().derive_key(
-                b"finprivacy/bulk/card-tokenizer/" + action.context.encode())
-            tokenizer = CardTokenizer(key)
-        return tokenizer.tokenize
     raise ConfigurationError(f"no mapper for {action.action}")  # pragma: no cover
 
 
@@ -120,18 +126,25 @@ def apply_batch(batch: Any, actions: Sequence[ColumnAction], *,
             continue
         if action.action == "drop":
             continue
-        fn = _mapper(action, keyring, tokenizer)
         out: list[str | None] = []
         bad = 0
-        for value in column.to_pylist():
-            if value is None:
-                out.append(None)
-                continue
-            try:
-                out.append(fn(value if isinstance(value, str) else str(value)))
-            except (FinPrivacyError, ValueError, TypeError):
-                out.append(None)
-                bad += 1
+        if action.action == "tokenize":
+            # The whole column at once: each FF1 round runs over the batch.
+            values = [v if v is None or isinstance(v, str) else str(v)
+                      for v in column.to_pylist()]
+            out = _card_tokenizer(action, keyring, tokenizer).tokenize_many(values)
+            bad = sum(1 for v, t in zip(values, out, strict=True) if t is None and v is not None)
+        else:
+            fn = _mapper(action, keyring)
+            for value in column.to_pylist():
+                if value is None:
+                    out.append(None)
+                    continue
+                try:
+                    out.append(fn(value if isinstance(value, str) else str(value)))
+                except (FinPrivacyError, ValueError, TypeError):
+                    out.append(None)
+                    bad += 1
         if bad:
             failures[name] = bad
         result = pa.array(out, type=pa.string())

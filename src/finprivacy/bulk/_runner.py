@@ -23,6 +23,7 @@ from ..audit.events import AuditEvent, AuditSink
 from ..crypto import KeyProvider, Keyring, atomic_output
 from ..errors import ConfigurationError, InvalidInputError, NotFoundError
 from ._actions import ColumnAction, apply_batch
+from ._progress import Progress, ProgressCounter
 
 __all__ = ["Job", "PartitionResult", "load_job", "run_job"]
 
@@ -106,18 +107,41 @@ def _read_batches(path: Path) -> Any:
     raise InvalidInputError(f"{path.name}: a partition is a .parquet or .csv file")
 
 
-def _process(job: Job, source: Path, out_dir: Path, keyring: Keyring | None) -> PartitionResult:
-    import pyarrow.parquet as pq
-
+def _done(job: Job, source: Path, out_dir: Path) -> PartitionResult | None:
+    """Return the earlier run's result if its manifest matches this input, else ``None``."""
     target = out_dir / (source.stem + ".parquet")
     manifest = out_dir / "_manifests" / (source.name + ".json")
-    fingerprint = _fingerprint(source)
-    if manifest.exists():
+    if not manifest.exists():
+        return None
+    try:
         done = json.loads(manifest.read_text(encoding="utf-8"))
-        if done.get("fingerprint") == fingerprint and done.get("job") == job.name and (
+        if done.get("fingerprint") == _fingerprint(source) and done.get("job") == job.name and (
                 target.exists()):
             return PartitionResult(str(source), str(target), int(done["rows"]),
                                    dict(done["failures"]), True)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass  # a damaged manifest: the partition is done again, atomically
+    return None
+
+
+def _expected_rows(source: Path) -> int | None:
+    if source.suffix.lower() != ".parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(source).metadata.num_rows)
+
+
+def _process(job: Job, source: Path, out_dir: Path, keyring: Keyring | None,
+             report: Callable[[int], None] | None = None) -> PartitionResult:
+    import pyarrow.parquet as pq
+
+    earlier = _done(job, source, out_dir)
+    if earlier is not None:
+        return earlier
+    target = out_dir / (source.stem + ".parquet")
+    manifest = out_dir / "_manifests" / (source.name + ".json")
+    fingerprint = _fingerprint(source)
     rows = 0
     failures: dict[str, int] = {}
     writer = None
@@ -131,6 +155,8 @@ def _process(job: Job, source: Path, out_dir: Path, keyring: Keyring | None) -> 
                 rows += result.batch.num_rows
                 for k, v in result.failures.items():
                     failures[k] = failures.get(k, 0) + v
+                if report is not None:
+                    report(result.batch.num_rows)
         finally:
             if writer is not None:
                 writer.close()
@@ -142,11 +168,21 @@ def _process(job: Job, source: Path, out_dir: Path, keyring: Keyring | None) -> 
     return PartitionResult(str(source), str(target), rows, failures, False)
 
 
+_QUEUE: Any = None  # in a pool worker: where batch sizes go for the progress bar
+
+
+def _init_worker(queue: Any) -> None:
+    global _QUEUE
+    _QUEUE = queue
+
+
 def _worker(job: Job, source: str, out_dir: str, keyring_file: str | None,
             provider: KeyProvider | None) -> PartitionResult:
     keyring = (Keyring.load(keyring_file, provider=provider)
                if keyring_file is not None else None)
-    return _process(job, Path(source), Path(out_dir), keyring)
+    queue = _QUEUE
+    return _process(job, Path(source), Path(out_dir), keyring,
+                    queue.put if queue is not None else None)
 
 
 def run_job(job: Job, inputs: Sequence[str | os.PathLike[str]],
@@ -154,46 +190,41 @@ def run_job(job: Job, inputs: Sequence[str | os.PathLike[str]],
             keyring_file: str | os.PathLike[str] | None = None,
             provider: KeyProvider | None = None, workers: int = 1,
             audit: AuditSink | None = None, actor: str = "finprivacy.bulk",
-            progress: Callable[[PartitionResult], None] | None = None
+            progress: Callable[[Progress], None] | None = None
             ) -> list[PartitionResult]:
     """Run ``job`` over the partitions ``inputs`` into ``out_dir``; return each result.
 
     With ``workers`` > 1 the partitions run in a process pool, and each worker loads the
     keyring from ``keyring_file`` with ``provider`` (a ``keyring`` object is not sent
-    to other processes). A summary entry (``bulk.job``) goes to ``audit``.
+    to other processes). ``progress`` is called after each batch, in this process, with
+    the rows done, the rate and the time left (:class:`Progress`). A summary entry
+    (``bulk.job``) goes to ``audit``.
     """
     sources = [Path(p) for p in inputs]
     missing = [str(p) for p in sources if not p.is_file()]
     if missing:
         raise NotFoundError(f"no partition at {missing[0]}")
+    if workers < 1:
+        raise InvalidInputError("workers must be at least 1")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    counter: ProgressCounter | None = None
+    if progress is not None:
+        todo = [_expected_rows(s) for s in sources if _done(job, s, out) is None]
+        counter = ProgressCounter(progress, None if None in todo else sum(
+            n for n in todo if n is not None))
     results: list[PartitionResult] = []
     if workers > 1:
         if keyring is not None and keyring_file is None:
             raise ConfigurationError("workers > 1 open the keyring themselves: give "
                                      "keyring_file= and provider=, not keyring=")
-        import multiprocessing
-
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_worker, job, str(s), str(out),
-                                   os.fspath(keyring_file) if keyring_file else None,
-                                   provider) for s in sources]
-            for fut in futures:
-                res = fut.result()
-                results.append(res)
-                if progress is not None:
-                    progress(res)
+        results = _run_pool(job, sources, out, workers, keyring_file, provider, counter)
     else:
         kr = keyring if keyring is not None else (
             Keyring.load(keyring_file, provider=provider) if keyring_file is not None
             else None)
         for s in sources:
-            res = _process(job, s, out, kr)
-            results.append(res)
-            if progress is not None:
-                progress(res)
+            results.append(_process(job, s, out, kr, counter.add if counter else None))
     if audit is not None:
         total = sum(r.rows for r in results)
         failed = sum(sum(r.failures.values()) for r in results)
@@ -204,3 +235,44 @@ def run_job(job: Job, inputs: Sequence[str | os.PathLike[str]],
     return results
 
 
+
+
+def _run_pool(job: Job, sources: Sequence[Path], out: Path, workers: int,
+              keyring_file: str | os.PathLike[str] | None, provider: KeyProvider | None,
+              counter: ProgressCounter | None) -> list[PartitionResult]:
+    import multiprocessing
+    import queue as queue_module
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    ctx = multiprocessing.get_context("spawn")
+    rows_queue = ctx.Queue() if counter is not None else None
+
+    def drain() -> None:
+        if rows_queue is None or counter is None:
+            return
+        while True:
+            try:
+                counter.add(rows_queue.get_nowait())
+            except queue_module.Empty:
+                return
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(rows_queue,)) as pool:
+        futures = [pool.submit(_worker, job, str(s), str(out),
+                               os.fspath(keyring_file) if keyring_file else None, provider)
+                   for s in sources]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            drain()
+        results = [f.result() for f in futures]
+    if rows_queue is not None:
+        # Workers put before they return; a put can reach the pipe just after.
+        while counter is not None and counter.rows < sum(r.rows for r in results
+                                                         if not r.skipped):
+            try:
+                counter.add(rows_queue.get(timeout=1))
+            except queue_module.Empty:
+                break
+        rows_queue.close()
+    return results

@@ -197,17 +197,8 @@ class FF1:
             raise InvalidInputError(f"FF1 tweak too long (at most {_MAX_TWEAK} bytes)")
         radix = self._radix
         update = self._encryptor().update
-        # Steps 1-5 of Algorithm 7 (SP 800-38G section 5.1).
-        u = n // 2
-        v = n - u
-        b = math.ceil(math.ceil(v * math.log2(radix) - 1e-12) / 8)
-        # Guard against floating point at exact powers of two: b must hold radix**v - 1.
-        while (radix**v - 1).bit_length() > 8 * b:
-            b += 1
-        d = 4 * math.ceil(b / 4) + 4
-        p_block = (bytes((1, 2, 1)) + radix.to_bytes(3, "big") + bytes((10, u % 256))
-                   + n.to_bytes(4, "big") + t.to_bytes(4, "big"))
-        state = int.from_bytes(update(p_block), "big")  # CBC-MAC state after P
+        u, v, b, d = self._geometry(n)
+        state = int.from_bytes(update(self._p_block(n, t)), "big")  # CBC-MAC state after P
         pad = (-t - b - 1) % 16
         prefix = bytes(tweak) + bytes(pad)
         # CBC-MAC over the whole blocks of T || 0^pad, which no round changes.
@@ -229,6 +220,22 @@ class FF1:
             plans.clear()
         plans[key] = plan
         return plan
+
+    def _geometry(self, n: int) -> tuple[int, int, int, int]:
+        """Return ``u``, ``v``, ``b``, ``d``: steps 1-4 of Algorithm 7 (SP 800-38G 5.1)."""
+        radix = self._radix
+        u = n // 2
+        v = n - u
+        b = math.ceil(math.ceil(v * math.log2(radix) - 1e-12) / 8)
+        # Guard against floating point at exact powers of two: b must hold radix**v - 1.
+        while (radix**v - 1).bit_length() > 8 * b:
+            b += 1
+        return u, v, b, 4 * math.ceil(b / 4) + 4
+
+    def _p_block(self, n: int, t: int) -> bytes:
+        """Return the block P that opens every round's PRF input (Algorithm 7, step 5)."""
+        return (bytes((1, 2, 1)) + self._radix.to_bytes(3, "big") + bytes((10, n // 2 % 256))
+                + n.to_bytes(4, "big") + t.to_bytes(4, "big"))
 
     def _rounds(self, plan: _Plan, a_num: int, b_num: int, encrypt: bool) -> tuple[int, int]:
         """Step 6 of Algorithms 7 (encrypt) and 8 (decrypt): the ten Feistel rounds."""

@@ -116,16 +116,11 @@ Unit = tuple[str, str, Scan]
 
 
 def _sql_units(url: str, sample: int | None) -> Iterator[Unit]:
-    try:
-        import sqlalchemy as sa
-    except ImportError:
-        raise InvalidInputError("discovering a database needs SQLAlchemy: "
-                                "pip install 'finprivacy[sqlalchemy]'") from None
-    if url.startswith("sqlite:///") and not os.path.exists(url.removeprefix("sqlite:///")):
-        raise NotFoundError(f"no SQLite database at {url.removeprefix('sqlite:///')}")
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = sa.create_engine(url, hide_parameters=True)
+    from .._stores import sql_engine
+
+    engine = sql_engine(url, what="discovering a database")
+    import sqlalchemy as sa
+
     sqlite = engine.dialect.name == "sqlite"
     try:
         insp = sa.inspect(engine)
