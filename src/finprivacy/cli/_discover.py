@@ -6,8 +6,10 @@ import argparse
 import sys
 from typing import Any
 
-from ..discovery import discover
+from ..discovery import RecordDates, discover
+from ..errors import InvalidInputError
 from ..inventory import load_inventory
+from ._retention import add_schedule_options, schedule_from_args
 
 
 def register(sub: Any) -> None:
@@ -22,12 +24,28 @@ def register(sub: Any) -> None:
     p.add_argument("--state", help="state file for incremental runs: unchanged tables and "
                    "files keep their last verdict")
     p.add_argument("--fail-on", choices=("gaps", "personal", "never"), default=None,
-                   help="exit 1 on inventory gaps (default with --inventory), on any "
+                   help="exit 1 on inventory gaps or records past retention (default with "
+                   "--inventory or --records), on any "
                    "plaintext personal data (default without), or never")
     p.add_argument("--format", choices=("text", "json", "html"), default="text")
     p.add_argument("-o", "--output", help="write the report here instead of stdout")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--records", action="append", default=[], metavar="TABLE:COLUMN[:CLASS]",
+                   help="count the rows of TABLE past retention, by the date in COLUMN "
+                   "(record class CLASS, or the one the inventory gives); repeatable")
+    add_schedule_options(p)
     p.set_defaults(handler=_discover)
+
+
+def _records(specs: list[str]) -> list[RecordDates]:
+    out = []
+    for spec in specs:
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or not all(parts[:2]):
+            raise InvalidInputError(f"--records {spec!r}: write TABLE:COLUMN or "
+                                    "TABLE:COLUMN:CLASS")
+        out.append(RecordDates(parts[0], parts[1], parts[2] if len(parts) == 3 else ""))
+    return out
 
 
 def _discover(args: argparse.Namespace) -> int:
@@ -37,8 +55,11 @@ def _discover(args: argparse.Namespace) -> int:
         if not args.quiet:
             sys.stderr.write(f"\rdiscover: {where[:70]:<70}")
 
+    records = _records(args.records)
+    schedule, now = schedule_from_args(args) if records else (None, None)
     report = discover(args.source, inventory=inventory, sample=args.sample, full=args.full,
-                      state=args.state, progress=progress)
+                      state=args.state, progress=progress, retention=schedule,
+                      records=records, now=now)
     if not args.quiet:
         sys.stderr.write("\n")
     text = {"text": report.to_text, "json": report.to_json,
@@ -48,9 +69,10 @@ def _discover(args: argparse.Namespace) -> int:
             f.write(text + "\n")
     else:
         print(text)
-    fail_on = args.fail_on or ("gaps" if inventory is not None else "personal")
+    fail_on = args.fail_on or ("gaps" if inventory is not None or records else "personal")
     if fail_on == "gaps":
-        failed = any(g.problem in ("undeclared", "plaintext_sensitive") for g in report.gaps)
+        failed = any(g.problem in ("undeclared", "plaintext_sensitive", "past_retention")
+                     for g in report.gaps)
     elif fail_on == "personal":
         failed = any(c.kind is not None for c in report.columns)
     else:

@@ -48,14 +48,7 @@ def register(sub: Any) -> None:
         "for disposal, kept or held.",
         epilog=_FORMAT_HELP)
     p.add_argument("records", help="JSON Lines file of records ('-' for standard input)")
-    p.add_argument("--schedule", choices=("china_enterprise",), default="china_enterprise",
-                   help="the retention schedule preset (default: china_enterprise)")
-    p.add_argument("--zone", default="Asia/Shanghai", help="the organisation's IANA zone")
-    p.add_argument("--fiscal-year-end", default="12-31", metavar="MM-DD",
-                   help="the last day of the fiscal year (default: 12-31)")
-    p.add_argument("--aml-years", type=int, default=None,
-                   help="also apply the China AML rules with this many years")
-    p.add_argument("--now", help="plan as of this ISO 8601 instant (default: now)")
+    add_schedule_options(p)
     p.add_argument("--only", choices=("due", "kept", "held"), help="print only this status")
     p.add_argument("--holds", metavar="STORE",
                    help="apply the legal holds in this store (sqlite:///… or postgresql://…)")
@@ -99,7 +92,20 @@ def _records(stream: Any) -> Iterator[RetentionRecord]:
         )
 
 
-def _plan(args: argparse.Namespace) -> int:
+def add_schedule_options(p: argparse.ArgumentParser) -> None:
+    """Add the options that build the retention schedule and the planning instant."""
+    p.add_argument("--schedule", choices=("china_enterprise",), default="china_enterprise",
+                   help="the retention schedule preset (default: china_enterprise)")
+    p.add_argument("--zone", default="Asia/Shanghai", help="the organisation's IANA zone")
+    p.add_argument("--fiscal-year-end", default="12-31", metavar="MM-DD",
+                   help="the last day of the fiscal year (default: 12-31)")
+    p.add_argument("--aml-years", type=int, default=None,
+                   help="also apply the China AML rules with this many years")
+    p.add_argument("--now", help="judge as of this ISO 8601 instant (default: now)")
+
+
+def schedule_from_args(args: argparse.Namespace) -> tuple[RetentionSchedule, _dt.datetime]:
+    """Build the schedule and the instant that :func:`add_schedule_options` asked for."""
     try:
         month, day = (int(x) for x in args.fiscal_year_end.split("-"))
     except ValueError:
@@ -112,6 +118,11 @@ def _plan(args: argparse.Namespace) -> int:
             raise FormatError("--now must be an instant with a UTC offset")
     else:
         now = _dt.datetime.now(_dt.UTC)
+    return schedule, now
+
+
+def _plan(args: argparse.Namespace) -> int:
+    schedule, now = schedule_from_args(args)
     stream = sys.stdin if args.records == "-" else open(args.records, encoding="utf-8")  # noqa: SIM115
     try:
         records = list(_records(stream))

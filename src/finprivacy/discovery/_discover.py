@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as _dt
 import functools
 import html
 import json
@@ -23,7 +24,9 @@ from typing import Any
 
 from ..errors import InvalidInputError, NotFoundError
 from ..inventory import DataInventory
+from ..retention import RetentionSchedule
 from ._columns import ColumnFinding, analyse_column
+from ._retention import PastRetention, RecordDates, past_retention
 
 __all__ = ["DiscoveryReport", "InventoryGap", "discover"]
 
@@ -39,7 +42,7 @@ class InventoryGap:
     table: str
     column: str
     problem: str
-    """``undeclared``, ``plaintext_sensitive`` or ``no_purpose``."""
+    """``undeclared``, ``plaintext_sensitive``, ``no_purpose`` or ``past_retention``."""
     detail: str
 
     def as_dict(self) -> dict[str, str]:
@@ -58,6 +61,8 @@ class DiscoveryReport:
     """Things that could not be read (a file with invalid UTF-8 rows, an unreadable table)."""
     reused: int = 0
     """Tables or files unchanged since the last run (``state=``), not read again."""
+    past_retention: tuple[PastRetention, ...] = ()
+    """Per table named in ``records=``: the rows whose retention period has run."""
 
     @property
     def personal(self) -> tuple[ColumnFinding, ...]:
@@ -70,7 +75,8 @@ class DiscoveryReport:
                 "columns": [c.as_dict() for c in self.columns],
                 "personal": len(self.personal),
                 "gaps": [g.as_dict() for g in self.gaps], "problems": list(self.problems),
-                "reused": self.reused}
+                "reused": self.reused,
+                "past_retention": [p.as_dict() for p in self.past_retention]}
 
     def to_json(self) -> str:
         """Return :meth:`as_dict` as JSON text."""
@@ -84,6 +90,11 @@ class DiscoveryReport:
             what = c.kind or "encrypted (" + ", ".join(sorted(c.tokens)) + ")"
             lines.append(f"  {c.table}.{c.column}: {what}  {c.matched}/{c.sampled} "
                          f"({c.confidence:.0%})  e.g. {c.example or '-'}")
+        lines += [f"  RETENTION {p.table}: {p.rows}/{p.checked} rows past retention "
+                  f"({p.record_class}, rule {p.rule}" + (f", oldest {p.oldest}" if p.oldest
+                                                         else "") + ")"
+                  + (f"; {p.undated} undated" if p.undated else "")
+                  for p in self.past_retention]
         lines += [f"  GAP {g.problem}: {g.table}.{g.column} — {g.detail}" for g in self.gaps]
         lines += [f"  PROBLEM: {p}" for p in self.problems]
         return "\n".join(lines)
@@ -99,6 +110,15 @@ class DiscoveryReport:
         gaps = "".join(f"<li><b>{html.escape(g.problem)}</b> {html.escape(g.table)}."
                        f"{html.escape(g.column)}: {html.escape(g.detail)}</li>"
                        for g in self.gaps) or "<li>none</li>"
+        retention = "".join(
+            f"<tr><td>{html.escape(p.table)}</td><td>{html.escape(p.record_class)}</td>"
+            f"<td>{p.rows}/{p.checked}</td><td>{html.escape(p.oldest or '-')}</td>"
+            f"<td>{html.escape(p.rule)}</td><td>{p.undated}</td></tr>"
+            for p in self.past_retention)
+        if retention:
+            retention = ("<h2>Records past retention</h2><table><tr><th>table</th>"
+                         "<th>record class</th><th>rows past</th><th>oldest</th><th>rule</th>"
+                         f"<th>undated</th></tr>{retention}</table>")
         return ("<!doctype html><html><head><meta charset='utf-8'><title>finprivacy "
                 "discovery</title><style>body{font-family:sans-serif}table{border-collapse:"
                 "collapse}td,th{border:1px solid #999;padding:2px 6px}</style></head><body>"
@@ -106,7 +126,7 @@ class DiscoveryReport:
                 f"<p>{len(self.columns)} columns, {len(self.personal)} with personal data.</p>"
                 "<table><tr><th>table</th><th>column</th><th>kind</th><th>matched</th>"
                 "<th>confidence</th><th>name hint</th><th>example (masked)</th></tr>"
-                f"{rows}</table><h2>Inventory gaps</h2><ul>{gaps}</ul></body></html>")
+                f"{rows}</table>{retention}<h2>Inventory gaps</h2><ul>{gaps}</ul></body></html>")
 
 
 Scan = Callable[[], Iterator[tuple[str, str, list[Any]]]]
@@ -257,15 +277,27 @@ def _gaps(columns: Sequence[ColumnFinding], inventory: DataInventory) -> list[In
 def discover(source: str | os.PathLike[str], *, inventory: DataInventory | None = None,
              sample: int = 1000, full: bool = False, min_share: float = 0.5,
              state: str | os.PathLike[str] | None = None,
-             progress: Callable[[str], None] | None = None) -> DiscoveryReport:
+             progress: Callable[[str], None] | None = None,
+             retention: RetentionSchedule | None = None,
+             records: Sequence[RecordDates] = (),
+             now: _dt.datetime | None = None) -> DiscoveryReport:
     """Find personal data in ``source`` (a database URL, a file or a folder).
 
     ``state`` names a small JSON file that makes runs incremental: a table whose row
     count and newest row, or a file whose size and modification time, are unchanged
     since the last run keeps its previous verdict without being read again.
+
+    With ``retention`` (the firm's schedule) and ``records`` (each table's date column),
+    the report also counts the rows whose retention period has run at ``now``
+    (default: the current time), in :attr:`DiscoveryReport.past_retention`, and lists a
+    ``past_retention`` gap per table that has some. Those counts always read the whole
+    date column (grouped per day), whatever ``sample`` says.
     """
     if sample < 1:
         raise InvalidInputError("sample must be at least 1")
+    if bool(records) != (retention is not None):
+        raise InvalidInputError("records past retention need both retention= (the "
+                                "schedule) and records= (each table's date column)")
     limit = None if full else sample
     text = os.fspath(source)
     problems: list[str] = []
@@ -301,8 +333,18 @@ def discover(source: str | os.PathLike[str], *, inventory: DataInventory | None 
     if state is not None:
         _save_state(state, text, kept)
     gaps = _gaps(found, inventory) if inventory is not None else []
+    past: list[PastRetention] = []
+    if retention is not None:
+        past = past_retention(text, records, retention, inventory,
+                              now or _dt.datetime.now(_dt.UTC))
+        gaps += [InventoryGap(p.table, next(r.column for r in records if r.table == p.table),
+                              "past_retention",
+                              f"{p.rows} rows past retention ({p.record_class}, rule "
+                              f"{p.rule}, oldest {p.oldest}): review them for disposal "
+                              "with 'finprivacy retention plan', which applies legal holds")
+                 for p in past if p.rows]
     return DiscoveryReport(text if "://" not in text else _redact(text), tuple(found),
-                           tuple(gaps), tuple(problems), reused)
+                           tuple(gaps), tuple(problems), reused, tuple(past))
 
 
 def _finding(data: Any) -> ColumnFinding:
