@@ -185,3 +185,52 @@ def test_tokenize_is_deterministic_per_context_and_keeps_the_format() -> None:
     assert one.failures == {"card": 1}  # "12" is no card number
     with pytest.raises(fp.ConfigurationError):
         ColumnAction("card", "tokenize")
+
+
+def test_suggest_job_from_discovery_round_trips_through_toml(tmp_path: Path) -> None:
+    from finprivacy.bulk import Job, suggest_job
+    from finprivacy.discovery import ColumnFinding
+
+    def finding(column: str, kind: str | None, tokens: dict[str, int] | None = None,
+                table: str = "khxx") -> ColumnFinding:
+        return ColumnFinding(table, column, kind, 1.0, 10, 10, None, tokens or {})
+
+    findings = [finding("sfzh", "cn_id"), finding("yhkh", "bank_card"),
+                finding("备注", "cn_passport"), finding("ye", None),
+                finding("enc", None, {"k1": 10}), finding("sfzh", "cn_id", table="other")]
+    masked = suggest_job(findings, table="khxx", name="mask-khxx")
+    assert [(a.column, a.action, a.kind) for a in masked.actions] == [
+        ("sfzh", "mask", "cn_id"), ("yhkh", "mask", "bank_card"),
+        ("备注", "mask", "cn_passport")]
+    tokenized = suggest_job(findings, table="khxx", name="t", action="tokenize")
+    assert [(a.column, a.action, a.context) for a in tokenized.actions] == [
+        ("sfzh", "encrypt", "khxx.sfzh"), ("yhkh", "tokenize", "khxx.yhkh"),
+        ("备注", "encrypt", "khxx.备注")]
+    for job in (masked, tokenized, Job('quote "me"', tokenized.actions)):
+        path = tmp_path / "job.toml"
+        path.write_text(job.to_toml(), encoding="utf-8")
+        assert load_job(path) == job
+    with pytest.raises(fp.InvalidInputError, match="no plaintext"):
+        suggest_job(findings, table="nothing", name="x")
+    with pytest.raises(fp.ConfigurationError):
+        suggest_job(findings, table="khxx", name="x", action="drop")
+
+
+def test_cli_discover_suggests_jobs_that_bulk_runs(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from finprivacy.cli import main
+
+    data = tmp_path / "exports"
+    data.mkdir()
+    pq.write_table(pa.table({"sfzh": [IDS[0], IDS[1]] * 5, "n": list(range(10))}),
+                   data / "clients.parquet")
+    assert main(["discover", str(data), "--quiet", "--suggest-jobs", str(tmp_path / "jobs"),
+                 "--suggest-action", "mask", "--fail-on", "never"]) == 0
+    job = load_job(tmp_path / "jobs" / "clients.parquet.toml")
+    assert [(a.column, a.action, a.kind) for a in job.actions] == [("sfzh", "mask", "cn_id")]
+    capsys.readouterr()
+    assert main(["bulk", "run", str(tmp_path / "jobs" / "clients.parquet.toml"),
+                 str(data / "clients.parquet"), "--out", str(tmp_path / "out"),
+                 "--quiet"]) == 0
+    out = pq.read_table(tmp_path / "out" / "clients.parquet").to_pydict()
+    assert IDS[0] not in out["sfzh"] and out["n"] == list(range(10))

@@ -22,6 +22,7 @@ from ._runner import Job as Job
 from ._runner import PartitionResult as PartitionResult
 from ._runner import load_job as load_job
 from ._runner import run_job as run_job
+from ._runner import suggest_job as suggest_job
 from ._sql import PROGRESS_TABLE as PROGRESS_TABLE
 from ._sql import TableResult as TableResult
 from ._sql import run_table as run_table
@@ -39,4 +40,5 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "load_job",
     "run_job",
     "run_table",
+    "suggest_job",
 ]

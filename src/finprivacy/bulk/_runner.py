@@ -14,10 +14,10 @@ import dataclasses
 import json
 import os
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..audit.events import AuditEvent, AuditSink
 from ..crypto import KeyProvider, Keyring, atomic_output
@@ -25,7 +25,7 @@ from ..errors import ConfigurationError, InvalidInputError, NotFoundError
 from ._actions import ColumnAction, apply_batch
 from ._progress import Progress, ProgressCounter
 
-__all__ = ["Job", "PartitionResult", "load_job", "run_job"]
+__all__ = ["Job", "PartitionResult", "load_job", "run_job", "suggest_job"]
 
 _BATCH = 65_536
 
@@ -36,6 +36,63 @@ class Job:
 
     name: str
     actions: tuple[ColumnAction, ...]
+
+    def to_toml(self) -> str:
+        """Return the job file :func:`load_job` reads back (to review and commit)."""
+        lines = [f"name = {_toml_str(self.name)}"]
+        for a in self.actions:
+            lines += ["", "[[columns]]"]
+            for f in dataclasses.fields(ColumnAction):
+                value = getattr(a, f.name)
+                if value:
+                    lines.append(f"{f.name} = {_toml_str(value)}")
+        return "\n".join(lines) + "\n"
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+class _Finding(Protocol):
+    """What :func:`suggest_job` reads from a discovery finding (``ColumnFinding``)."""
+
+    @property
+    def table(self) -> str: ...
+    @property
+    def column(self) -> str: ...
+    @property
+    def kind(self) -> str | None: ...
+
+
+def suggest_job(findings: Iterable[_Finding], *, table: str, name: str,
+                action: str = "mask") -> Job:
+    """Propose a job for ``table`` from discovery's findings (``report.columns``).
+
+    Each column that holds a personal-data kind in plaintext gets ``action``: ``mask``
+    (with its kind, or ``redact`` where no mask exists for the kind), ``encrypt`` or
+    ``tokenize`` (bank cards only; others are encrypted), with the context
+    ``<table>.<column>``. Columns already encrypted, and the rest, are left as they
+    are. Review the result (:meth:`Job.to_toml`) before running it.
+    """
+    from ..masking import MASK_KINDS
+
+    if action not in ("mask", "encrypt", "tokenize"):
+        raise ConfigurationError("suggest_job's action is mask, encrypt or tokenize")
+    actions = []
+    for f in findings:
+        if f.table != table or f.kind is None:
+            continue
+        context = f"{table}.{f.column}"
+        if action == "mask":
+            actions.append(ColumnAction(f.column, "mask", kind=f.kind)
+                           if f.kind in MASK_KINDS else ColumnAction(f.column, "redact"))
+        elif action == "tokenize" and f.kind == "bank_card":
+            actions.append(ColumnAction(f.column, "tokenize", context=context))
+        else:
+            actions.append(ColumnAction(f.column, "encrypt", context=context))
+    if not actions:
+        raise InvalidInputError(f"discovery found no plaintext personal data in {table!r}")
+    return Job(name, tuple(actions))
 
 
 def load_job(path: str | os.PathLike[str]) -> Job:

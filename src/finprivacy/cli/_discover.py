@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..discovery import RecordDates, discover
+from ..discovery import DiscoveryReport, RecordDates, discover
 from ..errors import InvalidInputError
 from ..inventory import load_inventory
 from ._retention import add_schedule_options, schedule_from_args
@@ -33,6 +33,11 @@ def register(sub: Any) -> None:
     p.add_argument("--records", action="append", default=[], metavar="TABLE:COLUMN[:CLASS]",
                    help="count the rows of TABLE past retention, by the date in COLUMN "
                    "(record class CLASS, or the one the inventory gives); repeatable")
+    p.add_argument("--suggest-jobs", metavar="DIR",
+                   help="write a bulk job (DIR/<table>.toml) for each table with plaintext "
+                   "personal data, to review and run with 'finprivacy bulk run'")
+    p.add_argument("--suggest-action", choices=("mask", "encrypt", "tokenize"),
+                   default="encrypt", help="what the suggested jobs do (default: encrypt)")
     add_schedule_options(p)
     p.set_defaults(handler=_discover)
 
@@ -62,6 +67,8 @@ def _discover(args: argparse.Namespace) -> int:
                       records=records, now=now)
     if not args.quiet:
         sys.stderr.write("\n")
+    if args.suggest_jobs:
+        _suggest(report, args)
     text = {"text": report.to_text, "json": report.to_json,
             "html": report.to_html}[args.format]()
     if args.output:
@@ -78,3 +85,21 @@ def _discover(args: argparse.Namespace) -> int:
     else:
         failed = False
     return 1 if failed else 0
+
+
+def _suggest(report: DiscoveryReport, args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from ..bulk import suggest_job
+    from ..crypto import atomic_output
+
+    folder = Path(args.suggest_jobs)
+    folder.mkdir(parents=True, exist_ok=True)
+    for table in sorted({c.table for c in report.columns if c.kind is not None}):
+        job = suggest_job(report.columns, table=table, name=f"{args.suggest_action}-{table}",
+                          action=args.suggest_action)
+        safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in table)
+        with atomic_output(folder / f"{safe}.toml") as f:
+            f.write(job.to_toml().encode())
+        if not args.quiet:
+            sys.stderr.write(f"discover: suggested {folder / (safe + '.toml')}\n")
