@@ -251,9 +251,10 @@ def run_job(job: Job, inputs: Sequence[str | os.PathLike[str]],
             ) -> list[PartitionResult]:
     """Run ``job`` over the partitions ``inputs`` into ``out_dir``; return each result.
 
-    With ``workers`` > 1 the partitions run in a process pool, and each worker loads the
-    keyring from ``keyring_file`` with ``provider`` (a ``keyring`` object is not sent
-    to other processes). ``progress`` is called after each batch, in this process, with
+    With ``workers`` > 1 the partitions run in ``workers`` processes — this one and
+    ``workers - 1`` spawned ones — and each spawned worker loads the keyring from
+    ``keyring_file`` with ``provider`` (a ``keyring`` object is not sent to other
+    processes). ``progress`` is called after each batch, in this process, with
     the rows done, the rate and the time left (:class:`Progress`). A summary entry
     (``bulk.job``) goes to ``audit``.
     """
@@ -275,7 +276,9 @@ def run_job(job: Job, inputs: Sequence[str | os.PathLike[str]],
         if keyring is not None and keyring_file is None:
             raise ConfigurationError("workers > 1 open the keyring themselves: give "
                                      "keyring_file= and provider=, not keyring=")
-        results = _run_pool(job, sources, out, workers, keyring_file, provider, counter)
+        kr = (Keyring.load(keyring_file, provider=provider) if keyring_file is not None
+              else None)
+        results = _run_pool(job, sources, out, workers, keyring_file, provider, counter, kr)
     else:
         kr = keyring if keyring is not None else (
             Keyring.load(keyring_file, provider=provider) if keyring_file is not None
@@ -296,10 +299,20 @@ def run_job(job: Job, inputs: Sequence[str | os.PathLike[str]],
 
 def _run_pool(job: Job, sources: Sequence[Path], out: Path, workers: int,
               keyring_file: str | os.PathLike[str] | None, provider: KeyProvider | None,
-              counter: ProgressCounter | None) -> list[PartitionResult]:
+              counter: ProgressCounter | None, keyring: Keyring | None
+              ) -> list[PartitionResult]:
+    """``workers`` processes: this one and ``workers - 1`` spawned ones.
+
+    The spawned workers take partitions from the front of the list — a feeder thread
+    hands each the next one the moment it finishes — and this process takes them from
+    the back, so no core waits while a worker starts (about half a second to import and
+    open the keyring) and the two meet in the middle.
+    """
+    import collections
     import multiprocessing
     import queue as queue_module
-    from concurrent.futures import FIRST_COMPLETED, wait
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
 
     ctx = multiprocessing.get_context("spawn")
     rows_queue = ctx.Queue() if counter is not None else None
@@ -313,16 +326,60 @@ def _run_pool(job: Job, sources: Sequence[Path], out: Path, workers: int,
             except queue_module.Empty:
                 return
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(rows_queue,)) as pool:
-        futures = [pool.submit(_worker, job, str(s), str(out),
-                               os.fspath(keyring_file) if keyring_file else None, provider)
-                   for s in sources]
-        pending = set(futures)
-        while pending:
-            _, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-            drain()
-        results = [f.result() for f in futures]
+    def report(rows: int) -> None:
+        if counter is not None:
+            counter.add(rows)
+        drain()
+
+    lock = threading.Lock()
+    pending = collections.deque(enumerate(sources))
+    finished: dict[int, Future[PartitionResult]] = {}
+    mine: dict[int, PartitionResult] = {}
+    in_flight: dict[Future[PartitionResult], int] = {}
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx,
+                             initializer=_init_worker, initargs=(rows_queue,)) as pool:
+
+        def submit_next() -> None:  # with the lock held
+            if pending:
+                index, source = pending.popleft()
+                fut = pool.submit(_worker, job, str(source), str(out),
+                                  os.fspath(keyring_file) if keyring_file else None,
+                                  provider)
+                in_flight[fut] = index
+
+        def feed() -> None:
+            while True:
+                with lock:
+                    current = list(in_flight)
+                if not current:
+                    return
+                ended, _ = wait(current, timeout=0.5, return_when=FIRST_COMPLETED)
+                with lock:
+                    for fut in ended:
+                        finished[in_flight.pop(fut)] = fut
+                        if fut.exception() is not None:
+                            pending.clear()  # stop handing out work; raise below
+                        submit_next()
+
+        with lock:
+            for _ in range(workers - 1):
+                submit_next()
+        feeder = threading.Thread(target=feed, name="finprivacy-bulk-feeder", daemon=True)
+        feeder.start()
+        try:
+            while True:
+                with lock:
+                    if not pending:
+                        break
+                    index, source = pending.pop()
+                mine[index] = _process(job, source, out, keyring, report)
+        finally:
+            with lock:
+                pending.clear()  # on an error here, hand out nothing more
+            while feeder.is_alive():
+                feeder.join(0.25)
+                drain()
+    results = [mine[i] if i in mine else finished[i].result() for i in range(len(sources))]
     if rows_queue is not None:
         # Workers put before they return; a put can reach the pipe just after.
         while counter is not None and counter.rows < sum(r.rows for r in results
