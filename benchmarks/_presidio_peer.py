@@ -1,4 +1,10 @@
-"""presidio-structured as the issue-18 peer, and a labelled legacy schema to score both.
+"""The issue-18 peers, and a labelled legacy schema to score them and finprivacy.
+
+* presidio-structured, as described below;
+* piicatcher's approach — column names, then sampled values against regular
+  expressions, no checksums — written here from its documented behaviour, since its
+  last release (0.17.0) no longer installs on Python 3.11 (a pinned dependency's build
+  needs ``pkg_resources``, which current setuptools no longer ships).
 
 presidio-structured's default analyzer loads a spaCy model, which is not on the package
 registries here; the peer runs on Presidio's no-op NLP engine with all of Presidio's
@@ -14,7 +20,7 @@ import logging
 import random
 from typing import Any
 
-__all__ = ["PRESIDIO_KINDS", "labelled_tables", "peer", "score"]
+__all__ = ["PRESIDIO_KINDS", "labelled_tables", "names_and_regexes", "peer", "score"]
 
 PRESIDIO_KINDS = {"CREDIT_CARD": "bank_card", "EMAIL_ADDRESS": "email",
                   "PHONE_NUMBER": "cn_phone", "IBAN_CODE": "iban"}
@@ -110,3 +116,42 @@ def score(found: dict[tuple[str, str], str | None], truth: Truth, *,
     recall = tp / max(1, tp + fn)
     f1 = 2 * precision * recall / max(1e-9, precision + recall)
     return precision, recall, f1
+
+
+_NAME_PATTERNS = [  # English names only, as in piicatcher's name scanner
+    (r"(national|citizen)?_?id_?(no|num|number)?$|ssn", "cn_id"),
+    (r"phone|mobile|tel", "cn_phone"),
+    (r"card", "bank_card"),
+    (r"e?_?mail", "email"),
+    (r"iban|account", "iban"),
+]
+_VALUE_PATTERNS = [  # shapes only: no checksums
+    (r"\d{17}[\dXx]", "cn_id"),
+    (r"1\d{10}", "cn_phone"),
+    (r"\d{16,19}", "bank_card"),
+    (r"[^@\s]+@[^@\s]+\.[a-z]{2,}", "email"),
+    (r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", "iban"),
+    (r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}", "cn_uscc"),
+]
+
+
+def names_and_regexes(tables: dict[str, dict[str, list[str]]],
+                      sample: int = 1000) -> dict[tuple[str, str], str | None]:
+    """piicatcher's approach: a column is personal if its name matches, else if at least
+    half its sampled values match one value pattern whole."""
+    import re
+
+    names = [(re.compile(p, re.IGNORECASE), k) for p, k in _NAME_PATTERNS]
+    values = [(re.compile(p), k) for p, k in _VALUE_PATTERNS]
+    found: dict[tuple[str, str], str | None] = {}
+    for table, cols in tables.items():
+        for column, data in cols.items():
+            kind = next((k for rx, k in names if rx.search(column)), None)
+            if kind is None:
+                cells = [str(v) for v in data[:sample] if v is not None]
+                for rx, k in values:
+                    if cells and sum(bool(rx.fullmatch(c)) for c in cells) * 2 >= len(cells):
+                        kind = k
+                        break
+            found[(table, column)] = kind
+    return found

@@ -247,3 +247,31 @@ def test_cli_discover_suggests_jobs_that_bulk_runs(tmp_path: Path,
                  "--quiet"]) == 0
     out = pq.read_table(tmp_path / "out" / "clients.parquet").to_pydict()
     assert IDS[0] not in out["sfzh"] and out["n"] == list(range(10))
+
+
+def test_invalid_utf8_in_csv_is_counted_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"sjhm,memo\n13812345678,ok\n13912345678,\xff\xfe bad\n,fine\n")
+    job = load_job_from_text(tmp_path, 'name = "m"\n[[columns]]\ncolumn = "sjhm"\n'
+                                       'action = "mask"\nkind = "cn_phone"\n')
+    [result] = run_job(job, [path], tmp_path / "out")  # type: ignore[arg-type]
+    assert result.rows == 3 and result.failures == {"memo": 1}
+    out = pq.read_table(tmp_path / "out" / "bad.parquet").to_pydict()
+    assert out == {"sjhm": ["138****5678", "139****5678", None], "memo": ["ok", None, "fine"]}
+
+
+def test_struct_fields_by_path_and_nested_columns_refused() -> None:
+    batch = pa.RecordBatch.from_pydict({
+        "client": [{"sfzh": IDS[0], "contact": {"sjhm": PHONES[0]}}, None],
+        "tags": [["a"], []], "n": [1, 2]})
+    out = apply_batch(batch, [ColumnAction("client.sfzh", "mask", kind="cn_id"),
+                              ColumnAction("client.contact.sjhm", "mask", kind="cn_phone")])
+    cols = out.batch.to_pydict()
+    assert cols["client.sfzh"] == [fp.mask(IDS[0], kind="cn_id"), None]
+    assert cols["client.contact.sjhm"] == ["138****5678", None]
+    assert cols["n"] == [1, 2] and cols["tags"] == [["a"], []]
+    for column in ("client", "tags"):
+        with pytest.raises(fp.InvalidInputError, match="not a scalar"):
+            apply_batch(batch, [ColumnAction(column, "mask", kind="cn_id")])
+    kept = apply_batch(batch, [ColumnAction("tags", "drop"), ColumnAction("client", "keep")])
+    assert kept.batch.schema.names == ["client", "n"]

@@ -299,3 +299,24 @@ def test_progress_line_format() -> None:
     assert p.rate == 60_000
     assert p.line() == "rows 120,000/1,000,000  60,000 rows/s  ETA 0:00:15"
     assert Progress(0, 10, 0.0).eta is None and Progress(0, 10, 0.0).rate == 0.0
+
+
+def test_mixed_types_in_a_sqlite_text_column(tmp_path: Path) -> None:
+    # SQLite stores what it is given: a TEXT column can hold integers and blobs too.
+    path = tmp_path / "legacy.db"
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.execute("create table t (id integer primary key, sjhm)")  # no type: any value
+    conn.executemany("insert into t values (?, ?)",
+                     [(1, "13812345678"), (2, 13912345678), (3, None), (4, "n/a"),
+                      (5, 13.5)])
+    conn.commit()
+    conn.close()
+    res = run_table(Job("m", (ColumnAction("sjhm", "mask", kind="cn_phone"),)),
+                    f"sqlite:///{path}", "t")
+    conn = sqlite3.connect(path)
+    values = [r[0] for r in conn.execute("select sjhm from t order by id")]
+    conn.close()
+    assert values == ["138****5678", "139****5678", None, "*/*", "**.*"]
+    assert res.rows == 5 and res.failures == {}

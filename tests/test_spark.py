@@ -65,3 +65,19 @@ def test_encryption_on_executors_decrypts_locally(spark: Any, tmp_path: Path) ->
         apply(df, Job("x", (ColumnAction("nope", "mask", kind="cn_id"),)))
     with pytest.raises(fp.ConfigurationError):
         apply(df, job)  # keys needed, no keyring file
+
+
+def test_nested_columns_are_refused_before_any_executor_runs() -> None:
+    from pyspark.sql.types import ArrayType, StringType, StructField, StructType
+
+    from finprivacy.spark import output_schema
+
+    schema = StructType([StructField("client", StructType([StructField("sfzh", StringType())])),
+                         StructField("tags", ArrayType(StringType())),
+                         StructField("n", StringType())])
+    for column in ("client", "tags"):
+        with pytest.raises(fp.InvalidInputError, match="not a scalar"):
+            output_schema(schema, Job("x", (ColumnAction(column, "mask", kind="cn_id"),)))
+    kept = output_schema(schema, Job("x", (ColumnAction("tags", "drop"),
+                                           ColumnAction("n", "mask", kind="cn_id"))))
+    assert kept.fieldNames() == ["client", "n"]

@@ -35,10 +35,17 @@ def output_schema(schema: Any, job: Job) -> Any:
     missing = [c for c in by_column if c not in schema.fieldNames()]
     if missing:
         raise InvalidInputError(f"the job names columns the data does not have: {missing}")
+    from pyspark.sql.types import ArrayType, MapType
+
     fields = []
     extra = []
     for f in schema.fields:
         action = by_column.get(f.name)
+        if action is not None and action.action not in ("keep", "drop") and isinstance(
+                f.dataType, StructType | ArrayType | MapType):
+            raise InvalidInputError(
+                f"column {f.name!r} is {f.dataType.simpleString()}, not a scalar: select "
+                "a struct's fields as columns first (df.select('outer.inner'))")
         if action is None or action.action == "keep":
             fields.append(f)
         elif action.action == "drop":

@@ -99,20 +99,44 @@ def _mapper(action: ColumnAction, keyring: Keyring | None) -> Callable[[str], st
     raise ConfigurationError(f"no mapper for {action.action}")  # pragma: no cover
 
 
+def _flatten(batch: Any) -> Any:
+    import pyarrow as pa
+
+    table = pa.Table.from_batches([batch])
+    while any(pa.types.is_struct(t) for t in table.schema.types):
+        table = table.flatten()
+    return table.combine_chunks().to_batches()[0] if table.num_rows else (
+        pa.RecordBatch.from_pylist([], schema=table.schema))
+
+
 def apply_batch(batch: Any, actions: Sequence[ColumnAction], *,
                 keyring: Keyring | None = None,
                 tokenizer: CardTokenizer | None = None) -> BatchResult:
     """Apply ``actions`` to a ``pyarrow.RecordBatch``; other columns pass through.
 
-    Raises :class:`~finprivacy.errors.InvalidInputError` naming a column the batch does
-    not have (before anything is computed).
+    A job may name a struct's fields as ``outer.inner``: the batch's structs are then
+    flattened into such columns in the output. Raises
+    :class:`~finprivacy.errors.InvalidInputError` naming a column the batch does not
+    have, or a list, map or struct column given an action other than ``keep`` or
+    ``drop`` (before anything is computed).
     """
     import pyarrow as pa
 
     names = batch.schema.names
+    if any(a.column not in names for a in actions) and any(
+            pa.types.is_struct(t) for t in batch.schema.types):
+        # The job reaches into a struct (``client.sfzh``): its fields become columns.
+        batch = _flatten(batch)
+        names = batch.schema.names
     missing = [a.column for a in actions if a.column not in names]
     if missing:
         raise InvalidInputError(f"the job names columns the data does not have: {missing}")
+    for a in actions:
+        kind = batch.schema.field(a.column).type
+        if a.action not in ("keep", "drop") and pa.types.is_nested(kind):
+            raise InvalidInputError(
+                f"column {a.column!r} is {kind}, not a scalar: name a struct's fields as "
+                f"{a.column}.<field>; lists and maps cannot be treated value by value")
     by_column = {a.column: a for a in actions}
     arrays: list[Any] = []
     fields: list[Any] = []

@@ -10,6 +10,7 @@ no key material crosses the process boundary.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import os
@@ -144,7 +145,8 @@ def _fingerprint(path: Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def _read_batches(path: Path) -> Any:
+def _read_batches(path: Path, failures: dict[str, int]) -> Any:
+    """Yield ``path``'s batches; a CSV value that is not UTF-8 becomes null, counted."""
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
@@ -154,14 +156,36 @@ def _read_batches(path: Path) -> Any:
     if path.suffix.lower() == ".csv":
         import pyarrow as pa
 
-        opts = pcsv.ConvertOptions(strings_can_be_null=True)
+        # Every column as bytes, so one bad byte sequence cannot stop the reader.
+        with path.open(encoding="utf-8", errors="replace", newline="") as f:
+            header = next(csv.reader(f), [])
+        opts = pcsv.ConvertOptions(strings_can_be_null=True,
+                                   column_types={n: pa.binary() for n in header})
         reader = pcsv.open_csv(path, convert_options=opts,
                                read_options=pcsv.ReadOptions(block_size=1 << 22))
         for batch in reader:
             yield pa.RecordBatch.from_arrays(
-                [c.cast(pa.string()) for c in batch.columns], names=batch.schema.names)
+                [_utf8(c, n, failures) for c, n in zip(batch.columns, batch.schema.names,
+                                                       strict=True)],
+                names=batch.schema.names)
         return
     raise InvalidInputError(f"{path.name}: a partition is a .parquet or .csv file")
+
+
+def _utf8(column: Any, name: str, failures: dict[str, int]) -> Any:
+    import pyarrow as pa
+
+    try:
+        return column.cast(pa.string())
+    except pa.ArrowInvalid:
+        out = []
+        for raw in column.to_pylist():
+            try:
+                out.append(None if raw is None else raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(None)
+                failures[name] = failures.get(name, 0) + 1
+        return pa.array(out, type=pa.string())
 
 
 def _done(job: Job, source: Path, out_dir: Path) -> PartitionResult | None:
@@ -204,7 +228,7 @@ def _process(job: Job, source: Path, out_dir: Path, keyring: Keyring | None,
     writer = None
     with atomic_output(target) as out:
         try:
-            for batch in _read_batches(source):
+            for batch in _read_batches(source, failures):
                 result = apply_batch(batch, job.actions, keyring=keyring)
                 if writer is None:
                     writer = pq.ParquetWriter(out, result.batch.schema)

@@ -180,7 +180,8 @@ class _Plan:
                         f"column {a.column!r}: blind_index writes {written!r}, which table "
                         f"{source.name!r} does not have; add it first (a text column)")
                 target_col = source.c[written]
-                if not isinstance(target_col.type, sa.String):
+                untyped = isinstance(target_col.type, sa.types.NullType)  # SQLite: any value
+                if not (isinstance(target_col.type, sa.String) or untyped):
                     raise InvalidInputError(
                         f"column {written!r} is {target_col.type}, not text: {a.action} "
                         f"writes text there; write to a new table (into=) instead")
