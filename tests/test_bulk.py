@@ -223,6 +223,16 @@ def test_suggest_job_from_discovery_round_trips_through_toml(tmp_path: Path) -> 
         path = tmp_path / "job.toml"
         path.write_text(job.to_toml(), encoding="utf-8")
         assert load_job(path) == job
+    from finprivacy.inventory import DataField, DataInventory
+
+    inventory = DataInventory([
+        DataField("khxx.ye", category="financial", sensitivity="C2"),  # values said nothing
+        DataField("sfzh", category="identity", sensitivity="C2", mask="name"),
+        DataField("khxx.enc", category="identity", sensitivity="C2")])  # already encrypted
+    by_inventory = suggest_job(findings, table="khxx", name="i", inventory=inventory)
+    assert [(a.column, a.action, a.kind) for a in by_inventory.actions] == [
+        ("sfzh", "mask", "name"), ("yhkh", "mask", "bank_card"),
+        ("备注", "mask", "cn_passport"), ("ye", "redact", "")]
     with pytest.raises(fp.InvalidInputError, match="no plaintext"):
         suggest_job(findings, table="nothing", name="x")
     with pytest.raises(fp.ConfigurationError):
@@ -242,11 +252,16 @@ def test_cli_discover_suggests_jobs_that_bulk_runs(tmp_path: Path,
     job = load_job(tmp_path / "jobs" / "clients.parquet.toml")
     assert [(a.column, a.action, a.kind) for a in job.actions] == [("sfzh", "mask", "cn_id")]
     capsys.readouterr()
+    audit_url = f"sqlite:///{tmp_path / 'audit.db'}"
     assert main(["bulk", "run", str(tmp_path / "jobs" / "clients.parquet.toml"),
                  str(data / "clients.parquet"), "--out", str(tmp_path / "out"),
-                 "--quiet"]) == 0
+                 "--quiet", "--audit", audit_url]) == 0
     out = pq.read_table(tmp_path / "out" / "clients.parquet").to_pydict()
     assert IDS[0] not in out["sfzh"] and out["n"] == list(range(10))
+    log = fp.AuditLog(audit_url)
+    [event] = [e for e in log.query() if e.action == "bulk.job"]
+    assert event.actor == "finprivacy bulk run" and event.details["rows"] == "10"
+    log.close()
 
 
 def test_invalid_utf8_in_csv_is_counted_not_fatal(tmp_path: Path) -> None:

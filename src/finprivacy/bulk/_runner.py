@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from ..audit.events import AuditEvent, AuditSink
 from ..crypto import KeyProvider, Keyring, atomic_output
 from ..errors import ConfigurationError, InvalidInputError, NotFoundError
+from ..inventory import DataInventory
 from ._actions import ColumnAction, apply_batch
 from ._progress import Progress, ProgressCounter
 
@@ -66,13 +67,15 @@ class _Finding(Protocol):
 
 
 def suggest_job(findings: Iterable[_Finding], *, table: str, name: str,
-                action: str = "mask") -> Job:
+                action: str = "mask", inventory: DataInventory | None = None) -> Job:
     """Propose a job for ``table`` from discovery's findings (``report.columns``).
 
     Each column that holds a personal-data kind in plaintext gets ``action``: ``mask``
     (with its kind, or ``redact`` where no mask exists for the kind), ``encrypt`` or
     ``tokenize`` (bank cards only; others are encrypted), with the context
-    ``<table>.<column>``. Columns already encrypted, and the rest, are left as they
+    ``<table>.<column>``. With ``inventory``, its word comes first: a column it
+    classifies C2 or C3 is treated even where the sampled values did not say, and its
+    ``mask`` kind is used. Columns already encrypted, and the rest, are left as they
     are. Review the result (:meth:`Job.to_toml`) before running it.
     """
     from ..masking import MASK_KINDS
@@ -81,13 +84,19 @@ def suggest_job(findings: Iterable[_Finding], *, table: str, name: str,
         raise ConfigurationError("suggest_job's action is mask, encrypt or tokenize")
     actions = []
     for f in findings:
-        if f.table != table or f.kind is None:
+        if f.table != table or getattr(f, "tokens", None):
             continue
+        field = (inventory.get(f"{table}.{f.column}") or inventory.get(f.column)
+                 if inventory is not None else None)
+        declared = field is not None and field.sensitivity in ("C2", "C3")
+        if f.kind is None and not declared:
+            continue
+        kind = field.mask if field is not None and field.mask else (f.kind or "")
         context = f"{table}.{f.column}"
         if action == "mask":
-            actions.append(ColumnAction(f.column, "mask", kind=f.kind)
-                           if f.kind in MASK_KINDS else ColumnAction(f.column, "redact"))
-        elif action == "tokenize" and f.kind == "bank_card":
+            actions.append(ColumnAction(f.column, "mask", kind=kind)
+                           if kind in MASK_KINDS else ColumnAction(f.column, "redact"))
+        elif action == "tokenize" and kind == "bank_card":
             actions.append(ColumnAction(f.column, "tokenize", context=context))
         else:
             actions.append(ColumnAction(f.column, "encrypt", context=context))

@@ -33,6 +33,9 @@ def register(sub: Any) -> None:
                      help="the keyring is sealed by the key in this environment variable "
                      "(what lets --workers > 1 open it in each worker)")
     run.add_argument("--workers", type=int, default=1)
+    run.add_argument("--audit", metavar="URL",
+                     help="audit log store (sqlite:///… or postgresql://…) that gets the "
+                     "job's bulk.job summary")
     run.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     add_passphrase_options(run)
     add_format_option(run)
@@ -82,10 +85,16 @@ def _run(args: argparse.Namespace) -> int:
     if args.keyring and (database or provider is None):
         keyring = (Keyring.load(args.keyring, provider=provider) if provider is not None
                    else Keyring.load(args.keyring, passphrase=read_passphrase(args)))
+    audit = None
+    if args.audit:
+        from ..audit import AuditLog
+
+        audit = AuditLog(args.audit)
     try:
         if database:
             res = run_table(job, args.inputs[0], args.table, into=args.into, keyring=keyring,
-                            batch_size=args.batch_size, progress=bar)
+                            batch_size=args.batch_size, progress=bar, audit=audit,
+                            actor="finprivacy bulk run")
             failed = sum(res.failures.values())
             state = "done by an earlier run" if res.skipped else f"{res.rows} rows"
             kept = " (kept as stored)" if failed and args.into is None else ""
@@ -97,11 +106,15 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if provider is not None:
             results = run_job(job, args.inputs, args.out, keyring_file=args.keyring,
-                              provider=provider, workers=args.workers, progress=bar)
+                              provider=provider, workers=args.workers, progress=bar,
+                              audit=audit, actor="finprivacy bulk run")
         else:
-            results = run_job(job, args.inputs, args.out, keyring=keyring, progress=bar)
+            results = run_job(job, args.inputs, args.out, keyring=keyring, progress=bar,
+                              audit=audit, actor="finprivacy bulk run")
     finally:
         bar.close()
+        if audit is not None:
+            audit.close()
     rows = sum(r.rows for r in results)
     failed = sum(sum(r.failures.values()) for r in results)
     skipped = sum(r.skipped for r in results)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..discovery import DiscoveryReport, RecordDates, discover
 from ..errors import InvalidInputError
-from ..inventory import load_inventory
+from ..inventory import DataInventory, load_inventory
 from ._retention import add_schedule_options, schedule_from_args
 
 
@@ -68,7 +68,7 @@ def _discover(args: argparse.Namespace) -> int:
     if not args.quiet:
         sys.stderr.write("\n")
     if args.suggest_jobs:
-        _suggest(report, args)
+        _suggest(report, args, inventory)
     text = {"text": report.to_text, "json": report.to_json,
             "html": report.to_html}[args.format]()
     if args.output:
@@ -87,7 +87,8 @@ def _discover(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _suggest(report: DiscoveryReport, args: argparse.Namespace) -> None:
+def _suggest(report: DiscoveryReport, args: argparse.Namespace,
+             inventory: DataInventory | None) -> None:
     from pathlib import Path
 
     from ..bulk import suggest_job
@@ -95,9 +96,14 @@ def _suggest(report: DiscoveryReport, args: argparse.Namespace) -> None:
 
     folder = Path(args.suggest_jobs)
     folder.mkdir(parents=True, exist_ok=True)
-    for table in sorted({c.table for c in report.columns if c.kind is not None}):
+    tables = {c.table for c in report.columns if c.kind is not None}
+    if inventory is not None:  # columns the inventory classifies C2/C3 count too
+        tables |= {c.table for c in report.columns if not c.tokens and any(
+            f is not None and f.sensitivity in ("C2", "C3")
+            for f in (inventory.get(f"{c.table}.{c.column}"), inventory.get(c.column)))}
+    for table in sorted(tables):
         job = suggest_job(report.columns, table=table, name=f"{args.suggest_action}-{table}",
-                          action=args.suggest_action)
+                          action=args.suggest_action, inventory=inventory)
         safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in table)
         with atomic_output(folder / f"{safe}.toml") as f:
             f.write(job.to_toml().encode())
