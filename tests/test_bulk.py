@@ -271,8 +271,34 @@ def test_invalid_utf8_in_csv_is_counted_not_fatal(tmp_path: Path) -> None:
                                        'action = "mask"\nkind = "cn_phone"\n')
     [result] = run_job(job, [path], tmp_path / "out")  # type: ignore[arg-type]
     assert result.rows == 3 and result.failures == {"memo": 1}
-    out = pq.read_table(tmp_path / "out" / "bad.parquet").to_pydict()
+    assert (tmp_path / "out" / "bad.csv").read_text() == (
+        '"sjhm","memo"\n"138****5678","ok"\n"139****5678",\n,"fine"\n')  # CSV in, CSV out
+    run_job(job, [path], tmp_path / "pq", output_format="parquet")  # type: ignore[arg-type]
+    out = pq.read_table(tmp_path / "pq" / "bad.parquet").to_pydict()
     assert out == {"sjhm": ["138****5678", "139****5678", None], "memo": ["ok", None, "fine"]}
+
+
+def test_empty_partitions_give_valid_empty_outputs(tmp_path: Path) -> None:
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("sjhm,memo\n")
+    empty = tmp_path / "e.parquet"
+    pq.write_table(pa.table({"sjhm": pa.array([], type=pa.string()), "n": pa.array(
+        [], type=pa.int64())}), empty)
+    job = load_job_from_text(tmp_path, 'name = "m"\n[[columns]]\ncolumn = "sjhm"\n'
+                                       'action = "mask"\nkind = "cn_phone"\n')
+    results = run_job(job, [header_only, empty], tmp_path / "out")  # type: ignore[arg-type]
+    assert [r.rows for r in results] == [0, 0]
+    assert (tmp_path / "out" / "h.csv").read_text() == '"sjhm","memo"\n'
+    assert pq.read_table(tmp_path / "out" / "e.parquet").schema.names == ["sjhm", "n"]
+    nested = tmp_path / "s.parquet"
+    pq.write_table(pa.table({"client": [{"sfzh": IDS[0]}]}), nested)
+    with pytest.raises(fp.InvalidInputError, match="nested"):
+        run_job(load_job_from_text(tmp_path, 'name = "k"\n[[columns]]\ncolumn = "client"\n'
+                                             'action = "keep"\n'),  # type: ignore[arg-type]
+                [nested], tmp_path / "csv", output_format="csv")
+    assert not (tmp_path / "csv" / "s.csv").exists()
+    with pytest.raises(fp.InvalidInputError, match="output_format"):
+        run_job(job, [empty], tmp_path / "x", output_format="xlsx")  # type: ignore[arg-type]
 
 
 def test_struct_fields_by_path_and_nested_columns_refused() -> None:

@@ -18,6 +18,7 @@ from ._actions import BatchResult as BatchResult
 from ._actions import ColumnAction as ColumnAction
 from ._actions import apply_batch as apply_batch
 from ._progress import Progress as Progress
+from ._runner import FORMATS as FORMATS
 from ._runner import Job as Job
 from ._runner import PartitionResult as PartitionResult
 from ._runner import load_job as load_job
@@ -31,6 +32,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "ACTIONS",
     "BatchResult",
     "ColumnAction",
+    "FORMATS",
     "Job",
     "PROGRESS_TABLE",
     "PartitionResult",

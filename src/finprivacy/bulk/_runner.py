@@ -1,9 +1,10 @@
 """Jobs (TOML) and the local runner: partitions in a process pool, manifests, resume.
 
-A partition is one input file (Parquet, or CSV read as text columns). Its output is
-written atomically, then its manifest (input fingerprint, rows, failures per column);
-a partition whose manifest matches its input is not processed again, so a killed run
-resumes where it stopped and never writes a partition twice. Workers open the keyring
+A partition is one input file (Parquet, or CSV read as text columns). Its output (the
+same format by default) is written atomically, then its manifest (input fingerprint,
+rows, failures per column); a partition whose manifest matches its input is not
+processed again, so a killed run resumes where it stopped and never writes a partition
+twice. Workers open the keyring
 themselves from ``keyring_file`` and a key provider (environment, AWS KMS, PKCS#11):
 no key material crosses the process boundary.
 """
@@ -27,7 +28,7 @@ from ..inventory import DataInventory
 from ._actions import ColumnAction, apply_batch
 from ._progress import Progress, ProgressCounter
 
-__all__ = ["Job", "PartitionResult", "load_job", "run_job", "suggest_job"]
+__all__ = ["FORMATS", "Job", "PartitionResult", "load_job", "run_job", "suggest_job"]
 
 _BATCH = 65_536
 
@@ -160,7 +161,11 @@ def _read_batches(path: Path, failures: dict[str, int]) -> Any:
     import pyarrow.parquet as pq
 
     if path.suffix.lower() == ".parquet":
-        yield from pq.ParquetFile(path).iter_batches(batch_size=_BATCH)
+        pf = pq.ParquetFile(path)
+        if pf.metadata.num_rows == 0:  # still a schema for the output
+            yield _empty(pf.schema_arrow)
+            return
+        yield from pf.iter_batches(batch_size=_BATCH)
         return
     if path.suffix.lower() == ".csv":
         import pyarrow as pa
@@ -172,13 +177,24 @@ def _read_batches(path: Path, failures: dict[str, int]) -> Any:
                                    column_types={n: pa.binary() for n in header})
         reader = pcsv.open_csv(path, convert_options=opts,
                                read_options=pcsv.ReadOptions(block_size=1 << 22))
+        seen = False
         for batch in reader:
+            seen = True
             yield pa.RecordBatch.from_arrays(
                 [_utf8(c, n, failures) for c, n in zip(batch.columns, batch.schema.names,
                                                        strict=True)],
                 names=batch.schema.names)
+        if not seen:  # a header and no rows
+            yield _empty(pa.schema([(n, pa.string()) for n in reader.schema.names]))
         return
     raise InvalidInputError(f"{path.name}: a partition is a .parquet or .csv file")
+
+
+def _empty(schema: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema],
+                                      schema=schema)
 
 
 def _utf8(column: Any, name: str, failures: dict[str, int]) -> Any:
@@ -197,9 +213,18 @@ def _utf8(column: Any, name: str, failures: dict[str, int]) -> Any:
         return pa.array(out, type=pa.string())
 
 
-def _done(job: Job, source: Path, out_dir: Path) -> PartitionResult | None:
+FORMATS = ("same", "parquet", "csv")
+"""Output formats: ``same`` (a CSV partition gives CSV, Parquet gives Parquet), or one."""
+
+
+def _target(source: Path, out_dir: Path, fmt: str) -> Path:
+    suffix = source.suffix.lower() if fmt == "same" else f".{fmt}"
+    return out_dir / (source.stem + suffix)
+
+
+def _done(job: Job, source: Path, out_dir: Path, fmt: str) -> PartitionResult | None:
     """Return the earlier run's result if its manifest matches this input, else ``None``."""
-    target = out_dir / (source.stem + ".parquet")
+    target = _target(source, out_dir, fmt)
     manifest = out_dir / "_manifests" / (source.name + ".json")
     if not manifest.exists():
         return None
@@ -222,14 +247,29 @@ def _expected_rows(source: Path) -> int | None:
     return int(pq.ParquetFile(source).metadata.num_rows)
 
 
-def _process(job: Job, source: Path, out_dir: Path, keyring: Keyring | None,
-             report: Callable[[int], None] | None = None) -> PartitionResult:
+def _writer(out: Any, schema: Any, target: Path) -> Any:
+    import pyarrow as pa
+
+    if target.suffix == ".csv":
+        import pyarrow.csv as pcsv
+
+        nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+        if nested:
+            raise InvalidInputError(f"CSV cannot hold the nested columns {nested}: write "
+                                    "Parquet, or name their fields as outer.inner")
+        return pcsv.CSVWriter(out, schema)
     import pyarrow.parquet as pq
 
-    earlier = _done(job, source, out_dir)
+    return pq.ParquetWriter(out, schema)
+
+
+def _process(job: Job, source: Path, out_dir: Path, keyring: Keyring | None,
+             report: Callable[[int], None] | None = None, fmt: str = "same"
+             ) -> PartitionResult:
+    earlier = _done(job, source, out_dir, fmt)
     if earlier is not None:
         return earlier
-    target = out_dir / (source.stem + ".parquet")
+    target = _target(source, out_dir, fmt)
     manifest = out_dir / "_manifests" / (source.name + ".json")
     fingerprint = _fingerprint(source)
     rows = 0
@@ -240,7 +280,7 @@ def _process(job: Job, source: Path, out_dir: Path, keyring: Keyring | None,
             for batch in _read_batches(source, failures):
                 result = apply_batch(batch, job.actions, keyring=keyring)
                 if writer is None:
-                    writer = pq.ParquetWriter(out, result.batch.schema)
+                    writer = _writer(out, result.batch.schema, target)
                 writer.write_batch(result.batch)
                 rows += result.batch.num_rows
                 for k, v in result.failures.items():
@@ -267,12 +307,12 @@ def _init_worker(queue: Any) -> None:
 
 
 def _worker(job: Job, source: str, out_dir: str, keyring_file: str | None,
-            provider: KeyProvider | None) -> PartitionResult:
+            provider: KeyProvider | None, fmt: str) -> PartitionResult:
     keyring = (Keyring.load(keyring_file, provider=provider)
                if keyring_file is not None else None)
     queue = _QUEUE
     return _process(job, Path(source), Path(out_dir), keyring,
-                    queue.put if queue is not None else None)
+                    queue.put if queue is not None else None, fmt)
 
 
 def run_job(job: Job, inputs: Sequence[str | os.PathLike[str]],
@@ -280,8 +320,8 @@ def run_job(job: Job, inputs: Sequence[str | os.PathLike[str]],
             keyring_file: str | os.PathLike[str] | None = None,
             provider: KeyProvider | None = None, workers: int = 1,
             audit: AuditSink | None = None, actor: str = "finprivacy.bulk",
-            progress: Callable[[Progress], None] | None = None
-            ) -> list[PartitionResult]:
+            progress: Callable[[Progress], None] | None = None,
+            output_format: str = "same") -> list[PartitionResult]:
     """Run ``job`` over the partitions ``inputs`` into ``out_dir``; return each result.
 
     With ``workers`` > 1 the partitions run in ``workers`` processes — this one and
@@ -289,7 +329,8 @@ def run_job(job: Job, inputs: Sequence[str | os.PathLike[str]],
     ``keyring_file`` with ``provider`` (a ``keyring`` object is not sent to other
     processes). ``progress`` is called after each batch, in this process, with
     the rows done, the rate and the time left (:class:`Progress`). A summary entry
-    (``bulk.job``) goes to ``audit``.
+    (``bulk.job``) goes to ``audit``. ``output_format`` is one of :data:`FORMATS`: by
+    default a CSV partition gives a CSV file and a Parquet one a Parquet file.
     """
     sources = [Path(p) for p in inputs]
     missing = [str(p) for p in sources if not p.is_file()]
@@ -297,11 +338,14 @@ def run_job(job: Job, inputs: Sequence[str | os.PathLike[str]],
         raise NotFoundError(f"no partition at {missing[0]}")
     if workers < 1:
         raise InvalidInputError("workers must be at least 1")
+    if output_format not in FORMATS:
+        raise InvalidInputError(f"output_format is one of {', '.join(FORMATS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     counter: ProgressCounter | None = None
     if progress is not None:
-        todo = [_expected_rows(s) for s in sources if _done(job, s, out) is None]
+        todo = [_expected_rows(s) for s in sources
+                if _done(job, s, out, output_format) is None]
         counter = ProgressCounter(progress, None if None in todo else sum(
             n for n in todo if n is not None))
     results: list[PartitionResult] = []
@@ -311,13 +355,15 @@ def run_job(job: Job, inputs: Sequence[str | os.PathLike[str]],
                                      "keyring_file= and provider=, not keyring=")
         kr = (Keyring.load(keyring_file, provider=provider) if keyring_file is not None
               else None)
-        results = _run_pool(job, sources, out, workers, keyring_file, provider, counter, kr)
+        results = _run_pool(job, sources, out, workers, keyring_file, provider, counter, kr,
+                            output_format)
     else:
         kr = keyring if keyring is not None else (
             Keyring.load(keyring_file, provider=provider) if keyring_file is not None
             else None)
         for s in sources:
-            results.append(_process(job, s, out, kr, counter.add if counter else None))
+            results.append(_process(job, s, out, kr, counter.add if counter else None,
+                                    output_format))
     if audit is not None:
         total = sum(r.rows for r in results)
         failed = sum(sum(r.failures.values()) for r in results)
@@ -332,7 +378,7 @@ def run_job(job: Job, inputs: Sequence[str | os.PathLike[str]],
 
 def _run_pool(job: Job, sources: Sequence[Path], out: Path, workers: int,
               keyring_file: str | os.PathLike[str] | None, provider: KeyProvider | None,
-              counter: ProgressCounter | None, keyring: Keyring | None
+              counter: ProgressCounter | None, keyring: Keyring | None, fmt: str
               ) -> list[PartitionResult]:
     """``workers`` processes: this one and ``workers - 1`` spawned ones.
 
@@ -377,7 +423,7 @@ def _run_pool(job: Job, sources: Sequence[Path], out: Path, workers: int,
                 index, source = pending.popleft()
                 fut = pool.submit(_worker, job, str(source), str(out),
                                   os.fspath(keyring_file) if keyring_file else None,
-                                  provider)
+                                  provider, fmt)
                 in_flight[fut] = index
 
         def feed() -> None:
@@ -405,7 +451,7 @@ def _run_pool(job: Job, sources: Sequence[Path], out: Path, workers: int,
                     if not pending:
                         break
                     index, source = pending.pop()
-                mine[index] = _process(job, source, out, keyring, report)
+                mine[index] = _process(job, source, out, keyring, report, fmt)
         finally:
             with lock:
                 pending.clear()  # on an error here, hand out nothing more

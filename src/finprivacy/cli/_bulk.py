@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from ..bulk import Progress, load_job, run_job, run_table
+from ..bulk import FORMATS, Progress, load_job, run_job, run_table
 from ..crypto import EnvironmentProvider, Keyring
 from ..errors import InvalidInputError
 from ._common import add_format_option, add_passphrase_options, emit, read_passphrase
@@ -23,6 +23,8 @@ def register(sub: Any) -> None:
                      help="partitions (.parquet or .csv files), or one database URL with "
                      "--table")
     run.add_argument("--out", help="output folder for partitions (manifests inside)")
+    run.add_argument("--output-format", choices=FORMATS, default="same",
+                     help="same as each input (default), parquet or csv")
     run.add_argument("--table", help="with a database URL: the table to run the job on")
     run.add_argument("--into", metavar="NEW_TABLE",
                      help="with --table: write a new table instead of updating in place")
@@ -107,10 +109,12 @@ def _run(args: argparse.Namespace) -> int:
         if provider is not None:
             results = run_job(job, args.inputs, args.out, keyring_file=args.keyring,
                               provider=provider, workers=args.workers, progress=bar,
-                              audit=audit, actor="finprivacy bulk run")
+                              audit=audit, actor="finprivacy bulk run",
+                              output_format=args.output_format)
         else:
             results = run_job(job, args.inputs, args.out, keyring=keyring, progress=bar,
-                              audit=audit, actor="finprivacy bulk run")
+                              audit=audit, actor="finprivacy bulk run",
+                              output_format=args.output_format)
     finally:
         bar.close()
         if audit is not None:
