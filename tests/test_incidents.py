@@ -162,7 +162,8 @@ def test_the_register_detects_tampering(tmp_path: object, sqlite_url: str) -> No
 
 
 def test_every_obligation_cites_its_rule() -> None:
-    assert set(CITATIONS) == {"cn_cac.initial", "pipl.authority", "pipl.individuals",
+    assert set(CITATIONS) == {"cn_cac.initial", "cn_cac.followup", "cn_cac.summary",
+                              "cn_cac.police", "pipl.authority", "pipl.individuals",
                               "gdpr.authority", "gdpr.subjects"}
     assert all(CITATIONS.values())
 
@@ -190,7 +191,13 @@ def test_cli_incident(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> No
                  "--store", sqlite_url]) == 0
     assert "重大" in capsys.readouterr().out
     assert main(["incident", "report", iid, "--to", "cn_cac.initial", "--actor", "dpo",
-                 "--at", "2026-12-07T12:00+08:00", "--store", sqlite_url]) == 0
+                 "--at", "2026-12-07T12:00+08:00", "--partial", "--store", sqlite_url]) == 0
+    capsys.readouterr()
+    assert main(["incident", "due", "--now", "2026-12-07T13:30+08:00",
+                 "--store", sqlite_url]) == 1  # the rest of a partial report is owed
+    assert "cn_cac.followup" in capsys.readouterr().out
+    assert main(["incident", "report", iid, "--to", "cn_cac.followup", "--actor", "dpo",
+                 "--at", "2026-12-07T13:00+08:00", "--store", sqlite_url]) == 0
     assert main(["incident", "due", "--now", "2026-12-07T13:30+08:00",
                  "--store", sqlite_url]) == 0  # met in time: nothing overdue
     assert main(["incident", "report", iid, "--store", sqlite_url]) == 3
@@ -208,3 +215,118 @@ def test_readers_never_create_the_store(tmp_path: object) -> None:
     assert not typo.exists()
     with pytest.raises(fp.NotFoundError):
         IncidentRegister(f"sqlite:///{typo}", create=False)
+
+
+@pytest.mark.parametrize(("people", "grade"), [
+    (0, None), (999_999, None), (1_000_000, "relatively_major"),
+    (1_000_001, "relatively_major"), (9_999_999, "relatively_major"),
+    (10_000_000, "major"), (99_999_999, "major"), (100_000_000, "especially_major"),
+    (2_000_000_000, "especially_major")])
+def test_personal_information_thresholds_at_and_around_each_limit(people: int,
+                                                                  grade: str | None) -> None:
+    # The guide's note: "以上" includes the number itself.
+    from finprivacy.incidents import personal_information_grade
+
+    assert personal_information_grade(people) == grade
+
+
+def test_thresholds_cite_the_guide_and_refuse_nonsense() -> None:
+    from finprivacy.incidents import PERSONAL_INFORMATION_THRESHOLDS, personal_information_grade
+
+    assert [t[0] for t in PERSONAL_INFORMATION_THRESHOLDS] == [100_000_000, 10_000_000,
+                                                               1_000_000]
+    assert all("网络安全事件分级指南" in c for _, _, c in PERSONAL_INFORMATION_THRESHOLDS)
+    for bad in (-1, True, 1.5, "10"):
+        with pytest.raises(fp.InvalidInputError):
+            personal_information_grade(bad)  # type: ignore[arg-type]
+
+
+def test_a_grade_below_the_threshold_is_refused(register: IncidentRegister) -> None:
+    inc = register.open("client database exfiltrated", actor="sec-1",
+                        aware_at=dt.datetime(2026, 12, 4, 10, tzinfo=SHANGHAI))
+    with pytest.raises(fp.InvalidInputError, match="100万人以上") as err:
+        register.classify(inc.id, actor="dpo", operator_class="other", grade="general",
+                          regimes=["cn_cac"], people_affected=1_000_000)
+    assert "较大" in str(err.value)
+    with pytest.raises(fp.InvalidInputError, match="1000万人以上"):
+        register.classify(inc.id, actor="dpo", operator_class="other",
+                          grade="relatively_major", regimes=["cn_cac"],
+                          people_affected=10_000_000)
+    assert register.get(inc.id).grade is None  # nothing recorded
+    register.classify(inc.id, actor="dpo", operator_class="other", grade="general",
+                      regimes=["cn_cac"], people_affected=999_999)  # a person's call
+    assert obligations(register.get(inc.id)) == []
+    register.classify(inc.id, actor="dpo", operator_class="other", grade="especially_major",
+                      regimes=["cn_cac"], people_affected=5)  # higher is always allowed
+    assert register.get(inc.id).effective_grade == "especially_major"
+
+
+def test_a_later_scope_past_a_threshold_starts_the_cac_clock() -> None:
+    aware = dt.datetime(2026, 12, 4, 10, tzinfo=SHANGHAI)
+    reg = IncidentRegister()
+    inc = reg.open("export by a staff account", actor="sec-1", aware_at=aware)
+    reg.classify(inc.id, actor="dpo", operator_class="other", grade="general",
+                 regimes=["cn_cac"], evidence="first look: a few hundred clients")
+    assert obligations(reg.get(inc.id)) == []
+
+    class Scope:
+        def __init__(self, people: int) -> None:
+            self.subjects = range(people)
+            self.fields_by_subject: dict[str, set[str]] = {}
+
+    reg.attach_scope(inc.id, Scope(3), actor="sec-2")
+    assert obligations(reg.get(inc.id)) == []  # 3 people: still the recorded grade
+    reg.classify(inc.id, actor="dpo", operator_class="other", grade="general",
+                 regimes=["cn_cac"], evidence="log review", people_affected=750_000)
+    assert obligations(reg.get(inc.id)) == []
+    state = reg.get(inc.id)
+    assert state.people_affected == 750_000 and state.grade_floor is None
+    # The full count arrives: 1.2 million people, so 较大 and the 4-hour clock.
+    reg.attach_scope(inc.id, Scope(1_200_000), actor="sec-2")
+    state = reg.get(inc.id)
+    assert (state.grade, state.grade_floor, state.effective_grade) == (
+        "general", "relatively_major", "relatively_major")
+    (ob,) = obligations(state)
+    assert ob.key == "cn_cac.initial" and ob.due == aware + 4 * H
+
+
+def test_followup_summary_and_police_reports() -> None:
+    aware = dt.datetime(2026, 12, 4, 23, 0, tzinfo=SHANGHAI)
+    reg = IncidentRegister()
+    inc = reg.open("ransomware, payroll exports taken", actor="sec-1", aware_at=aware)
+    reg.classify(inc.id, actor="dpo", operator_class="other", grade="relatively_major",
+                 regimes=["cn_cac"], suspected_crime=True)
+    keys = {o.key: o for o in obligations(reg.get(inc.id))}
+    assert set(keys) == {"cn_cac.initial", "cn_cac.police"}
+    assert keys["cn_cac.police"].immediate and "报案" in keys["cn_cac.police"].citation
+    reg.reported(inc.id, "cn_cac.police", actor="dpo", at=aware + H)
+    # Cause and impact unknown at 4 hours: the first items now, the rest to follow.
+    first = aware + 3 * H
+    reg.reported(inc.id, "cn_cac.initial", actor="dpo", at=first, partial=True)
+    (follow,) = [o for o in obligations(reg.get(inc.id)) if o.met_at is None]
+    assert follow.key == "cn_cac.followup" and follow.immediate and follow.due == first
+    assert "第七条第二款" in follow.citation
+    assert reg.due(first + H)[0] == [follow]
+    reg.followup_reported(inc.id, actor="dpo", at=first + 20 * H)
+    assert reg.due(first + 21 * H) == ([], [])
+    # Handling ends; the summary is due within 30 days, closed or not.
+    ended = dt.datetime(2026, 12, 20, 18, 0, tzinfo=SHANGHAI)
+    reg.close(inc.id, actor="dpo", at=ended)
+    (summary,) = reg.due(ended)[1]
+    assert summary.key == "cn_cac.summary" and summary.due == ended + dt.timedelta(days=30)
+    assert "第八条" in summary.citation
+    assert reg.due(ended + dt.timedelta(days=30))[0] == [summary]  # at the boundary
+    reg.summary_reported(inc.id, actor="dpo", at=ended + dt.timedelta(days=12))
+    assert reg.due(ended + dt.timedelta(days=40)) == ([], [])
+    assert reg.verify(inc.id) == len(reg.get(inc.id).events)
+
+
+def test_a_closed_incident_never_reported_stays_overdue() -> None:
+    aware = dt.datetime(2026, 12, 4, 9, tzinfo=dt.UTC)
+    reg = IncidentRegister()
+    inc = reg.open("lost backup tape", actor="sec-1", aware_at=aware)
+    reg.classify(inc.id, actor="dpo", operator_class="cii", grade="major",
+                 regimes=["cn_cac"])
+    reg.close(inc.id, actor="dpo", at=aware + 2 * H)
+    overdue, _ = reg.due(aware + 3 * H)
+    assert [o.key for o in overdue] == ["cn_cac.initial"]

@@ -35,13 +35,17 @@ def register(sub: Any) -> None:
     store(sh)
     sh.set_defaults(handler=_show)
     rp = isub.add_parser("report", help="record a report made (to an obligation key such as "
-                         "cn_cac.initial, pipl.authority, gdpr.authority), or print a draft")
+                         "cn_cac.initial, cn_cac.followup, cn_cac.summary, cn_cac.police, "
+                         "pipl.authority, gdpr.authority), or print a draft")
     rp.add_argument("incident_id")
     rp.add_argument("--to", help="the obligation met: record the report")
     rp.add_argument("--actor", help="who sent it (with --to)")
     rp.add_argument("--at", help="when it was sent, ISO 8601 with offset (default: now)")
     rp.add_argument("--reference", default="", help="the regulator's reference, if any")
     rp.add_argument("--delay-reasons", default="", help="GDPR Art. 33(1): why it was late")
+    rp.add_argument("--partial", action="store_true",
+                    help="with --to cn_cac.initial: cause or impact not yet known, the "
+                    "rest follows (办法 Art. 7 ¶2; cn_cac.followup then falls due)")
     rp.add_argument("--draft", action="store_true",
                     help="print the regulator report drafted from the register")
     rp.add_argument("--firm", default="", help="the reporting entity (for --draft)")
@@ -125,8 +129,16 @@ def _report(args: argparse.Namespace) -> int:
     if args.to:
         if not args.actor:
             raise InvalidInputError("--to needs --actor (who sent the report)")
-        reg.reported(args.incident_id, args.to, actor=args.actor, at=_time(args.at),
-                     reference=args.reference, delay_reasons=args.delay_reasons)
+        if args.to == "cn_cac.followup":
+            reg.followup_reported(args.incident_id, actor=args.actor, at=_time(args.at),
+                                  reference=args.reference)
+        elif args.to == "cn_cac.summary":
+            reg.summary_reported(args.incident_id, actor=args.actor, at=_time(args.at),
+                                 reference=args.reference)
+        else:
+            reg.reported(args.incident_id, args.to, actor=args.actor, at=_time(args.at),
+                         reference=args.reference, delay_reasons=args.delay_reasons,
+                         partial=args.partial)
     inc = reg.get(args.incident_id)
     if args.draft:
         print(regulator_report(inc, firm=args.firm or "-", contact=args.contact or "-",

@@ -38,9 +38,11 @@ from ._drafts import subject_notice as subject_notice
 from ._model import EVENT_KINDS as EVENT_KINDS
 from ._model import GRADES as GRADES
 from ._model import OPERATOR_CLASSES as OPERATOR_CLASSES
+from ._model import PERSONAL_INFORMATION_THRESHOLDS as PERSONAL_INFORMATION_THRESHOLDS
 from ._model import Incident as Incident
 from ._model import IncidentEvent as IncidentEvent
 from ._model import IncidentStore as IncidentStore
+from ._model import personal_information_grade as personal_information_grade
 from ._register import IncidentRegister as IncidentRegister
 from ._register import MemoryIncidentStore as MemoryIncidentStore
 
@@ -61,10 +63,12 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "Notice",
     "OPERATOR_CLASSES",
     "Obligation",
+    "PERSONAL_INFORMATION_THRESHOLDS",
     "WebhookSink",
     "alert_payload",
     "notify_subjects",
     "obligations",
+    "personal_information_grade",
     "post_incident_summary",
     "regulator_report",
     "sms_parts",

@@ -1,16 +1,23 @@
 """The legal reporting clocks of an incident, each with the rule it comes from.
 
-Every clock runs from the moment the firm became aware (the ``aware`` event) and is an
-instant in UTC: 72 hours are 72 elapsed hours, through nights, weekends and daylight
-saving changes, whatever the local zone in which they are shown.
+Every clock runs from the moment the firm became aware (the ``aware`` event) — the
+post-incident summary from the end of the handling (``closed``) — and is an instant in
+UTC: 72 hours are 72 elapsed hours, through nights, weekends and daylight saving
+changes, whatever the local zone in which they are shown.
 
 =====================  ==============================================  ===============
 obligation             when it applies                                 due
 =====================  ==============================================  ===============
-``cn_cac.initial``     regime ``cn_cac``, grade 较大 or above           1 h (CII operator),
-                                                                       2 h (central or
-                                                                       state organ), 4 h
-                                                                       (other operator)
+``cn_cac.initial``     regime ``cn_cac``, grade 较大 or above (the      1 h (CII operator),
+                       recorded grade, or the grading guide's          2 h (central or
+                       personal-information threshold the people       state organ), 4 h
+                       affected reach)                                 (other operator)
+``cn_cac.followup``    the initial report left items to follow         promptly (及时补报)
+                       (``reported(..., partial=True)``, Art. 7 ¶2)
+``cn_cac.summary``     as ``cn_cac.initial``, once handling ended      30 days after
+                       (``closed``; Art. 8)                            ``closed``
+``cn_cac.police``      regime ``cn_cac``, recorded as a suspected      promptly (及时报案)
+                       crime (Art. 4)
 ``pipl.authority``     regime ``pipl``                                 immediately
 ``pipl.individuals``   regime ``pipl``, unless the data was encrypted  immediately
                        under keys not compromised (Art. 57 ¶2)
@@ -20,10 +27,14 @@ obligation             when it applies                                 due
                        under keys not compromised (Art. 34(1), (3)(a))  delay
 =====================  ==============================================  ===============
 
-The 办法's hours are taken from 国家网络安全事件报告管理办法 Art. 4 as summarised in
-this project's issue 20; the official text could not be read from where this was
-written, and its grading guide's thresholds (and the follow-up and post-incident
-summary deadlines) are not encoded — see docs/explanation/incidents.md.
+The 办法 is the 国家网络安全事件报告管理办法 (国家互联网信息办公室, 2025-09-11, in force
+2025-11-01), published with its annex 网络安全事件分级指南 at
+https://www.cac.gov.cn/2025-09/15/c_1759583017717009.htm. Its hours, the 30 days of
+Art. 8 and the guide's personal-information thresholds were checked against verbatim
+quotations of that page and reprints of it (see docs/explanation/incidents.md), not
+against the page itself, which cannot be reached from where this was written. "30日内"
+is counted here as 30 elapsed days from the recorded end of the handling: no later than
+the 24:00 reading of the Civil Code (Arts. 201-203), so never a day too late.
 """
 
 from __future__ import annotations
@@ -41,6 +52,9 @@ __all__ = [
 
 CITATIONS = {
     "cn_cac.initial": "国家网络安全事件报告管理办法 第四条 (CAC, in force 2025-11-01)",
+    "cn_cac.followup": "国家网络安全事件报告管理办法 第七条第二款 (其他情况及时补报)",
+    "cn_cac.summary": "国家网络安全事件报告管理办法 第八条 (处置工作结束后30日内)",
+    "cn_cac.police": "国家网络安全事件报告管理办法 第四条 (涉嫌违法犯罪的，及时向公安机关报案)",
     "pipl.authority": "个人信息保护法 第五十七条 (PIPL Art. 57 ¶1)",
     "pipl.individuals": "个人信息保护法 第五十七条 (PIPL Art. 57 ¶1, ¶2)",
     "gdpr.authority": "GDPR Art. 33(1)",
@@ -63,8 +77,9 @@ class Obligation:
 
     incident_id: str
     key: str
-    """``cn_cac.initial``, ``pipl.authority``, ``pipl.individuals``, ``gdpr.authority``
-    or ``gdpr.subjects``."""
+    """One of :data:`CITATIONS`' keys: ``cn_cac.initial``, ``cn_cac.followup``,
+    ``cn_cac.summary``, ``cn_cac.police``, ``pipl.authority``, ``pipl.individuals``,
+    ``gdpr.authority`` or ``gdpr.subjects``."""
     recipient: str
     due: _dt.datetime
     """The deadline (UTC); for "immediately" and "without undue delay", the moment of
@@ -98,11 +113,22 @@ def obligations(incident: Incident) -> list[Obligation]:
                               met))
 
     regimes = set(incident.regimes)
-    if "cn_cac" in regimes and incident.grade in _REPORTABLE_GRADES:
+    if "cn_cac" in regimes and incident.effective_grade in _REPORTABLE_GRADES:
         cls = incident.operator_class or "other"
-        add("cn_cac.initial", _CN_RECIPIENT.get(cls, _CN_RECIPIENT["other"]),
-            aware + _dt.timedelta(hours=_CN_HOURS.get(cls, 4)), False,
-            incident.reported_to("reported:cn_cac.initial"))
+        recipient = _CN_RECIPIENT.get(cls, _CN_RECIPIENT["other"])
+        initial = incident.reported_to("reported:cn_cac.initial")
+        add("cn_cac.initial", recipient,
+            aware + _dt.timedelta(hours=_CN_HOURS.get(cls, 4)), False, initial)
+        if incident.partial_report and initial is not None:
+            add("cn_cac.followup", recipient, initial, True,
+                incident.reported_to("followup_reported:cn_cac.followup"))
+        if incident.closed_at is not None:
+            add("cn_cac.summary", recipient + " (the same channel as the first report)",
+                incident.closed_at + _dt.timedelta(days=30), False,
+                incident.reported_to("summary_reported:cn_cac.summary"))
+    if "cn_cac" in regimes and incident.suspected_crime:
+        add("cn_cac.police", "the public security organ", aware, True,
+            incident.reported_to("reported:cn_cac.police"))
     if "pipl" in regimes:
         add("pipl.authority", "the departments performing personal information protection "
             "duties", aware, True, incident.reported_to("reported:pipl.authority"))

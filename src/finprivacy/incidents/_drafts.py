@@ -121,11 +121,19 @@ def subject_notice(incident: Incident, *, channel: str, language: str, firm: str
 
 def regulator_report(incident: Incident, *, firm: str, contact: str, systems: str,
                      cause: str, impact: str, measures: str, language: str = "zh",
-                     scope: Mapping[str, object] | None = None) -> str:
-    """Draft the report to the regulator from the register (check it against the form)."""
+                     scope: Mapping[str, object] | None = None, event_type: str = "-",
+                     next_steps: str = "-") -> str:
+    """Draft the report to the regulator from the register (check it against the form).
+
+    The rows follow what 办法 Art. 7 asks for — the unit and its systems, when the
+    event was found, its type and grade, the harm done, the measures taken, a first
+    view of the cause, the next steps and any support requested — as far as secondary
+    sources quote it; Art. 7 ¶2 lets the first items go alone when the cause or impact
+    cannot be told in time (record that with ``reported(..., partial=True)``).
+    """
     scoped = next((e.data for e in reversed(incident.events) if e.kind == "scoped"), {})
     facts = {**scoped, **(scope or {})}
-    grade = GRADES.get(incident.grade or "", "未定级 / not graded")
+    grade = GRADES.get(incident.effective_grade or "", "未定级 / not graded")
     operator = OPERATOR_CLASSES.get(incident.operator_class or "", "-")
     rows = [
         ("报告单位 / Reporting entity", firm),
@@ -135,6 +143,7 @@ def regulator_report(incident: Incident, *, firm: str, contact: str, systems: st
         ("发现时间 / Detected", _first(incident, "detected") or "-"),
         ("知悉时间 / Became aware", incident.aware_at.isoformat() if incident.aware_at
          else "-"),
+        ("事件类型 / Type", event_type),
         ("事件级别 / Grade", grade),
         ("涉及系统 / Systems", systems),
         ("原因 / Cause", cause),
@@ -144,6 +153,7 @@ def regulator_report(incident: Incident, *, firm: str, contact: str, systems: st
         ("数据是否已加密且密钥未泄露 / Encrypted, keys not compromised",
          str(facts.get("encrypted_safe", "-"))),
         ("已采取措施 / Measures taken", measures),
+        ("拟进一步采取的措施及请求支援事项 / Next steps, support requested", next_steps),
         ("处置状态 / Status", "已控制 / contained" if incident.contained_at else
          "处置中 / ongoing"),
     ]

@@ -21,6 +21,8 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py checks
     "IncidentStore",
     "OPERATOR_CLASSES",
     "OperatorClass",
+    "PERSONAL_INFORMATION_THRESHOLDS",
+    "personal_information_grade",
 ]
 
 EventKind = Literal["opened", "detected", "aware", "classified", "contained", "scoped",
@@ -35,6 +37,40 @@ Grade = Literal["general", "relatively_major", "major", "especially_major"]
 GRADES: Mapping[str, str] = {"general": "一般", "relatively_major": "较大", "major": "重大",
                              "especially_major": "特别重大"}
 """The four grades of the 国家网络安全事件报告管理办法's grading guide, in order."""
+
+PERSONAL_INFORMATION_THRESHOLDS: tuple[tuple[int, str, str], ...] = (
+    (100_000_000, "especially_major",
+     "网络安全事件分级指南 一(通常情况下)5: 泄露1亿人以上公民个人信息"),
+    (10_000_000, "major",
+     "网络安全事件分级指南 二(通常情况下)5: 泄露1000万人以上公民个人信息"),
+    (1_000_000, "relatively_major",
+     "网络安全事件分级指南 三(通常情况下)5: 泄露100万人以上公民个人信息"),
+)
+"""The grading guide's personal-information thresholds, highest first: (people, grade,
+citation). "以上" includes the number itself (the guide's closing note).
+
+The guide annexed to the 国家网络安全事件报告管理办法 (CAC, 2025-09-11, in force
+2025-11-01; https://www.cac.gov.cn/2025-09/15/c_1759583017717009.htm) says that an
+event meeting one of these "can usually be determined" (通常情况下…可判别为) to be of
+that grade. Below one million people no number applies: the guide's general clauses
+(较大量公民个人信息丢失或被窃取…) call for a person's judgement."""
+
+
+def personal_information_grade(people: int) -> str | None:
+    """Return the grade the guide's personal-information thresholds give, or ``None``.
+
+    ``people`` is how many people's personal information leaked; below the lowest
+    threshold the result is ``None`` and a person decides.
+
+    >>> personal_information_grade(1_000_000), personal_information_grade(999_999)
+    ('relatively_major', None)
+    """
+    value: object = people
+    if isinstance(value, bool) or not isinstance(value, int) or people < 0:
+        raise InvalidInputError("people must be a non-negative integer")
+    return next((g for limit, g, _ in PERSONAL_INFORMATION_THRESHOLDS if people >= limit),
+                None)
+
 
 OperatorClass = Literal["cii", "state_organ", "other"]
 OPERATOR_CLASSES: Mapping[str, str] = {
@@ -120,6 +156,13 @@ class Incident:
     encrypted_safe: bool | None
     """The data was encrypted under keys not compromised (PIPL Art. 57, GDPR 34(3)(a))."""
     contained_at: _dt.datetime | None
+    people_affected: int | None
+    """The largest number of people recorded as affected (a classification's
+    ``people_affected`` or an attached scope's subjects)."""
+    suspected_crime: bool
+    """Recorded as suspected of being a crime (办法 Art. 4: report to the police)."""
+    partial_report: bool
+    """The first report to the regulator left items to follow (办法 Art. 7 ¶2)."""
     reports: tuple[tuple[str, _dt.datetime], ...]
     """(recipient, time) of each report made."""
     notified_at: _dt.datetime | None
@@ -130,6 +173,24 @@ class Incident:
     def open(self) -> bool:
         """Whether the incident is still open."""
         return self.closed_at is None
+
+    @property
+    def grade_floor(self) -> str | None:
+        """The grade the guide's personal-information thresholds give, or ``None``."""
+        if self.people_affected is None:
+            return None
+        return personal_information_grade(self.people_affected)
+
+    @property
+    def effective_grade(self) -> str | None:
+        """The recorded grade, raised to :attr:`grade_floor` where that is higher.
+
+        The people affected (from a later scope, say) may reach a threshold the recorded
+        grade is below; the clocks then follow the higher grade.
+        """
+        order = list(GRADES)
+        grades = [g for g in (self.grade, self.grade_floor) if g is not None]
+        return max(grades, key=order.index) if grades else None
 
     def reported_to(self, recipient: str) -> _dt.datetime | None:
         """Return when ``recipient`` was first reported to, or ``None``."""
@@ -144,7 +205,15 @@ def fold(events: Sequence[IncidentEvent]) -> Incident:
     state: dict[str, object] = {
         "aware_at": None, "operator_class": None, "grade": None, "regimes": (),
         "high_risk": None, "risk_unlikely": False, "encrypted_safe": None,
-        "contained_at": None, "notified_at": None, "closed_at": None}
+        "contained_at": None, "notified_at": None, "closed_at": None,
+        "people_affected": None, "suspected_crime": False, "partial_report": False}
+
+    def people(value: object) -> None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            current = state["people_affected"]
+            state["people_affected"] = max(value, current) if isinstance(current, int) else (
+                value)
+
     reports: list[tuple[str, _dt.datetime]] = []
     for e in events:
         d = e.data
@@ -158,12 +227,19 @@ def fold(events: Sequence[IncidentEvent]) -> Incident:
                 state["regimes"] = tuple(str(r) for r in d["regimes"])  # type: ignore[attr-defined]
             if "risk_unlikely" in d:
                 state["risk_unlikely"] = bool(d["risk_unlikely"])
-        elif e.kind == "scoped" and "encrypted_safe" in d:
-            state["encrypted_safe"] = d["encrypted_safe"]
+            if "suspected_crime" in d:
+                state["suspected_crime"] = bool(d["suspected_crime"])
+            people(d.get("people_affected"))
+        elif e.kind == "scoped":
+            if "encrypted_safe" in d:
+                state["encrypted_safe"] = d["encrypted_safe"]
+            people(d.get("subjects"))
         elif e.kind == "contained" and state["contained_at"] is None:
             state["contained_at"] = e.at
         elif e.kind in ("reported", "followup_reported", "summary_reported"):
             reports.append((f"{e.kind}:{d.get('to', '')}", e.at))
+            if e.kind == "reported" and d.get("to") == "cn_cac.initial" and d.get("partial"):
+                state["partial_report"] = True
         elif e.kind == "subjects_notified" and state["notified_at"] is None:
             state["notified_at"] = e.at
         elif e.kind == "closed":

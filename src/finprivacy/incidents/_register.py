@@ -13,7 +13,16 @@ from ..audit.events import AuditEvent, AuditSink
 from ..clock import Clock, SystemClock, utc
 from ..errors import AuditIntegrityError, ConflictError, InvalidInputError, NotFoundError
 from ._clocks import Obligation, obligations
-from ._model import GRADES, OPERATOR_CLASSES, Incident, IncidentEvent, IncidentStore, fold
+from ._model import (
+    GRADES,
+    OPERATOR_CLASSES,
+    PERSONAL_INFORMATION_THRESHOLDS,
+    Incident,
+    IncidentEvent,
+    IncidentStore,
+    fold,
+    personal_information_grade,
+)
 
 __all__ = [
     "IncidentRegister",
@@ -21,6 +30,8 @@ __all__ = [
 ]
 
 _REGIMES = frozenset({"cn_cac", "pipl", "gdpr"})
+_AFTER_CLOSE = frozenset({"note", "reported", "followup_reported", "summary_reported",
+                          "subjects_notified"})
 
 
 class MemoryIncidentStore:
@@ -82,8 +93,9 @@ class IncidentRegister:
             previous = self._store.events(incident_id)
             if kind != "opened" and not previous:
                 raise NotFoundError(f"no incident {incident_id!r}")
-            if previous and fold(previous).closed_at is not None and kind != "note":
-                raise InvalidInputError(f"incident {incident_id} is closed")
+            if previous and fold(previous).closed_at is not None and kind not in _AFTER_CLOSE:
+                raise InvalidInputError(f"incident {incident_id} is closed; only notes and "
+                                        "reports (the summary, a late report) are recorded")
             event = IncidentEvent(incident_id=incident_id, seq=len(previous) + 1, kind=kind,
                                   at=when, actor=actor, data=dict(data),
                                   prev_hash=previous[-1].hash if previous else "")
@@ -133,8 +145,17 @@ class IncidentRegister:
     def classify(self, incident_id: str, *, actor: str, operator_class: str, grade: str,
                  regimes: Iterable[str], high_risk: bool | None = None,
                  risk_unlikely: bool = False, evidence: str = "",
+                 people_affected: int | None = None, suspected_crime: bool = False,
                  at: _dt.datetime | None = None) -> None:
-        """Record the classification decision: who decided, on what evidence."""
+        """Record the classification decision: who decided, on what evidence.
+
+        ``people_affected`` is the number of people whose personal information leaked:
+        a grade below the one the grading guide's thresholds give for it (1,000,000
+        people or more: 较大; 10,000,000: 重大; 100,000,000: 特别重大) is refused with
+        the threshold cited. A later scope with more people raises the incident's
+        :attr:`~Incident.effective_grade` (and its clocks) the same way.
+        ``suspected_crime`` adds the 办法's report to the police.
+        """
         if operator_class not in OPERATOR_CLASSES:
             raise InvalidInputError(f"operator_class is one of {sorted(OPERATOR_CLASSES)}")
         if grade not in GRADES:
@@ -142,11 +163,24 @@ class IncidentRegister:
         chosen = sorted(set(regimes))
         if not set(chosen) <= _REGIMES:
             raise InvalidInputError(f"regimes are among {sorted(_REGIMES)}")
+        if people_affected is not None:
+            floor = personal_information_grade(people_affected)
+            order = list(GRADES)
+            if floor is not None and order.index(grade) < order.index(floor):
+                cite = next(c for _, g, c in PERSONAL_INFORMATION_THRESHOLDS if g == floor)
+                raise InvalidInputError(
+                    f"a leak of {people_affected:,} people's personal information is at "
+                    f"least {GRADES[floor]} ({floor}) under {cite}; grade "
+                    f"{GRADES[grade]} ({grade}) is below it")
         data: dict[str, object] = {"operator_class": operator_class, "grade": grade,
                                    "regimes": chosen, "risk_unlikely": risk_unlikely,
                                    "evidence": evidence}
         if high_risk is not None:
             data["high_risk"] = high_risk
+        if people_affected is not None:
+            data["people_affected"] = people_affected
+        if suspected_crime:
+            data["suspected_crime"] = True
         self._record(incident_id, "classified", actor, data, at)
 
     def attach_scope(self, incident_id: str, scope: Any, *, actor: str,
@@ -175,10 +209,30 @@ class IncidentRegister:
 
     def reported(self, incident_id: str, to: str, *, actor: str,
                  at: _dt.datetime | None = None, reference: str = "",
-                 delay_reasons: str = "") -> None:
-        """Record a report (``to``: an obligation key such as ``gdpr.authority``)."""
-        self._record(incident_id, "reported", actor,
-                     {"to": to, "reference": reference, "delay_reasons": delay_reasons}, at)
+                 delay_reasons: str = "", partial: bool = False) -> None:
+        """Record a report (``to``: an obligation key such as ``gdpr.authority``).
+
+        ``partial=True`` on ``cn_cac.initial`` records that the cause, impact or trend
+        could not be told in time and only the first items were sent (办法 Art. 7 ¶2):
+        the follow-up report (:meth:`followup_reported`) then falls due.
+        """
+        data: dict[str, object] = {"to": to, "reference": reference,
+                                   "delay_reasons": delay_reasons}
+        if partial:
+            data["partial"] = True
+        self._record(incident_id, "reported", actor, data, at)
+
+    def followup_reported(self, incident_id: str, *, actor: str,
+                          at: _dt.datetime | None = None, reference: str = "") -> None:
+        """Record the follow-up report of the items a partial first report left out."""
+        self._record(incident_id, "followup_reported", actor,
+                     {"to": "cn_cac.followup", "reference": reference}, at)
+
+    def summary_reported(self, incident_id: str, *, actor: str,
+                         at: _dt.datetime | None = None, reference: str = "") -> None:
+        """Record the post-incident summary report (办法 Art. 8; allowed after closing)."""
+        self._record(incident_id, "summary_reported", actor,
+                     {"to": "cn_cac.summary", "reference": reference}, at)
 
     def subjects_notified(self, incident_id: str, *, actor: str, channel: str, count: int,
                           at: _dt.datetime | None = None) -> None:
@@ -193,7 +247,11 @@ class IncidentRegister:
 
     def close(self, incident_id: str, *, actor: str, at: _dt.datetime | None = None,
               summary: str = "") -> None:
-        """Close the incident."""
+        """Close the incident: the handling is over (the 办法's 30 days start here).
+
+        Afterwards only notes and reports are recorded: the post-incident summary, and
+        any report still owed.
+        """
         self._record(incident_id, "closed", actor, {"summary": summary}, at)
 
     # -- reading -------------------------------------------------------------------------
@@ -211,11 +269,15 @@ class IncidentRegister:
         return [i for i in found if i.open] if open_only else found
 
     def due(self, now: _dt.datetime | None = None) -> tuple[list[Obligation], list[Obligation]]:
-        """Return (overdue, coming) obligations of open incidents, each sorted by deadline."""
+        """Return (overdue, coming) unmet obligations, each sorted by deadline.
+
+        Closed incidents count too: the post-incident summary falls due after closing,
+        and a report never made stays overdue.
+        """
         when = utc(now, "now") if now is not None else self._clock.now()
         overdue: list[Obligation] = []
         coming: list[Obligation] = []
-        for incident in self.incidents(open_only=True):
+        for incident in self.incidents():  # a closed incident can still owe a report
             for ob in obligations(incident):
                 if ob.met_at is not None:
                     continue
