@@ -316,3 +316,38 @@ def test_struct_fields_by_path_and_nested_columns_refused() -> None:
             apply_batch(batch, [ColumnAction(column, "mask", kind="cn_id")])
     kept = apply_batch(batch, [ColumnAction("tags", "drop"), ColumnAction("client", "keep")])
     assert kept.batch.schema.names == ["client", "n"]
+
+
+def test_json_lines_in_json_lines_out(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "clients.jsonl"
+    lines = [{"id": 1, "sfzh": IDS[0], "sjhm": PHONES[0], "meta": {"tier": 2}, "memo": "x"},
+             {"id": 2, "sjhm": 13912345678, "memo": None},        # no sfzh; a number
+             {"id": 3, "sfzh": IDS[1], "sjhm": {"home": "x"}}]     # a nested value
+    path.write_bytes(b"\n".join(json.dumps(x, ensure_ascii=False).encode() for x in lines)
+                     + b"\n[1, 2]\n\xff\xfe not utf-8\n\n")
+    kr = fp.Keyring.generate()
+    job = load_job_from_text(tmp_path, 'name = "seal"\n'
+                             '[[columns]]\ncolumn = "sfzh"\naction = "encrypt"\ncontext = "c"\n'
+                             '[[columns]]\ncolumn = "sjhm"\naction = "mask"\nkind = "cn_phone"\n'
+                             '[[columns]]\ncolumn = "memo"\naction = "drop"\n')
+    [result] = run_job(job, [path], tmp_path / "out", keyring=kr)  # type: ignore[arg-type]
+    assert result.rows == 3 and result.output.endswith("clients.jsonl")
+    assert result.failures == {"(unreadable lines)": 2, "sjhm": 1}
+    out = [json.loads(x) for x in (tmp_path / "out" / "clients.jsonl").read_text().splitlines()]
+    assert kr.decrypt(out[0]["sfzh"], context="c") == IDS[0]
+    assert out[0]["sjhm"] == "138****5678" and out[0]["meta"] == {"tier": 2}
+    assert "memo" not in out[0] and "sfzh" not in out[1]  # absent keys stay absent
+    assert out[1] == {"id": 2, "sjhm": "139****5678"}
+    assert out[2]["sjhm"] is None  # a nested value is not treated as text: null, counted
+    again = run_job(job, [path], tmp_path / "out", keyring=kr)  # type: ignore[arg-type]
+    assert again[0].skipped
+    with pytest.raises(fp.InvalidInputError, match="JSON Lines"):
+        run_job(job, [path], tmp_path / "pq", keyring=kr,  # type: ignore[arg-type]
+                output_format="parquet")
+    typo = load_job_from_text(tmp_path, 'name = "t"\n[[columns]]\ncolumn = "sfz"\n'
+                                        'action = "redact"\n')
+    with pytest.raises(fp.InvalidInputError, match="sfz"):
+        run_job(typo, [path], tmp_path / "typo")  # type: ignore[arg-type]
+    assert not (tmp_path / "typo" / "clients.jsonl").exists()  # nothing half-written

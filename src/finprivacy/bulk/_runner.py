@@ -1,7 +1,7 @@
 """Jobs (TOML) and the local runner: partitions in a process pool, manifests, resume.
 
-A partition is one input file (Parquet, or CSV read as text columns). Its output (the
-same format by default) is written atomically, then its manifest (input fingerprint,
+A partition is one input file (Parquet, CSV read as text columns, or JSON Lines). Its
+output (the same format by default) is written atomically, then its manifest (input fingerprint,
 rows, failures per column); a partition whose manifest matches its input is not
 processed again, so a killed run resumes where it stopped and never writes a partition
 twice. Workers open the keyring
@@ -187,7 +187,7 @@ def _read_batches(path: Path, failures: dict[str, int]) -> Any:
         if not seen:  # a header and no rows
             yield _empty(pa.schema([(n, pa.string()) for n in reader.schema.names]))
         return
-    raise InvalidInputError(f"{path.name}: a partition is a .parquet or .csv file")
+    raise InvalidInputError(f"{path.name}: a partition is a .parquet, .csv or .jsonl file")
 
 
 def _empty(schema: Any) -> Any:
@@ -272,30 +272,127 @@ def _process(job: Job, source: Path, out_dir: Path, keyring: Keyring | None,
     target = _target(source, out_dir, fmt)
     manifest = out_dir / "_manifests" / (source.name + ".json")
     fingerprint = _fingerprint(source)
-    rows = 0
     failures: dict[str, int] = {}
-    writer = None
-    with atomic_output(target) as out:
-        try:
-            for batch in _read_batches(source, failures):
-                result = apply_batch(batch, job.actions, keyring=keyring)
-                if writer is None:
-                    writer = _writer(out, result.batch.schema, target)
-                writer.write_batch(result.batch)
-                rows += result.batch.num_rows
-                for k, v in result.failures.items():
-                    failures[k] = failures.get(k, 0) + v
-                if report is not None:
-                    report(result.batch.num_rows)
-        finally:
-            if writer is not None:
-                writer.close()
+    if source.suffix.lower() in _JSON_LINES:
+        if target.suffix.lower() not in _JSON_LINES:
+            raise InvalidInputError(f"{source.name}: JSON Lines partitions are written as "
+                                    "JSON Lines (output_format='same')")
+        with atomic_output(target) as out:
+            rows = _process_json_lines(job, source, out, keyring, report, failures)
+    else:
+        with atomic_output(target) as out:
+            rows = _process_arrow(job, source, out, target, keyring, report, failures)
     manifest.parent.mkdir(exist_ok=True)
     with atomic_output(manifest) as f:
         f.write(json.dumps({"job": job.name, "input": source.name,
                             "fingerprint": fingerprint, "rows": rows,
                             "failures": failures}, sort_keys=True).encode())
     return PartitionResult(str(source), str(target), rows, failures, False)
+
+
+_JSON_LINES = (".jsonl", ".ndjson")
+_UNREADABLE = "(unreadable lines)"
+
+
+def _process_arrow(job: Job, source: Path, out: Any, target: Path, keyring: Keyring | None,
+                   report: Callable[[int], None] | None, failures: dict[str, int]) -> int:
+    rows = 0
+    writer = None
+    try:
+        for batch in _read_batches(source, failures):
+            result = apply_batch(batch, job.actions, keyring=keyring)
+            if writer is None:
+                writer = _writer(out, result.batch.schema, target)
+            writer.write_batch(result.batch)
+            rows += result.batch.num_rows
+            for k, v in result.failures.items():
+                failures[k] = failures.get(k, 0) + v
+            if report is not None:
+                report(result.batch.num_rows)
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
+def _process_json_lines(job: Job, source: Path, out: Any, keyring: Keyring | None,
+                        report: Callable[[int], None] | None,
+                        failures: dict[str, int]) -> int:
+    """Run ``job`` over a JSON Lines partition into ``out``; return the lines written.
+
+    Only the job's keys change; the rest (types, nested objects, keys some lines lack)
+    passes through as it was. A line that is not a JSON object in UTF-8 cannot be
+    treated, so it is left out and counted.
+    """
+    rows = 0
+    seen: set[str] = set()
+    chunk: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        nonlocal rows
+        if chunk:
+            _json_chunk(job, chunk, keyring, failures, seen)
+            out.write(b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n"
+                               for r in chunk))
+            rows += len(chunk)
+            if report is not None:
+                report(len(chunk))
+            chunk.clear()
+
+    with source.open("rb") as f:
+        for raw in f:
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                obj = None
+            if not isinstance(obj, dict):
+                failures[_UNREADABLE] = failures.get(_UNREADABLE, 0) + 1
+                continue
+            chunk.append(obj)
+            if len(chunk) >= _BATCH:
+                flush()
+    flush()
+    missing = [a.column for a in job.actions if a.column not in seen]
+    if missing and rows:
+        raise InvalidInputError(f"the job names keys no line of {source.name} has: {missing}")
+    return rows
+
+
+def _json_chunk(job: Job, chunk: list[dict[str, Any]], keyring: Keyring | None,
+                failures: dict[str, int], seen: set[str]) -> None:
+    import pyarrow as pa
+
+    for r in chunk:
+        seen.update(r)
+    acting = [a for a in job.actions if a.action not in ("keep", "drop")]
+    columns: dict[str, list[str | None]] = {}
+    for a in acting:
+        values: list[str | None] = []
+        for r in chunk:
+            v = r.get(a.column)
+            if isinstance(v, dict | list):  # not a scalar: cannot be treated value by value
+                failures[a.column] = failures.get(a.column, 0) + 1
+                values.append(None)
+            else:
+                values.append(None if v is None else str(v))
+        columns[a.column] = values
+    if acting:
+        result = apply_batch(pa.RecordBatch.from_pydict(columns), acting, keyring=keyring)
+        for k, n in result.failures.items():
+            failures[k] = failures.get(k, 0) + n
+        out = result.batch.to_pydict()
+        for a in acting:
+            written = (a.output or f"{a.column}_bidx") if a.action == "blind_index" else (
+                a.column)
+            for r, value in zip(chunk, out[written], strict=True):
+                if a.column in r:
+                    r[written] = value
+    for a in job.actions:
+        if a.action == "drop":
+            for r in chunk:
+                r.pop(a.column, None)
 
 
 _QUEUE: Any = None  # in a pool worker: where batch sizes go for the progress bar

@@ -20,8 +20,8 @@ def register(sub: Any) -> None:
     run = bsub.add_parser("run", help="run a job; resumes where a killed run stopped")
     run.add_argument("job", help="the job file (TOML)")
     run.add_argument("inputs", nargs="+",
-                     help="partitions (.parquet or .csv files), or one database URL with "
-                     "--table")
+                     help="partitions (.parquet, .csv or .jsonl files), or one database URL "
+                     "with --table")
     run.add_argument("--out", help="output folder for partitions (manifests inside)")
     run.add_argument("--output-format", choices=FORMATS, default="same",
                      help="same as each input (default), parquet or csv")
