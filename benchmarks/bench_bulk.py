@@ -94,9 +94,10 @@ def main(*, quick: bool = False) -> None:
                               str(EnvironmentProvider.generate_kek()))
         provider = EnvironmentProvider("FINPRIVACY_BENCH_KEK")
         kr.save(Path(tmp) / "kr.json", provider=provider)
-        _scaling(Path(tmp), n, Path(tmp) / "kr.json", provider)
+        repeat = 1 if quick else 3
+        parts = _scaling(Path(tmp), n, Path(tmp) / "kr.json", provider, repeat=repeat)
         _memory(Path(tmp), n // 4 if quick else 1_000_000)
-        _spark(cards[: n // 4], kr, Path(tmp) / "kr.json", provider)
+        _spark(parts, n, Path(tmp) / "kr.json", provider, repeat=repeat)
     del pq
 
 
@@ -171,40 +172,55 @@ def _mask_versus_presidio(tmp: Path, n: int, quick: bool) -> None:
           f"{'ok' if ratio >= 50 and f1 >= peer_f1 else 'MISSED'})")
 
 
-def _scaling(tmp: Path, n: int, keyfile: Path, provider: object) -> None:
+_SEAL = (("sfzh", "encrypt", "clients.sfzh"), ("sjhm", "mask", "cn_phone"),
+         ("yhkh", "tokenize", "clients.yhkh"), ("email", "mask", "email"))
+
+
+def _seal_job() -> object:
+    from finprivacy.bulk import ColumnAction, Job
+
+    return Job("seal", tuple(ColumnAction(c, a, kind=k) if a == "mask"
+                             else ColumnAction(c, a, context=k) for c, a, k in _SEAL))
+
+
+def _scaling(tmp: Path, n: int, keyfile: Path, provider: object, *,
+             repeat: int) -> Path:
+    import resource
+
     import pyarrow.parquet as pq
 
-    from finprivacy.bulk import ColumnAction, Job, run_job
+    from finprivacy.bulk import run_job
 
-    heading(f"local runner: 2 processes vs 1, {n:,} rows in 16 partitions")
+    heading(f"local runner: 2 processes vs 1, {n:,} rows in 16 partitions "
+            f"(best of {repeat})")
     table = _text_table(n, seed=5)
+    folder = tmp / "parts"
+    folder.mkdir()
     parts = []
     per = n // 16
     for i in range(16):
-        path = tmp / f"part{i}.parquet"
+        path = folder / f"part{i:02d}.parquet"
         pq.write_table(table.slice(i * per, per), path)  # type: ignore[attr-defined]
         parts.append(path)
-    job = Job("seal", (ColumnAction("sfzh", "encrypt", context="clients.sfzh"),
-                       ColumnAction("sjhm", "mask", kind="cn_phone"),
-                       ColumnAction("yhkh", "tokenize", context="clients.yhkh"),
-                       ColumnAction("email", "mask", kind="email")))
-    import resource
+    job = _seal_job()
 
     def cpu() -> float:
         own = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
-    times = {}
-    cpus = {}
+    times = {1: float("inf"), 2: float("inf")}
+    cpus = {1: 0.0, 2: 0.0}
+    for r in range(repeat):
+        for workers in (1, 2):
+            before = cpu()
+            with Timer() as t:
+                run_job(job, parts, tmp / f"out{workers}-{r}", keyring_file=keyfile,  # type: ignore[arg-type]
+                        provider=provider, workers=workers)  # type: ignore[arg-type]
+            if t.seconds < times[workers]:
+                times[workers], cpus[workers] = t.seconds, cpu() - before
     for workers in (1, 2):
-        before = cpu()
-        with Timer() as t:
-            run_job(job, parts, tmp / f"out{workers}", keyring_file=keyfile,
-                    provider=provider, workers=workers)  # type: ignore[arg-type]
-        times[workers] = t.seconds
-        cpus[workers] = cpu() - before
-        print(f"{f'{workers} process(es)':<52} {n / t.seconds:12,.0f} rows/s  "
+        print(f"{f'{workers} process(es)':<52} {n / times[workers]:12,.0f} rows/s  "
               f"({cpus[workers]:.2f} s CPU)")
     scale = times[1] / times[2]
     # The floor: the 2-process run's CPU time (the single run's work, a worker's start
@@ -213,6 +229,7 @@ def _scaling(tmp: Path, n: int, keyfile: Path, provider: object) -> None:
     print(f"{'  2 processes over 1':<52} {scale:12.2f}x  "
           f"(target ≥ 1.7: {'ok' if scale >= 1.7 else 'MISSED'}; ceiling from CPU time "
           f"{ceiling:.2f}x)")
+    return folder
 
 
 # VmHWM (this process's peak RSS), not ru_maxrss, which Linux carries over from the
@@ -259,7 +276,7 @@ def _memory(tmp: Path, small: int) -> None:
           f"(target ≤ 1.2: {'ok' if ratio <= 1.2 else 'MISSED'})")
 
 
-def _spark(cards: list[str], kr: object, keyfile: Path, provider: object) -> None:
+def _spark(folder: Path, rows: int, keyfile: Path, provider: object, *, repeat: int) -> None:
     import shutil
 
     try:
@@ -270,24 +287,30 @@ def _spark(cards: list[str], kr: object, keyfile: Path, provider: object) -> Non
     if shutil.which("java") is None:
         print("  (no Java runtime: Spark scaling not measured)")
         return
-    from finprivacy.bulk import ColumnAction, Job
     from finprivacy.spark import apply
 
-    job = Job("tok", (ColumnAction("card", "tokenize", context="cards"),))
+    heading(f"Spark local[2] vs local[1]: the same job, {rows:,} rows of Parquet "
+            f"(best of {repeat})")
+    job = _seal_job()
     times = {}
     for cores in (1, 2):
         spark = (SparkSession.builder.master(f"local[{cores}]")
                  .config("spark.ui.enabled", "false")
+                 .config("spark.ui.showConsoleProgress", "false")
+                 .config("spark.sql.files.maxPartitionBytes", str(4 << 20))
                  .config("spark.executorEnv.FINPRIVACY_BENCH_KEK",
                          os.environ["FINPRIVACY_BENCH_KEK"]).getOrCreate())
         spark.sparkContext.setLogLevel("ERROR")
-        df = spark.createDataFrame([(c,) for c in cards], "card string").repartition(4).cache()
-        df.count()
-        apply(df, job, keyring_file=str(keyfile), provider=provider).count()  # warm workers
-        with Timer() as t:
-            apply(df, job, keyring_file=str(keyfile), provider=provider).count()
-        times[cores] = t.seconds
+        df = spark.read.parquet(str(folder))
+        apply(df, job, keyring_file=str(keyfile), provider=provider).count()  # type: ignore[arg-type]  # warm
+        best = float("inf")
+        for _ in range(repeat):
+            with Timer() as t:
+                apply(df, job, keyring_file=str(keyfile), provider=provider).count()  # type: ignore[arg-type]
+            best = min(best, t.seconds)
+        times[cores] = best
+        print(f"{f'local[{cores}]':<52} {rows / best:12,.0f} rows/s")
         spark.stop()
     scale = times[1] / times[2]
-    print(f"{'Spark local[2] vs local[1]':<52} {scale:12.2f}x  (target ≥ 1.6: "
+    print(f"{'  local[2] over local[1]':<52} {scale:12.2f}x  (target ≥ 1.6: "
           f"{'ok' if scale >= 1.6 else 'MISSED'})")
