@@ -262,6 +262,11 @@ def test_cli_on_a_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["bulk", "run", str(job), url, "--table", "clients", "--into", "copy",
                  "--quiet"]) == 0
     assert "mask: clients -> copy: 5 rows" in capsys.readouterr().out
+    # Discovery leaves finprivacy's own checkpoint table out, and a log gets no \r noise.
+    assert main(["discover", url, "--format", "json", "--fail-on", "never"]) == 0
+    out, err = capsys.readouterr()
+    assert {c["table"] for c in json.loads(out)["columns"]} == {"clients", "copy"}
+    assert "\r" not in err
     assert main(["bulk", "run", str(job), url]) == 3
     assert "one URL with --table" in capsys.readouterr().err
     assert main(["bulk", "run", str(job), str(path), "--table", "clients"]) == 3

@@ -56,8 +56,10 @@ def _records(specs: list[str]) -> list[RecordDates]:
 def _discover(args: argparse.Namespace) -> int:
     inventory = load_inventory(args.inventory) if args.inventory else None
 
+    tty = sys.stderr.isatty()
+
     def progress(where: str) -> None:
-        if not args.quiet:
+        if not args.quiet and tty:  # a log file gets no carriage-return noise
             sys.stderr.write(f"\rdiscover: {where[:70]:<70}")
 
     records = _records(args.records)
@@ -65,7 +67,7 @@ def _discover(args: argparse.Namespace) -> int:
     report = discover(args.source, inventory=inventory, sample=args.sample, full=args.full,
                       state=args.state, progress=progress, retention=schedule,
                       records=records, now=now)
-    if not args.quiet:
+    if not args.quiet and tty:
         sys.stderr.write("\n")
     if args.suggest_jobs:
         _suggest(report, args, inventory)

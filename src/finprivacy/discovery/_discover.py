@@ -31,6 +31,7 @@ from ._retention import PastRetention, RecordDates, past_retention
 __all__ = ["DiscoveryReport", "InventoryGap", "discover"]
 
 FORMAT = 1
+_BULK_PROGRESS = "finprivacy_bulk_progress"  # finprivacy.bulk.PROGRESS_TABLE
 _TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".jsonl": None, ".ndjson": None}
 _SUFFIXES = {*_TEXT_SUFFIXES, ".parquet"}
 
@@ -146,6 +147,8 @@ def _sql_units(url: str, sample: int | None) -> Iterator[Unit]:
         insp = sa.inspect(engine)
         with engine.connect() as conn:
             for table in sorted(insp.get_table_names()):
+                if table == _BULK_PROGRESS:
+                    continue  # finprivacy's own checkpoints: job names and positions
                 tbl = sa.Table(table, sa.MetaData(), autoload_with=conn)
                 # Row count and the newest row: SQLite's max(rowid) (in-place updates are
                 # not seen: run --full now and then), PostgreSQL's max(xmin) (updates too).
