@@ -52,7 +52,7 @@ def output_schema(schema: Any, job: Job) -> Any:
             continue
         elif action.action == "blind_index":
             fields.append(f)
-            extra.append(StructField(action.output or f"{f.name}_bidx", StringType(), True))
+            extra.append(StructField(action.target, StringType(), True))
         elif action.action in _STRING_ACTIONS:
             fields.append(StructField(f.name, StringType(), True))
     return StructType(fields + extra)

@@ -38,6 +38,13 @@ class ColumnAction:
     output: str = ""
     """For ``blind_index``: the column to write the index into (default ``<column>_bidx``)."""
 
+    @property
+    def target(self) -> str:
+        """The column the action writes (``<column>_bidx`` or ``output`` for blind_index)."""
+        if self.action == "blind_index":
+            return self.output or f"{self.column}_bidx"
+        return self.column
+
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
             raise ConfigurationError(f"column {self.column!r}: unknown action "
@@ -175,7 +182,7 @@ def apply_batch(batch: Any, actions: Sequence[ColumnAction], *,
         if action.action == "blind_index":
             arrays.append(column)
             fields.append(batch.schema.field(name))
-            extra.append((action.output or f"{name}_bidx", result))
+            extra.append((action.target, result))
         else:
             arrays.append(result)
             fields.append(pa.field(name, pa.string()))

@@ -16,7 +16,7 @@ import dataclasses
 import json
 import os
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -65,6 +65,8 @@ class _Finding(Protocol):
     def column(self) -> str: ...
     @property
     def kind(self) -> str | None: ...
+    @property
+    def tokens(self) -> Mapping[str, int]: ...
 
 
 def suggest_job(findings: Iterable[_Finding], *, table: str, name: str,
@@ -85,7 +87,7 @@ def suggest_job(findings: Iterable[_Finding], *, table: str, name: str,
         raise ConfigurationError("suggest_job's action is mask, encrypt or tokenize")
     actions = []
     for f in findings:
-        if f.table != table or getattr(f, "tokens", None):
+        if f.table != table or f.tokens:
             continue
         field = (inventory.get(f"{table}.{f.column}") or inventory.get(f.column)
                  if inventory is not None else None)
@@ -384,11 +386,9 @@ def _json_chunk(job: Job, chunk: list[dict[str, Any]], keyring: Keyring | None,
             failures[k] = failures.get(k, 0) + n
         out = result.batch.to_pydict()
         for a in acting:
-            written = (a.output or f"{a.column}_bidx") if a.action == "blind_index" else (
-                a.column)
-            for r, value in zip(chunk, out[written], strict=True):
+            for r, value in zip(chunk, out[a.target], strict=True):
                 if a.column in r:
-                    r[written] = value
+                    r[a.target] = value
     for a in job.actions:
         if a.action == "drop":
             for r in chunk:

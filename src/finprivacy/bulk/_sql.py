@@ -173,8 +173,7 @@ class _Plan:
                 if a.action == "drop":
                     raise InvalidInputError(f"column {a.column!r}: drop is a schema change; "
                                             "write to a new table (into=) instead")
-                written = ((a.output or f"{a.column}_bidx") if a.action == "blind_index"
-                           else a.column)
+                written = a.target
                 if written not in names:
                     raise InvalidInputError(
                         f"column {a.column!r}: blind_index writes {written!r}, which table "
@@ -192,26 +191,23 @@ class _Plan:
     def _new_table(self, name: str) -> Any:
         import sqlalchemy as sa
 
+        pk_names = {c.name for c in self.pk}
+        for a in self.actions:
+            if a.column in pk_names and a.action not in ("drop", "blind_index"):
+                raise InvalidInputError(f"column {a.column!r} is the primary key; "
+                                        f"{a.action} would change how rows are found")
         by_column = {a.column: a for a in self.actions}
         columns = []
         extra = []
         for col in self.source.columns:
             action = by_column.get(col.name)
-            if action is not None and action.action == "drop":
-                continue
-            kind = col.type if action is None else sa.Text()
-            columns.append(sa.Column(col.name, kind, primary_key=col.primary_key and (
-                action is None), nullable=True if action is not None else col.nullable))
-            if action is not None and action.action == "blind_index":
-                extra.append(sa.Column(action.output or f"{col.name}_bidx", sa.String(64),
-                                       nullable=True, index=True))
-                columns[-1] = sa.Column(col.name, col.type, primary_key=col.primary_key,
-                                        nullable=col.nullable)
-        for a in self.actions:
-            if a.action != "drop" and a.column in {c.name for c in self.pk} and (
-                    a.action != "blind_index"):
-                raise InvalidInputError(f"column {a.column!r} is the primary key; "
-                                        f"{a.action} would change how rows are found")
+            if action is None or action.action == "blind_index":
+                columns.append(sa.Column(col.name, col.type, primary_key=col.primary_key,
+                                         nullable=col.nullable))
+                if action is not None:
+                    extra.append(sa.Column(action.target, sa.String(64), index=True))
+            elif action.action != "drop":
+                columns.append(sa.Column(col.name, sa.Text(), nullable=True))
         return sa.Table(name, sa.MetaData(), *columns, *extra)
 
     def run(self, engine: Any, progress_tbl: Any, state: dict[str, Any] | None,
