@@ -84,11 +84,14 @@ def run_table(job: Job, url: str, table: str, *, into: str | None = None,
             if state is None and into is not None and sa.inspect(conn).has_table(into):
                 raise InvalidInputError(f"table {into!r} already exists; name a new table "
                                         "(or drop it first)")
-            total = conn.execute(sa.select(sa.func.count()).select_from(source)).scalar_one()
+            # Counting a large PostgreSQL table costs a scan: only for a progress bar.
+            total = (conn.execute(sa.select(sa.func.count()).select_from(source)).scalar_one()
+                     if progress is not None else None)
         if state is not None and state["done"]:
             return TableResult(table, plan.target_name, 0, dict(state["failures"]), True,
                                True)
-        counter = ProgressCounter(progress, int(total) - (state["rows"] if state else 0))
+        counter = ProgressCounter(progress, None if total is None else
+                                  int(total) - (state["rows"] if state else 0))
         rows, failures = plan.run(engine, progress_tbl, state, keyring, batch_size, counter)
     finally:
         engine.dispose()
